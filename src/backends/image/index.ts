@@ -1,0 +1,192 @@
+/**
+ * The default guest image: a small Linux kernel built from Debian's
+ * linux-source-6.12 with images/default/kernel.config, and an initramfs
+ * around Debian trixie's busybox-static for riscv64 plus images/default/init.
+ *
+ * Built on first use, cached under a content key of the recipe:
+ *   <cache>/images/default-<key>/Image
+ *   <cache>/images/default-<key>/initramfs.cpio.gz
+ * where <cache> is $COLINUX_CACHE_DIR, else $XDG_CACHE_HOME/colinux, else
+ * ~/.cache/colinux.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { downloadPackage, extractDeb, privateApt, RISCV_ARCH, RISCV_SUITE } from './apt.js';
+import { cacheRoot, listRecipeDir, publishDir, recipeKey, withLock } from './cache.js';
+import { ensureHostTools, LINUX_SOURCE_PACKAGE, linuxSourceTarball } from './host.js';
+import { readBusybox, writeInitramfs } from './initramfs.js';
+import { buildKernel } from './kernel.js';
+import { formatDuration, ImageBuildError } from './proc.js';
+
+export { ImageBuildError } from './proc.js';
+
+/** Bump when the builder's output changes for the same recipe files. */
+export const BUILDER_VERSION = `default-image/1 ${LINUX_SOURCE_PACKAGE} busybox-static/${RISCV_SUITE}/${RISCV_ARCH}`;
+
+export interface DefaultImage {
+  /** Path of the kernel (RISC-V Linux `Image` format). */
+  kernel: string;
+  /** Path of the initramfs (gzip-compressed newc cpio). */
+  initrd: string;
+}
+
+export interface EnsureImageOptions {
+  /** Cache root; default as described in the module comment. */
+  cacheDir?: string;
+  /** Receives human-readable progress lines (no trailing newline). */
+  onProgress?: (line: string) => void;
+  /** Build again even if a cached image exists. */
+  rebuild?: boolean;
+}
+
+export interface DefaultImageLocation extends DefaultImage {
+  /** Content key (sha256 hex) of the recipe. */
+  key: string;
+  /** Directory holding kernel, initrd, kernel.config and manifest.json. */
+  dir: string;
+  /** Whether a complete image is present there. */
+  built: boolean;
+}
+
+/** Directory holding kernel.config and init/ (images/default in the package). */
+export function defaultRecipeDir(): string {
+  let d = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const candidate = join(d, 'images', 'default');
+    if (existsSync(join(candidate, 'kernel.config'))) return candidate;
+    const up = dirname(d);
+    if (up === d) break;
+    d = up;
+  }
+  throw new ImageBuildError(
+    'colinux: cannot find images/default/kernel.config next to the colinux installation',
+  );
+}
+
+function recipe(): { fragment: string; init: ReturnType<typeof listRecipeDir>; key: string } {
+  const dir = defaultRecipeDir();
+  const fragment = readFileSync(join(dir, 'kernel.config'), 'utf8');
+  const init = listRecipeDir(join(dir, 'init'));
+  const key = recipeKey(BUILDER_VERSION, { 'kernel.config': fragment }, { init });
+  return { fragment, init, key };
+}
+
+const KERNEL_NAME = 'Image';
+const INITRD_NAME = 'initramfs.cpio.gz';
+const MANIFEST_NAME = 'manifest.json';
+
+function locate(root: string, key: string): DefaultImageLocation {
+  const dir = join(root, 'images', `default-${key.slice(0, 16)}`);
+  const kernel = join(dir, KERNEL_NAME);
+  const initrd = join(dir, INITRD_NAME);
+  const built = [kernel, initrd, join(dir, MANIFEST_NAME)].every((p) => existsSync(p));
+  return { key, dir, kernel, initrd, built };
+}
+
+/** Where the default image for the current recipe is (or would be) cached. */
+export function defaultImageLocation(opts: { cacheDir?: string } = {}): DefaultImageLocation {
+  return locate(opts.cacheDir ?? cacheRoot(), recipe().key);
+}
+
+/**
+ * Paths of the cached default kernel and initramfs, building them first if
+ * they are missing (or if `rebuild` is set). Concurrent callers, also in
+ * other processes, build once: the others wait for the lock and reuse it.
+ */
+export async function ensureDefaultImage(opts: EnsureImageOptions = {}): Promise<DefaultImage> {
+  const progress = opts.onProgress ?? ((): void => {});
+  const root = opts.cacheDir ?? cacheRoot();
+  const r = recipe();
+  let loc = locate(root, r.key);
+  if (loc.built && opts.rebuild !== true) return { kernel: loc.kernel, initrd: loc.initrd };
+
+  const imagesDir = join(root, 'images');
+  mkdirSync(imagesDir, { recursive: true });
+  const short = r.key.slice(0, 16);
+  const lockPath = join(imagesDir, `default-${short}.lock`);
+  let waited = false;
+  return withLock(
+    lockPath,
+    (holder) => {
+      waited = true;
+      progress(`colinux: waiting for another build of the default image (${holder})…`);
+    },
+    async () => {
+      loc = locate(root, r.key);
+      // Someone else finished while we waited; that fresh build also serves
+      // a rebuild request.
+      if (loc.built && (opts.rebuild !== true || waited)) {
+        return { kernel: loc.kernel, initrd: loc.initrd };
+      }
+      await build(root, r, short, progress);
+      loc = locate(root, r.key);
+      return { kernel: loc.kernel, initrd: loc.initrd };
+    },
+  );
+}
+
+async function build(
+  root: string,
+  r: ReturnType<typeof recipe>,
+  short: string,
+  progress: (line: string) => void,
+): Promise<void> {
+  const started = Date.now();
+  const imagesDir = join(root, 'images');
+  const logsDir = join(root, 'logs');
+  mkdirSync(logsDir, { recursive: true });
+  // Leftovers of interrupted builds of this recipe (we hold its lock).
+  for (const n of readdirSync(imagesDir)) {
+    if (n.startsWith(`.tmp-default-${short}-`) || n.startsWith(`default-${short}.old-`)) {
+      rmSync(join(imagesDir, n), { recursive: true, force: true });
+    }
+  }
+  const work = join(imagesDir, `.tmp-default-${short}-${process.pid}-${randomBytes(4).toString('hex')}`);
+  const out = join(work, 'out');
+  mkdirSync(out, { recursive: true });
+  progress('colinux: building the default guest image (first run only, a few minutes)…');
+  try {
+    await ensureHostTools(progress);
+
+    // busybox-static for riscv64, through the private apt configuration.
+    const aptLog = join(logsDir, `default-${short}-apt.log`);
+    writeFileSync(aptLog, `colinux apt log, ${new Date().toISOString()}\n`);
+    const apt = privateApt(join(root, 'apt', `${RISCV_SUITE}-${RISCV_ARCH}`));
+    const bb = await downloadPackage(apt, 'busybox-static', join(work, 'deb'), aptLog, progress);
+    await extractDeb(bb.deb, join(work, 'busybox'));
+    const busybox = readBusybox(join(work, 'busybox'));
+    progress(`colinux: busybox-static ${bb.version} (${RISCV_ARCH}, ${RISCV_SUITE})`);
+
+    const initrd = writeInitramfs(join(out, INITRD_NAME), { busybox, initFiles: r.init });
+    progress(`colinux: initramfs: ${initrd.entries} entries, ${(initrd.bytes / 1024).toFixed(0)} KiB`);
+
+    const kernelLog = join(logsDir, `default-${short}-kernel.log`);
+    writeFileSync(kernelLog, `colinux kernel build log, ${new Date().toISOString()}\n`);
+    const tarball = linuxSourceTarball();
+    const k = await buildKernel({
+      tarball,
+      fragment: r.fragment,
+      workDir: join(work, 'linux'),
+      outDir: out,
+      logPath: kernelLog,
+      progress,
+    });
+
+    const manifest = {
+      recipe: 'default',
+      key: r.key,
+      builder: BUILDER_VERSION,
+      kernel: { file: KERNEL_NAME, release: k.version, source: tarball },
+      initrd: { file: INITRD_NAME, busybox: bb.version, mirror: apt.mirror, keyrings: apt.keyrings },
+      builtAt: new Date().toISOString(),
+      buildSeconds: Math.round((Date.now() - started) / 1000),
+    };
+    writeFileSync(join(out, MANIFEST_NAME), JSON.stringify(manifest, null, 2) + '\n');
+    publishDir(out, locate(root, r.key).dir);
+    progress(`colinux: default guest image ready in ${formatDuration(Date.now() - started)}: ${locate(root, r.key).dir}`);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,849 @@
+/**
+ * The one parser for VM settings: `colinux run name=value … @file … words …`.
+ *
+ * Like coLinux's `colinux-daemon`, every argument is one of:
+ *   - an option: `--cmd <command>`, `--cmd=<command>`, `--help` / `-h`;
+ *   - `name=value` for a setting known to colinux (see SETTINGS);
+ *   - `@file`, a config file holding one `name=value` (or one bare word) per line;
+ *   - anything else (`quiet`, `init=/bin/sh`, …), appended to the kernel command line.
+ *
+ * Arguments are processed left to right, files inline where they appear, so a
+ * later value of a known setting replaces an earlier one. `--` on the command
+ * line is passed to the kernel (it separates init's arguments) and every
+ * argument after it is passed through verbatim.
+ *
+ * Every setting lives in the one SETTINGS table: the parser, `helpText()` and
+ * `formatConfig()` all derive from it.
+ */
+
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+/** Largest kernel command line the RISC-V kernel keeps (COMMAND_LINE_SIZE 1024, including the NUL). */
+export const KERNEL_CMDLINE_MAX = 1023;
+
+export const DEFAULT_MEM_MIB = 256;
+
+/** Where a setting's current value came from. */
+export interface Source {
+  /** Absolute path of the config file, if it came from one. */
+  file?: string;
+  /** 1-based line in that file. */
+  line?: number;
+  /** Human form: `vm.conf:3` or `command line`. */
+  where: string;
+}
+
+export type SettingName = 'kernel' | 'initrd' | 'mem' | 'bios' | 'root' | 'cmdline';
+
+export interface VmConfig {
+  /** Absolute path of the kernel Image; undefined = the machine's default. */
+  kernel?: string;
+  /** Absolute path of the initrd; undefined = the machine's default; null = `initrd=none`. */
+  initrd?: string | null;
+  /** Guest RAM in MiB. */
+  memMiB: number;
+  /** Absolute path of M-mode firmware (reserved for firmware boot); undefined = cooperative boot. */
+  bios?: string;
+  /** Root device for the kernel (`root=`), with coLinux's /dev/cobdN already translated. */
+  root?: string;
+  /** Words of `cmdline=` (last one wins), quotes removed. */
+  cmdline: string[];
+  /** Bare words and unknown name=value arguments, in order, quotes removed. */
+  kernelArgs: string[];
+  /** `--cmd`: shell command to run in the guest. */
+  cmd?: string;
+  /** `--help` / `-h` was given (nothing else was parsed). */
+  help: boolean;
+  /** Where each known setting that was given came from. */
+  sources: Partial<Record<SettingName, Source>>;
+  /** Non-fatal remarks, e.g. an unknown name that looks like a misspelt setting. */
+  warnings: string[];
+}
+
+export class ConfigError extends Error {
+  /** Absolute path of the config file the problem is in, if any. */
+  readonly file?: string;
+  /** 1-based line in that file, if any. */
+  readonly line?: number;
+
+  constructor(message: string, where?: { file?: string; line?: number }) {
+    super(message);
+    this.name = 'ConfigError';
+    if (where?.file !== undefined) this.file = where.file;
+    if (where?.line !== undefined) this.line = where.line;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// The table
+
+type Kind =
+  /** A host file; resolved against cwd or the config file's directory. */
+  | 'path'
+  /** A host file, or `none`. */
+  | 'path-or-none'
+  /** A whole decimal number in [min, max]. */
+  | 'integer'
+  /** A guest device name; /dev/cobdN is translated to /dev/vdX. */
+  | 'device'
+  /** Kernel command-line words, split like the kernel does. */
+  | 'words';
+
+export interface SettingSpec {
+  /** `mem`, or for a reserved family the prefix (`cobd`) with `family: true`. */
+  name: string;
+  /** True for numbered families (`cobd0=`, `cobd1=`, …). */
+  family?: boolean;
+  /** False for names reserved for later (accepting them is an error for now). */
+  supported: boolean;
+  kind?: Kind;
+  /** VmConfig field the value is stored in. */
+  field?: 'kernel' | 'initrd' | 'memMiB' | 'bios' | 'root' | 'cmdline';
+  /** Value that `none` maps to (for path-or-none). */
+  none?: null | undefined;
+  min?: number;
+  max?: number;
+  unit?: string;
+  /** Placeholder shown in help, e.g. `<path>`. */
+  placeholder: string;
+  /** A valid example, used in help and in error fixes. */
+  example: string;
+  description: string;
+  /** Default shown in help, if any. */
+  defaultText?: string;
+}
+
+export const SETTINGS: readonly SettingSpec[] = [
+  {
+    name: 'kernel',
+    supported: true,
+    kind: 'path',
+    field: 'kernel',
+    placeholder: '<path>',
+    example: 'kernel=images/Image',
+    description: 'Linux kernel Image (riscv64) to boot',
+    defaultText: 'the built default image',
+  },
+  {
+    name: 'initrd',
+    supported: true,
+    kind: 'path-or-none',
+    field: 'initrd',
+    none: null,
+    placeholder: '<path>|none',
+    example: 'initrd=images/initrd.cpio.gz',
+    description: 'initial ramdisk, or none (./none for a file named "none")',
+    defaultText: 'the built default initramfs',
+  },
+  {
+    name: 'mem',
+    supported: true,
+    kind: 'integer',
+    field: 'memMiB',
+    min: 16,
+    max: 2048,
+    unit: 'MiB',
+    placeholder: '<MiB>',
+    example: 'mem=256',
+    description: 'guest RAM in MiB, 16 to 2048',
+    defaultText: String(DEFAULT_MEM_MIB),
+  },
+  {
+    name: 'root',
+    supported: true,
+    kind: 'device',
+    field: 'root',
+    placeholder: '<device>',
+    example: 'root=/dev/vda',
+    description: 'root device, passed as root=…; coLinux names /dev/cobdN become /dev/vdX',
+  },
+  {
+    name: 'cmdline',
+    supported: true,
+    kind: 'words',
+    field: 'cmdline',
+    placeholder: '"<args>"',
+    example: 'cmdline="loglevel=7 rootwait"',
+    description: 'extra kernel arguments (replaces an earlier cmdline=; cmdline= clears it)',
+  },
+  {
+    name: 'bios',
+    supported: true,
+    kind: 'path-or-none',
+    field: 'bios',
+    none: undefined,
+    placeholder: '<path>|none',
+    example: 'bios=fw_dynamic.bin',
+    description: 'M-mode firmware for firmware boot (stored, not used yet)',
+    defaultText: 'none, cooperative boot',
+  },
+  {
+    name: 'cobd',
+    family: true,
+    supported: false,
+    placeholder: '<file>',
+    example: 'cobd0=disk.img',
+    description: 'block device N on a host file, via virtio-blk',
+  },
+  {
+    name: 'eth',
+    family: true,
+    supported: false,
+    placeholder: '<spec>',
+    example: 'eth0=nat',
+    description: 'network interface N, via virtio-net',
+  },
+  {
+    name: 'cofs',
+    family: true,
+    supported: false,
+    placeholder: '<dir>',
+    example: 'cofs0=/home/me/shared',
+    description: 'host directory N shared with the guest, via virtio-9p',
+  },
+  {
+    name: 'ttys',
+    family: true,
+    supported: false,
+    placeholder: '<spec>',
+    example: 'ttys0=socket',
+    description: 'serial port N attached to a host endpoint',
+  },
+];
+
+interface OptionSpec {
+  names: string[];
+  placeholder?: string;
+  description: string;
+}
+
+/** The command-line options (`--…`); they are not valid in config files. */
+export const OPTIONS: readonly OptionSpec[] = [
+  {
+    names: ['--cmd'],
+    placeholder: '<command>',
+    description: 'shell command to run in the guest (also --cmd=<command>)',
+  },
+  { names: ['--help', '-h'], description: 'show this help and exit' },
+];
+
+function findSetting(name: string): SettingSpec | undefined {
+  for (const s of SETTINGS) {
+    if (s.family) {
+      if (name.startsWith(s.name) && /^\d+$/.test(name.slice(s.name.length))) return s;
+    } else if (s.name === name) {
+      return s;
+    }
+  }
+  return undefined;
+}
+
+function settingLabel(s: SettingSpec): string {
+  return s.family ? `${s.name}N=` : `${s.name}=`;
+}
+
+// ---------------------------------------------------------------------------
+// Help and description
+
+export function helpText(): string {
+  const rows = (items: [string, string][]): string[] => {
+    const width = Math.max(...items.map(([l]) => l.length)) + 2;
+    return items.map(([l, r]) => `  ${l.padEnd(width)}${r}`);
+  };
+  const supported = SETTINGS.filter((s) => s.supported);
+  const reserved = SETTINGS.filter((s) => !s.supported);
+  const lines: string[] = [
+    'Usage: colinux run [options] [name=value ...] [@file ...] [kernel args ...]',
+    '',
+    'Settings:',
+    ...rows(
+      supported.map((s) => [
+        `${settingLabel(s)}${s.placeholder}`,
+        s.description + (s.defaultText !== undefined ? ` (default: ${s.defaultText})` : ''),
+      ]),
+    ),
+    '',
+    'Reserved, not supported yet:',
+    ...rows(reserved.map((s) => [`${settingLabel(s)}${s.placeholder}`, s.description])),
+    '',
+    'Options:',
+    ...rows(
+      OPTIONS.map((o) => [
+        o.names.join(', ') + (o.placeholder !== undefined ? ` ${o.placeholder}` : ''),
+        o.description,
+      ]),
+    ),
+    '',
+    'Anything else (bare words such as "quiet", or other name=value such as',
+    '"init=/bin/sh") is appended to the kernel command line, in order. After',
+    '"--" every argument goes to the kernel command line unchanged.',
+    '',
+    'Config files (@file): one name=value or one kernel word per line; "#" starts',
+    'a comment (at the start of a line, or after whitespace); quote values with',
+    'spaces or "#" in "..." or \'...\'; "@other" includes another file. Paths in',
+    "a file are relative to that file's directory, on the command line to the",
+    'current directory. Arguments and files are read left to right; a later value',
+    'of a setting replaces an earlier one.',
+    '',
+    'Example:',
+    `  colinux run @vm.conf mem=512 ${SETTINGS.find((s) => s.name === 'root')?.example ?? ''} quiet`,
+  ];
+  return lines.join('\n') + '\n';
+}
+
+/** The effective settings, one per line, with where each came from (for `config check`). */
+export function formatConfig(cfg: VmConfig): string {
+  const lines: string[] = [];
+  for (const s of SETTINGS) {
+    if (!s.supported || s.field === undefined) continue;
+    const name = s.name as SettingName;
+    let value: string;
+    switch (s.field) {
+      case 'kernel':
+        value = cfg.kernel ?? `(${s.defaultText})`;
+        break;
+      case 'initrd':
+        value = cfg.initrd === null ? 'none' : (cfg.initrd ?? `(${s.defaultText})`);
+        break;
+      case 'memMiB':
+        value = `${cfg.memMiB} MiB`;
+        break;
+      case 'bios':
+        value = cfg.bios ?? `(${s.defaultText})`;
+        break;
+      case 'root':
+        value = cfg.root ?? '(not set)';
+        break;
+      case 'cmdline':
+        value = cfg.cmdline.length > 0 ? cfg.cmdline.map(quoteKernelWord).join(' ') : '(empty)';
+        break;
+    }
+    const src = cfg.sources[name];
+    lines.push(`${s.name}=${value}${src ? `  [${src.where}]` : ''}`);
+  }
+  lines.push(
+    `kernel args: ${cfg.kernelArgs.length > 0 ? cfg.kernelArgs.map(quoteKernelWord).join(' ') : '(none)'}`,
+  );
+  if (cfg.cmd !== undefined) lines.push(`--cmd: ${cfg.cmd}`);
+  return lines.join('\n') + '\n';
+}
+
+// ---------------------------------------------------------------------------
+// root= translation
+
+/** Linux's virtio-blk disk name for index n: 0 → vda, 25 → vdz, 26 → vdaa, … */
+export function virtioDiskName(n: number): string {
+  if (!Number.isInteger(n) || n < 0) throw new RangeError(`disk index must be >= 0, got ${n}`);
+  let s = '';
+  let i = n;
+  do {
+    s = String.fromCharCode(97 + (i % 26)) + s;
+    i = Math.floor(i / 26) - 1;
+  } while (i >= 0);
+  return `vd${s}`;
+}
+
+/** coLinux's block device N (`/dev/cobdN`) as the guest sees it here: `/dev/vdX`. */
+export function cobdToVirtio(n: number): string {
+  return `/dev/${virtioDiskName(n)}`;
+}
+
+/**
+ * Translate a coLinux root device (`/dev/cobd0`, devfs-style `/dev/cobd/0`)
+ * to its virtio-blk name; anything else is returned unchanged.
+ */
+export function translateRootDevice(dev: string): string {
+  const m = /^\/dev\/cobd\/?(\d+)$/.exec(dev);
+  return m ? cobdToVirtio(Number(m[1])) : dev;
+}
+
+// ---------------------------------------------------------------------------
+// Kernel command line
+
+/** Split text into kernel words the way the kernel does: whitespace separates, "…" groups; quotes are removed. */
+export function splitKernelWords(text: string): string[] {
+  const words: string[] = [];
+  let cur = '';
+  let inWord = false;
+  let quoted = false;
+  for (const ch of text) {
+    if (ch === '"') {
+      quoted = !quoted;
+      inWord = true;
+    } else if (!quoted && /\s/.test(ch)) {
+      if (inWord) words.push(cur);
+      cur = '';
+      inWord = false;
+    } else {
+      cur += ch;
+      inWord = true;
+    }
+  }
+  if (quoted) throw new Error('unterminated " in kernel arguments; add the closing "');
+  if (inWord) words.push(cur);
+  return words;
+}
+
+/** One argument in kernel command-line form: `name="a b"` when the value holds whitespace. */
+export function quoteKernelWord(word: string): string {
+  if (word.length > 0 && !/\s/.test(word)) return word;
+  if (word.includes('"')) {
+    throw new ConfigError(
+      `kernel argument ${JSON.stringify(word)} holds both spaces and a double quote, which the kernel cannot parse; drop one of them`,
+    );
+  }
+  const eq = word.indexOf('=');
+  return eq > 0 ? `${word.slice(0, eq + 1)}"${word.slice(eq + 1)}"` : `"${word}"`;
+}
+
+function argKey(word: string): string {
+  const eq = word.indexOf('=');
+  return eq >= 0 ? word.slice(0, eq) : word;
+}
+
+function splitAtDashDash(words: readonly string[]): [string[], string[] | null] {
+  const i = words.indexOf('--');
+  return i < 0 ? [[...words], null] : [words.slice(0, i), words.slice(i + 1)];
+}
+
+/**
+ * The kernel command line: `defaults`, then `root=`, `cmdline=` words and the
+ * extra arguments. A user argument with the same name as a default replaces
+ * it (every default `console=` goes when the user gives any `console=`; a bare
+ * word replaces the same default word). Arguments after `--` (init's) are
+ * kept after a single `--` at the end. Throws ConfigError if the result
+ * exceeds KERNEL_CMDLINE_MAX bytes.
+ */
+export function buildKernelCmdline(cfg: VmConfig, defaults: string[]): string {
+  const [cmdKernel, cmdInit] = splitAtDashDash(cfg.cmdline);
+  const [argKernel, argInit] = splitAtDashDash(cfg.kernelArgs);
+  const user = [
+    ...(cfg.root !== undefined ? [`root=${cfg.root}`] : []),
+    ...cmdKernel,
+    ...argKernel,
+  ];
+  const userKeys = new Set(user.map(argKey));
+  const words = [...defaults.filter((d) => !userKeys.has(argKey(d))), ...user];
+  if (cmdInit !== null || argInit !== null)
+    words.push('--', ...(cmdInit ?? []), ...(argInit ?? []));
+  const line = words.map(quoteKernelWord).join(' ');
+  const bytes = new TextEncoder().encode(line).length;
+  if (bytes > KERNEL_CMDLINE_MAX) {
+    throw new ConfigError(
+      `kernel command line is ${bytes} bytes; the kernel keeps at most ${KERNEL_CMDLINE_MAX}; shorten cmdline= or the extra kernel arguments`,
+    );
+  }
+  return line;
+}
+
+// ---------------------------------------------------------------------------
+// Parsing
+
+export interface ParseOptions {
+  /** Read a config file as text (default: fs.readFileSync utf8). Errors with `code` ENOENT/EACCES/EISDIR get clear messages. */
+  readFile?: (path: string) => string;
+  /** Directory command-line paths are relative to (default: process.cwd()). */
+  cwd?: string;
+}
+
+interface Ctx {
+  cfg: VmConfig;
+  cwd: string;
+  readFile: (path: string) => string;
+  /** Absolute paths of the files being read, outermost first (for loop detection). */
+  stack: string[];
+}
+
+/** Where a value or line is: the file and line, or nothing for the command line. */
+interface Loc {
+  file?: string;
+  line?: number;
+  /** Directory relative paths resolve against. */
+  dir: string;
+}
+
+const MAX_INCLUDE_DEPTH = 32;
+
+function displayPath(abs: string, cwd: string): string {
+  const rel = path.relative(cwd, abs);
+  return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : abs;
+}
+
+function fail(ctx: Ctx, loc: Loc, message: string): never {
+  if (loc.file === undefined) throw new ConfigError(message);
+  const prefix = `${displayPath(loc.file, ctx.cwd)}${loc.line !== undefined ? `:${loc.line}` : ''}: `;
+  throw new ConfigError(prefix + message, { file: loc.file, line: loc.line });
+}
+
+function whereOf(ctx: Ctx, loc: Loc): Source {
+  if (loc.file === undefined) return { where: 'command line' };
+  return {
+    file: loc.file,
+    line: loc.line,
+    where: `${displayPath(loc.file, ctx.cwd)}${loc.line !== undefined ? `:${loc.line}` : ''}`,
+  };
+}
+
+function resolvePath(value: string, dir: string): string {
+  if (value === '~') return os.homedir();
+  if (value.startsWith('~/')) return path.join(os.homedir(), value.slice(2));
+  return path.resolve(dir, value);
+}
+
+/** Optimal string alignment distance (edits incl. one transposition), for "did you mean". */
+function editDistance(a: string, b: string): number {
+  const d: number[][] = [];
+  for (let i = 0; i <= a.length; i++) {
+    d.push([i]);
+    for (let j = 1; j <= b.length; j++) d[i]!.push(i === 0 ? j : 0);
+  }
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let v = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+        v = Math.min(v, d[i - 2]![j - 2]! + 1);
+      }
+      d[i]![j] = v;
+    }
+  }
+  return d[a.length]![b.length]!;
+}
+
+function lookalike(name: string): SettingSpec | undefined {
+  const lower = name.toLowerCase();
+  for (const s of SETTINGS) {
+    if (!s.supported || s.family) continue;
+    if (lower === s.name) return s;
+    if (s.name.length >= 4 && lower.length >= 4 && editDistance(lower, s.name) <= 1) return s;
+  }
+  return undefined;
+}
+
+function applySetting(ctx: Ctx, loc: Loc, spec: SettingSpec, name: string, value: string): void {
+  const cfg = ctx.cfg;
+  const arg = `${name}=${value}`;
+  if (!spec.supported) {
+    fail(
+      ctx,
+      loc,
+      `${arg}: ${name}= is not supported yet (${spec.description}); remove it for now`,
+    );
+  }
+  const bad = (problem: string): never => fail(ctx, loc, `${arg}: ${problem}`);
+  switch (spec.kind) {
+    case 'path':
+    case 'path-or-none': {
+      if (value === '') bad(`empty value; give a path, e.g. ${spec.example}`);
+      if (spec.kind === 'path-or-none' && value === 'none') {
+        if (spec.field === 'initrd') cfg.initrd = null;
+        else if (spec.field === 'bios') delete cfg.bios;
+        break;
+      }
+      const abs = resolvePath(value, loc.dir);
+      if (spec.field === 'kernel') cfg.kernel = abs;
+      else if (spec.field === 'initrd') cfg.initrd = abs;
+      else if (spec.field === 'bios') cfg.bios = abs;
+      break;
+    }
+    case 'integer': {
+      const range = `use a value from ${spec.min} to ${spec.max}${spec.unit ? ` (${spec.unit})` : ''}`;
+      if (!/^\d+$/.test(value)) bad(`not a whole number; ${range}, e.g. ${spec.example}`);
+      const n = Number(value);
+      if (n < (spec.min ?? 0) || n > (spec.max ?? Number.MAX_SAFE_INTEGER)) {
+        bad(`out of range; ${range}`);
+      }
+      if (spec.field === 'memMiB') cfg.memMiB = n;
+      break;
+    }
+    case 'device':
+      if (value === '') bad(`empty value; give a device, e.g. ${spec.example}`);
+      if (/\s/.test(value)) bad(`a device name cannot contain spaces; e.g. ${spec.example}`);
+      if (spec.field === 'root') cfg.root = translateRootDevice(value);
+      break;
+    case 'words': {
+      let words: string[];
+      try {
+        words = splitKernelWords(value);
+      } catch (e) {
+        return bad((e as Error).message);
+      }
+      if (spec.field === 'cmdline') cfg.cmdline = words;
+      break;
+    }
+    default:
+      bad('internal error: setting has no kind');
+  }
+  cfg.sources[spec.name as SettingName] = whereOf(ctx, loc);
+}
+
+function appendKernelArg(ctx: Ctx, loc: Loc, word: string): void {
+  const eq = word.indexOf('=');
+  if (eq > 0) {
+    const name = word.slice(0, eq);
+    const like = lookalike(name);
+    if (like) {
+      const w = whereOf(ctx, loc).where;
+      ctx.cfg.warnings.push(
+        `${loc.file !== undefined ? `${w}: ` : ''}${word}: "${name}" is not a colinux setting, so it goes to the kernel command line; did you mean ${like.name}=?`,
+      );
+    }
+  }
+  ctx.cfg.kernelArgs.push(word);
+}
+
+/** One `name=value`, `@file` or bare word (from the command line or a file line). */
+function handleItem(ctx: Ctx, loc: Loc, item: string): void {
+  if (item.startsWith('@')) {
+    includeFile(ctx, loc, item.slice(1));
+    return;
+  }
+  const eq = item.indexOf('=');
+  if (eq === 0) {
+    fail(ctx, loc, `${JSON.stringify(item)}: missing name before "="; write name=value`);
+  }
+  if (eq > 0) {
+    const name = item.slice(0, eq);
+    const spec = findSetting(name);
+    if (spec) {
+      applySetting(ctx, loc, spec, name, item.slice(eq + 1));
+      return;
+    }
+  }
+  if (item === '') fail(ctx, loc, 'empty argument; remove it');
+  appendKernelArg(ctx, loc, item);
+}
+
+function readErrorText(e: unknown): string {
+  const code = (e as { code?: unknown }).code;
+  if (code === 'ENOENT') return 'no such file';
+  if (code === 'EISDIR') return 'is a directory, not a config file';
+  if (code === 'EACCES' || code === 'EPERM') return 'not readable (permission denied)';
+  return e instanceof Error ? e.message : String(e);
+}
+
+function includeFile(ctx: Ctx, loc: Loc, target: string): void {
+  if (target === '') fail(ctx, loc, '"@" needs a file name; write @vm.conf');
+  const abs = resolvePath(target, loc.dir);
+  if (ctx.stack.includes(abs)) {
+    const chain = [...ctx.stack.slice(ctx.stack.indexOf(abs)), abs]
+      .map((p) => displayPath(p, ctx.cwd))
+      .join(' -> ');
+    fail(ctx, loc, `@${target}: include loop (${chain}); remove one of these @ lines`);
+  }
+  if (ctx.stack.length >= MAX_INCLUDE_DEPTH) {
+    fail(ctx, loc, `@${target}: files nested more than ${MAX_INCLUDE_DEPTH} deep; flatten them`);
+  }
+  let text: string;
+  try {
+    text = ctx.readFile(abs);
+  } catch (e) {
+    fail(ctx, loc, `@${target}: ${readErrorText(e)} (${abs}); check the path`);
+  }
+  ctx.stack.push(abs);
+  parseFileText(ctx, abs, text);
+  ctx.stack.pop();
+}
+
+/**
+ * Read a value starting at `s` (text after `=` or `@`): quoted with "…" (\" and
+ * \\ escapes) or '…' (literal), or unquoted up to a `#` that follows whitespace.
+ */
+function readValue(ctx: Ctx, loc: Loc, s: string, what: string, sep = '='): string {
+  const t = s.replace(/^[ \t]+/, '');
+  const q = t[0];
+  if (q === '"' || q === "'") {
+    let out = '';
+    let i = 1;
+    for (; i < t.length; i++) {
+      const ch = t[i]!;
+      if (ch === q) break;
+      if (q === '"' && ch === '\\' && (t[i + 1] === '"' || t[i + 1] === '\\')) {
+        out += t[i + 1];
+        i++;
+      } else {
+        out += ch;
+      }
+    }
+    if (i >= t.length) fail(ctx, loc, `${what}: unterminated ${q}; close the quote with ${q}`);
+    const rest = t.slice(i + 1).trim();
+    if (rest !== '' && !rest.startsWith('#')) {
+      fail(
+        ctx,
+        loc,
+        `${what}: unexpected ${JSON.stringify(rest)} after the closing quote; put the whole value inside the quotes`,
+      );
+    }
+    return out;
+  }
+  const hash = /\s#/.exec(s);
+  const v = (hash ? s.slice(0, hash.index) : s).trim();
+  if (/\s/.test(v)) {
+    fail(
+      ctx,
+      loc,
+      `${what}${sep}${v}: unquoted value with spaces; put it in quotes: ${what}${sep}"${v}"`,
+    );
+  }
+  return v;
+}
+
+function parseLine(ctx: Ctx, loc: Loc, raw: string): void {
+  const line = raw.trim();
+  if (line === '' || line.startsWith('#')) return;
+  if (line.startsWith('@')) {
+    handleItem(ctx, loc, '@' + readValue(ctx, loc, line.slice(1), '@', ''));
+    return;
+  }
+  if (line.startsWith('"') || line.startsWith("'")) {
+    // A quoted bare kernel word.
+    const word = readValue(ctx, loc, line, 'argument');
+    if (word === '') fail(ctx, loc, 'empty quoted argument; remove the line');
+    appendKernelArg(ctx, loc, word);
+    return;
+  }
+  const m = /^([^=\s]*)/.exec(line)!;
+  const name = m[1]!;
+  let rest = line.slice(name.length);
+  if (rest.startsWith('=') || /^\s+=/.test(rest)) {
+    if (name === '')
+      fail(ctx, loc, `missing name before "=" in ${JSON.stringify(line)}; write name=value`);
+    rest = rest.replace(/^\s*=/, '');
+    const value = readValue(ctx, loc, rest, name);
+    handleItem(ctx, loc, `${name}=${value}`);
+    return;
+  }
+  const after = rest.trim();
+  if (after === '' || after.startsWith('#')) {
+    handleItem(ctx, loc, name);
+    return;
+  }
+  const shown = /\s#/.exec(line) ? line.slice(0, /\s#/.exec(line)!.index).trim() : line;
+  fail(
+    ctx,
+    loc,
+    `expected name=value, got ${JSON.stringify(shown)}; put one setting per line and quote values with spaces`,
+  );
+}
+
+function parseFileText(ctx: Ctx, file: string, text: string): void {
+  const dir = path.dirname(file);
+  const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
+  lines.forEach((raw, i) => parseLine(ctx, { file, line: i + 1, dir }, raw));
+}
+
+function isHelp(a: string): boolean {
+  return a === '--help' || a === '-h';
+}
+
+/**
+ * Parse the arguments after `colinux run`. Throws ConfigError (message names
+ * the problem and the fix, prefixed with FILE:LINE for config files).
+ * If `--help`/`-h` appears (before any `--`), returns defaults with help=true
+ * without parsing anything else.
+ */
+export function parseRunArgs(argv: string[], opts: ParseOptions = {}): VmConfig {
+  const cfg: VmConfig = {
+    memMiB: DEFAULT_MEM_MIB,
+    cmdline: [],
+    kernelArgs: [],
+    help: false,
+    sources: {},
+    warnings: [],
+  };
+  for (let i = 0; i < argv.length && argv[i] !== '--'; i++) {
+    if (argv[i] === '--cmd') i++;
+    else if (isHelp(argv[i]!)) {
+      cfg.help = true;
+      return cfg;
+    }
+  }
+  const cwd = path.resolve(opts.cwd ?? process.cwd());
+  const ctx: Ctx = {
+    cfg,
+    cwd,
+    readFile: opts.readFile ?? ((p) => fs.readFileSync(p, 'utf8')),
+    stack: [],
+  };
+  const loc: Loc = { dir: cwd };
+  const optionNames = OPTIONS.flatMap((o) => o.names).join(', ');
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--') {
+      cfg.kernelArgs.push(...argv.slice(i));
+      break;
+    }
+    if (a === '--cmd') {
+      if (i + 1 >= argv.length) fail(ctx, loc, '--cmd needs a value; write --cmd "uname -a"');
+      cfg.cmd = argv[++i];
+      continue;
+    }
+    if (a.startsWith('--cmd=')) {
+      cfg.cmd = a.slice('--cmd='.length);
+      continue;
+    }
+    if (a.startsWith('-')) {
+      fail(
+        ctx,
+        loc,
+        `unknown option ${a}; the options are ${optionNames}; to pass ${a} to the kernel, put it after --`,
+      );
+    }
+    handleItem(ctx, loc, a);
+  }
+  return cfg;
+}
+
+// ---------------------------------------------------------------------------
+// File checks
+
+export interface CheckOptions {
+  /** Report a missing kernel= as a problem (default false: the machine has a default). */
+  requireKernel?: boolean;
+}
+
+/** Every problem with the host files the config names (kernel, initrd, bios), one message each. */
+export function fileProblems(cfg: VmConfig, opts: CheckOptions = {}): string[] {
+  const problems: string[] = [];
+  const check = (name: SettingName, p: string | null | undefined, nonEmpty: boolean): void => {
+    if (p === undefined || p === null) return;
+    const src = cfg.sources[name];
+    const prefix = `${src?.file !== undefined ? `${src.where}: ` : ''}${name}=${p}: `;
+    let st: fs.Stats;
+    try {
+      st = fs.statSync(p);
+    } catch (e) {
+      problems.push(prefix + readErrorText(e) + '; check the path');
+      return;
+    }
+    if (st.isDirectory()) {
+      problems.push(prefix + `is a directory; give the path of the ${name} file inside it`);
+      return;
+    }
+    try {
+      fs.accessSync(p, fs.constants.R_OK);
+    } catch {
+      problems.push(prefix + "not readable (permission denied); fix the file's permissions");
+      return;
+    }
+    if (nonEmpty && st.isFile() && st.size === 0) {
+      problems.push(prefix + 'file is empty; rebuild or re-download it');
+    }
+  };
+  if (cfg.kernel === undefined && opts.requireKernel) {
+    const ex = SETTINGS.find((s) => s.name === 'kernel')?.example ?? 'kernel=<path>';
+    problems.push(`kernel= is not set; add ${ex}`);
+  }
+  check('kernel', cfg.kernel, true);
+  check('initrd', cfg.initrd, false);
+  check('bios', cfg.bios, true);
+  return problems;
+}
+
+/** Throw a ConfigError listing every file problem (one per line), if any. */
+export function checkFiles(cfg: VmConfig, opts: CheckOptions = {}): void {
+  const problems = fileProblems(cfg, opts);
+  if (problems.length > 0) throw new ConfigError(problems.join('\n'));
+}

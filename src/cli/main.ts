@@ -1,0 +1,199 @@
+#!/usr/bin/env node
+/**
+ * The `colinux` command.
+ *
+ *   colinux [run] [name=value | @file | word]… [--cmd "shell command"]
+ *   colinux image build [default] [--rebuild]
+ *   colinux config check [name=value | @file]…
+ *
+ * Exit status: 0 the guest powered off cleanly; with --cmd, the command's
+ * status; 1 the VM failed (error, or the guest stopped before the command
+ * finished); 2 bad usage or configuration; 3 the guest kernel panicked.
+ */
+import { readFileSync } from 'node:fs';
+import { Vm, DEFAULT_KERNEL_ARGS } from '../vm.js';
+import { BootError } from '../machine/machine.js';
+import {
+  parseRunArgs,
+  checkFiles,
+  helpText,
+  buildKernelCmdline,
+  formatConfig,
+  fileProblems,
+  ConfigError,
+  type VmConfig,
+} from './config.js';
+import { ensureDefaultImage } from '../backends/image/index.js';
+import { attachTerminal } from './terminal.js';
+
+export const EXIT_OK = 0;
+export const EXIT_VM_ERROR = 1;
+export const EXIT_USAGE = 2;
+export const EXIT_PANIC = 3;
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  return pkg.version;
+}
+
+function usage(): string {
+  return [
+    'usage: colinux [run] [name=value | @file | kernel-word]… [--cmd "command"]',
+    '       colinux image build [default] [--rebuild]',
+    '       colinux config check [name=value | @file]…',
+    '       colinux --version',
+    '',
+    helpText(),
+  ].join('\n');
+}
+
+function fail(message: string, code = EXIT_USAGE): number {
+  process.stderr.write(`colinux: ${message}\n`);
+  return code;
+}
+
+async function cmdRun(argv: string[]): Promise<number> {
+  let cfg: VmConfig;
+  try {
+    cfg = parseRunArgs(argv, { cwd: process.cwd() });
+    if (cfg.help) {
+      process.stdout.write(usage() + '\n');
+      return EXIT_OK;
+    }
+    checkFiles(cfg);
+  } catch (e) {
+    if (e instanceof ConfigError) return fail(e.message);
+    throw e;
+  }
+  for (const w of cfg.warnings) process.stderr.write(`colinux: warning: ${w}\n`);
+  if (cfg.bios !== undefined) {
+    return fail(`bios=${cfg.bios}: firmware boot is not supported yet; remove bios= to boot the kernel directly`);
+  }
+  let cmdline: string;
+  try {
+    cmdline = buildKernelCmdline(cfg, DEFAULT_KERNEL_ARGS);
+  } catch (e) {
+    return fail((e as Error).message);
+  }
+
+  let vm: Vm;
+  try {
+    vm = await Vm.create({
+      kernel: cfg.kernel,
+      initrd: cfg.initrd,
+      memMiB: cfg.memMiB,
+      cmdline,
+      cmd: cfg.cmd,
+      onProgress: (line) => process.stderr.write(`${line}\n`),
+    });
+  } catch (e) {
+    if (e instanceof BootError) return fail(e.message);
+    const msg = (e as Error).message;
+    return fail(msg, /^(kernel|initrd)=/.test(msg) ? EXIT_USAGE : EXIT_VM_ERROR);
+  }
+
+  vm.onOutput((bytes) => process.stdout.write(bytes));
+  const terminal = attachTerminal(vm, { commandMode: cfg.cmd !== undefined });
+  let exit;
+  try {
+    exit = await vm.run();
+  } finally {
+    terminal.detach();
+  }
+  await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
+
+  switch (exit.reason) {
+    case 'poweroff':
+      if (cfg.cmd !== undefined && exit.commandStatus === undefined) {
+        return fail('the guest powered off before the command finished', EXIT_VM_ERROR);
+      }
+      return exit.exitCode;
+    case 'panic':
+      return fail(`guest kernel panic: ${exit.message ?? 'unknown reason'}`, EXIT_PANIC);
+    case 'stopped':
+      if (terminal.quitByUser) {
+        process.stderr.write('\ncolinux: terminated (Ctrl-A x)\n');
+        return EXIT_OK;
+      }
+      return exit.exitCode;
+    default:
+      return fail(exit.message ?? `the VM stopped (${exit.reason})`, EXIT_VM_ERROR);
+  }
+}
+
+async function cmdImage(argv: string[]): Promise<number> {
+  const [sub, ...rest] = argv;
+  if (sub !== 'build') return fail(`unknown image command "${sub ?? ''}"; use: colinux image build [default]`);
+  const name = rest.find((a) => !a.startsWith('--')) ?? 'default';
+  if (name !== 'default') return fail(`unknown image "${name}"; available: default`);
+  try {
+    const img = await ensureDefaultImage({
+      rebuild: rest.includes('--rebuild'),
+      onProgress: (line) => process.stderr.write(`${line}\n`),
+    });
+    process.stdout.write(`kernel=${img.kernel}\ninitrd=${img.initrd}\n`);
+    return EXIT_OK;
+  } catch (e) {
+    return fail((e as Error).message, EXIT_VM_ERROR);
+  }
+}
+
+function cmdConfig(argv: string[]): number {
+  const [sub, ...rest] = argv;
+  if (sub !== 'check') return fail(`unknown config command "${sub ?? ''}"; use: colinux config check @vm.conf`);
+  try {
+    const cfg = parseRunArgs(rest, { cwd: process.cwd() });
+    const problems = fileProblems(cfg);
+    process.stdout.write(formatConfig(cfg) + '\n');
+    for (const w of cfg.warnings) process.stderr.write(`colinux: warning: ${w}\n`);
+    if (problems.length) {
+      for (const p of problems) process.stderr.write(`colinux: ${p}\n`);
+      return EXIT_USAGE;
+    }
+    return EXIT_OK;
+  } catch (e) {
+    if (e instanceof ConfigError) return fail(e.message);
+    throw e;
+  }
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [first, ...rest] = argv;
+  switch (first) {
+    case undefined:
+      return cmdRun([]);
+    case 'run':
+      return cmdRun(rest);
+    case 'image':
+      return cmdImage(rest);
+    case 'config':
+      return cmdConfig(rest);
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(usage() + '\n');
+      return EXIT_OK;
+    case '--version':
+    case '-V':
+      process.stdout.write(`colinux ${version()}\n`);
+      return EXIT_OK;
+    default:
+      // `colinux kernel=… mem=…` behaves like `colinux run …`, as colinux-daemon did.
+      if (first.includes('=') || first.startsWith('@') || first.startsWith('--')) return cmdRun(argv);
+      return fail(`unknown command "${first}"; see colinux --help`);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+    // Nothing else should keep the process alive once the VM is gone.
+    setImmediate(() => process.exit(code));
+  },
+  (e: unknown) => {
+    process.stderr.write(`colinux: internal error: ${(e as Error).stack ?? String(e)}\n`);
+    process.exit(EXIT_VM_ERROR);
+  },
+);

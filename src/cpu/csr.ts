@@ -1,0 +1,353 @@
+// Control and status registers (privileged spec chapters 2, 3, 10), and the
+// interrupt-pending logic that depends on them.
+
+import * as S from './state';
+import {
+  PRV_M, PRV_S, PRV_U, priv, MIP_SSIP, MIP_MSIP, MIP_STIP, MIP_MTIP, MIP_SEIP, MIP_MEIP,
+  MSTATUS_SIE, MSTATUS_MIE, MSTATUS_SPIE, MSTATUS_UBE, MSTATUS_MPIE, MSTATUS_SPP, MSTATUS_VS,
+  MSTATUS_MPP, MSTATUS_FS, MSTATUS_XS, MSTATUS_MPRV, MSTATUS_SUM, MSTATUS_MXR, MSTATUS_TVM,
+  MSTATUS_TW, MSTATUS_TSR, MSTATUS_UXL, MSTATUS_SXL, MSTATUS_SD, MSTATUS_MPP_SHIFT,
+} from './state';
+import { selectTables, flushTlb } from './mmu';
+import { hostTime } from './host';
+
+// RV64 with A, C, D, F, I, M, S, U.
+export const MISA: u64 = (<u64>2 << 62) | 0x14112d;
+
+export let mstatus: u64 = (<u64>2 << 32) | (<u64>2 << 34); // UXL = SXL = 64-bit
+export let medeleg: u64 = 0;
+export let mideleg: u64 = 0;
+export let mie: u64 = 0;
+export let mipSw: u64 = 0; // bits software can write: SSIP, STIP (when !STCE), SEIP
+export let mipHw: u64 = 0; // lines driven by devices: MSIP, MTIP, MEIP, SEIP
+export let mtvec: u64 = 0;
+export let mcounteren: u64 = 0;
+export let mcountinhibit: u64 = 0;
+export let menvcfg: u64 = 0;
+export let mscratch: u64 = 0;
+export let mepc: u64 = 0;
+export let mcause: u64 = 0;
+export let mtval: u64 = 0;
+export let stvec: u64 = 0;
+export let scounteren: u64 = 0;
+export let senvcfg: u64 = 0;
+export let sscratch: u64 = 0;
+export let sepc: u64 = 0;
+export let scause: u64 = 0;
+export let stval: u64 = 0;
+export let satp: u64 = 0;
+export let stimecmp: u64 = 0xffff_ffff_ffff_ffff;
+export let mtimecmp: u64 = 0xffff_ffff_ffff_ffff;
+export let fflags: u32 = 0;
+export let frm: u32 = 0;
+export let mcycleOffset: u64 = 0; // mcycle = instret + offset (written values shift it)
+export let minstretOffset: u64 = 0;
+
+const PMP_COUNT: i32 = 16;
+const PMPADDR: usize = memory.data(PMP_COUNT * 8, 8);
+const PMPCFG: usize = memory.data(PMP_COUNT, 8);
+
+const MENVCFG_STCE: u64 = <u64>1 << 63;
+const ENVCFG_FIOM: u64 = 1;
+
+const MSTATUS_WRITABLE: u64 =
+  MSTATUS_SIE | MSTATUS_MIE | MSTATUS_SPIE | MSTATUS_MPIE | MSTATUS_SPP | MSTATUS_MPP |
+  MSTATUS_FS | MSTATUS_MPRV | MSTATUS_SUM | MSTATUS_MXR | MSTATUS_TVM | MSTATUS_TW | MSTATUS_TSR;
+const SSTATUS_READABLE: u64 =
+  MSTATUS_SIE | MSTATUS_SPIE | MSTATUS_UBE | MSTATUS_SPP | MSTATUS_VS | MSTATUS_FS | MSTATUS_XS |
+  MSTATUS_SUM | MSTATUS_MXR | MSTATUS_UXL | MSTATUS_SD;
+const SSTATUS_WRITABLE: u64 = MSTATUS_SIE | MSTATUS_SPIE | MSTATUS_SPP | MSTATUS_FS | MSTATUS_SUM | MSTATUS_MXR;
+const MIE_WRITABLE: u64 = MIP_SSIP | MIP_MSIP | MIP_STIP | MIP_MTIP | MIP_SEIP | MIP_MEIP;
+const MIDELEG_WRITABLE: u64 = MIP_SSIP | MIP_STIP | MIP_SEIP;
+// All synchronous causes except ecall-from-M (11) and the reserved 10 and 14.
+const MEDELEG_WRITABLE: u64 = 0xb3ff;
+
+@inline export function stce(): bool {
+  return (menvcfg & MENVCFG_STCE) != 0;
+}
+
+export function readMip(): u64 {
+  let sw = mipSw;
+  if (stce()) sw &= ~MIP_STIP;
+  return sw | mipHw;
+}
+
+/** Set or clear hardware-driven mip bits (device lines, timers). */
+export function setMipHw(mask: u64, level: bool): void {
+  const old = mipHw;
+  mipHw = level ? old | mask : old & ~mask;
+  if (mipHw != old) S.attention = true;
+}
+
+/** Recompute the timer lines from the current time. */
+export function updateTimers(now: u64): void {
+  setMipHw(MIP_MTIP, now >= mtimecmp);
+  setMipHw(MIP_STIP, stce() && now >= stimecmp);
+}
+
+export function currentTime(): u64 {
+  return <u64>hostTime();
+}
+
+/** Cause number of the highest-priority interrupt to take now, or -1. Privileged spec §3.1.9. */
+export function pendingInterrupt(): i32 {
+  const pending = readMip() & mie;
+  if (pending == 0) return -1;
+  const mEnabled = priv < PRV_M || (mstatus & MSTATUS_MIE) != 0;
+  const m = pending & ~mideleg;
+  if (m != 0 && mEnabled) return pickInterrupt(m);
+  const sEnabled = priv < PRV_S || (priv == PRV_S && (mstatus & MSTATUS_SIE) != 0);
+  const s = pending & mideleg;
+  if (s != 0 && sEnabled) return pickInterrupt(s);
+  return -1;
+}
+
+function pickInterrupt(bits: u64): i32 {
+  if (bits & MIP_MEIP) return 11;
+  if (bits & MIP_MSIP) return 3;
+  if (bits & MIP_MTIP) return 7;
+  if (bits & MIP_SEIP) return 9;
+  if (bits & MIP_SSIP) return 1;
+  if (bits & MIP_STIP) return 5;
+  return -1;
+}
+
+/** True if an interrupt is pending and locally enabled, regardless of global enables (WFI wake-up). */
+export function wfiWake(): bool {
+  return (readMip() & mie) != 0;
+}
+
+function mstatusRead(): u64 {
+  let v = mstatus;
+  if ((v & MSTATUS_FS) == MSTATUS_FS) v |= MSTATUS_SD;
+  return v;
+}
+
+export function writeMstatus(v: u64): void {
+  const old = mstatus;
+  let n = (old & ~MSTATUS_WRITABLE) | (v & MSTATUS_WRITABLE);
+  // MPP is WARL: the reserved encoding 2 (H) reads back as U.
+  if (((n & MSTATUS_MPP) >> MSTATUS_MPP_SHIFT) == 2) n &= ~MSTATUS_MPP;
+  n = (n & ~(MSTATUS_UXL | MSTATUS_SXL | MSTATUS_SD)) | (<u64>2 << 32) | (<u64>2 << 34);
+  mstatus = n;
+  if (((old ^ n) & MSTATUS_MXR) != 0) flushTlb();
+  selectTables();
+  S.attention = true;
+}
+
+/** Mark the FP state dirty (after any FP register or fcsr write). */
+@inline export function setFsDirty(): void {
+  mstatus |= MSTATUS_FS;
+}
+
+@inline export function fpEnabled(): bool {
+  return (mstatus & MSTATUS_FS) != 0;
+}
+
+/** Is the counter CSR (0..31) readable at the current privilege? */
+function counterAllowed(n: u32): bool {
+  if (priv == PRV_M) return true;
+  if (((mcounteren >> n) & 1) == 0) return false;
+  if (priv == PRV_U && ((scounteren >> n) & 1) == 0) return false;
+  return true;
+}
+
+/**
+ * Read CSR `addr`. Returns false (and leaves `csrValue` untouched) if the
+ * access is illegal at the current privilege; the caller raises the exception.
+ */
+export let csrValue: u64 = 0;
+
+export function csrRead(addr: u32): bool {
+  if (priv < ((addr >> 8) & 3)) return false;
+  let v: u64 = 0;
+  switch (addr) {
+    case 0x001: if (!fpEnabled()) return false; v = fflags; break;
+    case 0x002: if (!fpEnabled()) return false; v = frm; break;
+    case 0x003: if (!fpEnabled()) return false; v = (frm << 5) | fflags; break;
+    case 0xc00: if (!counterAllowed(0)) return false; v = S.instret + mcycleOffset; break;
+    case 0xc01: if (!counterAllowed(1)) return false; v = currentTime(); break;
+    case 0xc02: if (!counterAllowed(2)) return false; v = S.instret + minstretOffset; break;
+    case 0x100: v = mstatusRead() & SSTATUS_READABLE; break;
+    case 0x104: v = mie & mideleg; break;
+    case 0x105: v = stvec; break;
+    case 0x106: v = scounteren; break;
+    case 0x10a: v = senvcfg; break;
+    case 0x140: v = sscratch; break;
+    case 0x141: v = sepc; break;
+    case 0x142: v = scause; break;
+    case 0x143: v = stval; break;
+    case 0x144: v = readMip() & mideleg; break;
+    case 0x14d:
+      if (priv < PRV_M && (!stce() || (mcounteren & 2) == 0)) return false;
+      v = stimecmp;
+      break;
+    case 0x180:
+      if (priv == PRV_S && (mstatus & MSTATUS_TVM) != 0) return false;
+      v = satp;
+      break;
+    case 0x300: v = mstatusRead(); break;
+    case 0x301: v = MISA; break;
+    case 0x302: v = medeleg; break;
+    case 0x303: v = mideleg; break;
+    case 0x304: v = mie; break;
+    case 0x305: v = mtvec; break;
+    case 0x306: v = mcounteren; break;
+    case 0x30a: v = menvcfg; break;
+    case 0x320: v = mcountinhibit; break;
+    case 0x340: v = mscratch; break;
+    case 0x341: v = mepc; break;
+    case 0x342: v = mcause; break;
+    case 0x343: v = mtval; break;
+    case 0x344: v = readMip(); break;
+    case 0x34a: v = 0; break; // mtinst
+    case 0x34b: v = 0; break; // mtval2
+    case 0xb00: v = S.instret + mcycleOffset; break;
+    case 0xb02: v = S.instret + minstretOffset; break;
+    case 0xf11: v = 0; break; // mvendorid: non-commercial
+    case 0xf12: v = 0; break; // marchid
+    case 0xf13: v = 0; break; // mimpid
+    case 0xf14: v = S.hartid; break;
+    case 0xf15: v = 0; break; // mconfigptr
+    default:
+      if (addr >= 0x3a0 && addr <= 0x3af) {
+        if ((addr & 1) != 0) return false; // odd pmpcfg do not exist on RV64
+        v = load<u64>(PMPCFG + <usize>((addr - 0x3a0) >> 1) * 8);
+        break;
+      }
+      if (addr >= 0x3b0 && addr <= 0x3ef) {
+        const i = addr - 0x3b0;
+        v = i < <u32>PMP_COUNT ? load<u64>(PMPADDR + <usize>i * 8) : 0;
+        break;
+      }
+      if ((addr >= 0xc03 && addr <= 0xc1f)) {
+        if (!counterAllowed(addr - 0xc00)) return false;
+        v = 0;
+        break;
+      }
+      if ((addr >= 0xb03 && addr <= 0xb1f) || (addr >= 0x323 && addr <= 0x33f)) {
+        v = 0;
+        break;
+      }
+      return false;
+  }
+  csrValue = v;
+  return true;
+}
+
+/** Is `addr` writable at the current privilege (existence is checked by the read)? */
+export function csrWritable(addr: u32): bool {
+  return (addr >> 10) != 3 && priv >= ((addr >> 8) & 3);
+}
+
+/** Write CSR `addr`; returns false if the write is illegal. */
+export function csrWrite(addr: u32, v: u64): bool {
+  switch (addr) {
+    case 0x001: fflags = <u32>v & 0x1f; setFsDirty(); break;
+    case 0x002: frm = <u32>v & 7; setFsDirty(); break;
+    case 0x003: fflags = <u32>v & 0x1f; frm = (<u32>v >> 5) & 7; setFsDirty(); break;
+    case 0x100: writeMstatus((mstatus & ~SSTATUS_WRITABLE) | (v & SSTATUS_WRITABLE)); break;
+    case 0x104: {
+      const m = MIE_WRITABLE & mideleg;
+      mie = (mie & ~m) | (v & m);
+      break;
+    }
+    case 0x105: stvec = legalTvec(v); break;
+    case 0x106: scounteren = v & 0xffff_ffff; break;
+    case 0x10a: senvcfg = v & ENVCFG_FIOM; break;
+    case 0x140: sscratch = v; break;
+    case 0x141: sepc = v & ~(<u64>1); break;
+    case 0x142: scause = v; break;
+    case 0x143: stval = v; break;
+    case 0x144: {
+      const m = MIP_SSIP & mideleg;
+      mipSw = (mipSw & ~m) | (v & m);
+      break;
+    }
+    case 0x14d:
+      if (priv < PRV_M && (!stce() || (mcounteren & 2) == 0)) return false;
+      stimecmp = v;
+      updateTimers(currentTime());
+      break;
+    case 0x180: {
+      if (priv == PRV_S && (mstatus & MSTATUS_TVM) != 0) return false;
+      const mode = v >> 60;
+      if (mode != 0 && mode != 8 && mode != 9) break; // unsupported mode: no effect
+      satp = v & 0xf000_ffff_ffff_ffff; // ASIDLEN = 16, PPN 44 bits
+      flushTlb();
+      selectTables();
+      break;
+    }
+    case 0x300: writeMstatus(v); break;
+    case 0x301: break; // misa: WARL, fixed
+    case 0x302: medeleg = v & MEDELEG_WRITABLE; break;
+    case 0x303: mideleg = v & MIDELEG_WRITABLE; break;
+    case 0x304: mie = v & MIE_WRITABLE; break;
+    case 0x305: mtvec = legalTvec(v); break;
+    case 0x306: mcounteren = v & 0xffff_ffff; break;
+    case 0x30a: menvcfg = v & (MENVCFG_STCE | ENVCFG_FIOM); updateTimers(currentTime()); break;
+    case 0x320: mcountinhibit = v & 0xffff_fffd; break;
+    case 0x340: mscratch = v; break;
+    case 0x341: mepc = v & ~(<u64>1); break;
+    case 0x342: mcause = v; break;
+    case 0x343: mtval = v; break;
+    case 0x344: {
+      let m = MIP_SSIP | MIP_SEIP;
+      if (!stce()) m |= MIP_STIP;
+      mipSw = (mipSw & ~m) | (v & m);
+      break;
+    }
+    case 0x34a: case 0x34b: break;
+    case 0xb00: mcycleOffset = v - S.instret; break;
+    case 0xb02: minstretOffset = v - S.instret; break;
+    default:
+      if (addr >= 0x3a0 && addr <= 0x3af) {
+        if ((addr & 1) != 0) return false;
+        writePmpcfg((addr - 0x3a0) >> 1, v);
+        break;
+      }
+      if (addr >= 0x3b0 && addr <= 0x3ef) {
+        const i = addr - 0x3b0;
+        if (i < <u32>PMP_COUNT && !pmpLocked(i)) store<u64>(PMPADDR + <usize>i * 8, v & 0x003f_ffff_ffff_ffff);
+        break;
+      }
+      if ((addr >= 0xb03 && addr <= 0xb1f) || (addr >= 0x323 && addr <= 0x33f)) break;
+      return false;
+  }
+  S.attention = true;
+  return true;
+}
+
+function legalTvec(v: u64): u64 {
+  // Modes: 0 direct, 1 vectored; reserved modes fall back to direct.
+  if ((v & 3) >= 2) return v & ~(<u64>3);
+  return v;
+}
+
+function pmpLocked(i: u32): bool {
+  const cfg = <u32>load<u8>(PMPCFG + <usize>i);
+  if ((cfg & 0x80) != 0) return true;
+  // A locked TOR entry also locks the address register below it.
+  if (i + 1 < <u32>PMP_COUNT) {
+    const next = <u32>load<u8>(PMPCFG + <usize>(i + 1));
+    if ((next & 0x80) != 0 && ((next >> 3) & 3) == 1) return true;
+  }
+  return false;
+}
+
+function writePmpcfg(reg: u32, v: u64): void {
+  // pmpcfg0 covers entries 0..7, pmpcfg2 entries 8..15.
+  const first = reg * 4;
+  for (let k: u32 = 0; k < 8; k++) {
+    const i = first + k;
+    if (i >= <u32>PMP_COUNT) break;
+    if ((<u32>load<u8>(PMPCFG + <usize>i) & 0x80) != 0) continue;
+    let b = <u32>(v >> (<u64>k * 8)) & 0xff;
+    // R=0, W=1 is reserved: clear W.
+    if ((b & 3) == 2) b &= ~2;
+    store<u8>(PMPCFG + <usize>i, <u8>b);
+  }
+}
+
+// Keep the unused-import checker quiet about names only used in masks.
+export const _PRV_U: u32 = PRV_U;

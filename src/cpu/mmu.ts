@@ -1,0 +1,395 @@
+// Address translation (Sv39/Sv48), the software TLB, and physical accesses.
+//
+// The TLB is direct-mapped and split into banks by the context that decides
+// permissions: bare/M (identity), S with SUM=0, S with SUM=1, and U. Each bank
+// has one table per access kind (fetch, load, store), and an entry is only
+// present in a kind's table if that access is allowed, so a hit needs no
+// permission check. A hit entry holds the virtual page number and the offset
+// that turns a guest virtual address into a linear-memory address. Only RAM
+// pages are cached; device pages always take the slow path.
+
+import {
+  RAM_BASE, ramOffset, ramSize, priv, PRV_M, PRV_S, PRV_U, raise, excCause,
+  CAUSE_FETCH_ACCESS, CAUSE_LOAD_ACCESS, CAUSE_STORE_ACCESS,
+  CAUSE_FETCH_PAGE_FAULT, CAUSE_LOAD_PAGE_FAULT, CAUSE_STORE_PAGE_FAULT,
+  MSTATUS_MPRV, MSTATUS_MPP, MSTATUS_MPP_SHIFT, MSTATUS_SUM, MSTATUS_MXR,
+  EXIT_HTIF,
+} from './state';
+import * as S from './state';
+import { mmioRead, mmioWrite } from './host';
+import { mstatus, satp } from './csr';
+
+export const ACC_FETCH: u32 = 0;
+export const ACC_LOAD: u32 = 1;
+export const ACC_STORE: u32 = 2;
+
+const TLB_BITS: u32 = 8;
+const TLB_SIZE: u32 = 1 << TLB_BITS;
+const TLB_MASK: u64 = <u64>(TLB_SIZE - 1);
+const TABLE_BYTES: usize = <usize>TLB_SIZE * 16;
+const BANKS: u32 = 4; // 0 bare/M, 1 S, 2 S+SUM, 3 U
+const TLB: usize = memory.data(<i32>(BANKS * 3 * TLB_SIZE * 16), 16);
+const INVALID_TAG: u64 = 0xffff_ffff_ffff_ffff;
+
+// Table base addresses for the current context.
+export let fetchTable: usize = TLB;
+export let loadTable: usize = TLB + TABLE_BYTES;
+export let storeTable: usize = TLB + 2 * TABLE_BYTES;
+
+// Physical page written by HTIF programs to report results; stores to it take
+// the slow path so the host sees them.
+export let htifTohost: u64 = 0;
+export let htifValue: u64 = 0;
+
+// Device windows the host has mapped (physical, below 4 GiB).
+const MAX_MMIO: i32 = 64;
+const MMIO_BASE: usize = memory.data(MAX_MMIO * 8, 8);
+let mmioCount: i32 = 0;
+
+export function addMmioRange(base: u32, size: u32): void {
+  if (mmioCount >= MAX_MMIO) return;
+  store<u32>(MMIO_BASE + (<usize>mmioCount << 3), base);
+  store<u32>(MMIO_BASE + (<usize>mmioCount << 3) + 4, base + size);
+  mmioCount++;
+}
+
+function mmioMapped(pa: u64, size: u32): bool {
+  if (pa + size > 0x1_0000_0000) return false;
+  const a = <u32>pa;
+  for (let i = 0; i < mmioCount; i++) {
+    const lo = load<u32>(MMIO_BASE + (<usize>i << 3));
+    const hi = load<u32>(MMIO_BASE + (<usize>i << 3) + 4);
+    if (a >= lo && a + size <= hi) return true;
+  }
+  return false;
+}
+
+function bankBase(p: u32, mode: u64, sum: bool): usize {
+  let bank: u32;
+  if (p == PRV_M || mode == 0) bank = 0;
+  else if (p == PRV_S) bank = sum ? 2 : 1;
+  else bank = 3;
+  return TLB + <usize>(bank * 3) * TABLE_BYTES;
+}
+
+/** Re-select the tables after a change of privilege, satp mode, MPRV/MPP or SUM. */
+export function selectTables(): void {
+  const mode = satp >> 60;
+  const sum = (mstatus & MSTATUS_SUM) != 0;
+  fetchTable = bankBase(priv, mode, sum);
+  let dp = priv;
+  if (priv == PRV_M && (mstatus & MSTATUS_MPRV) != 0) dp = <u32>((mstatus & MSTATUS_MPP) >> MSTATUS_MPP_SHIFT);
+  const d = bankBase(dp, mode, sum);
+  loadTable = d + TABLE_BYTES;
+  storeTable = d + 2 * TABLE_BYTES;
+  fetchVpn = INVALID_TAG;
+}
+
+/** Forget every translated entry (sfence.vma, satp or MXR change). The bare bank stays valid. */
+export function flushTlb(): void {
+  for (let b: u32 = 1; b < BANKS; b++) clearBank(b);
+}
+
+/** Forget everything, including identity mappings (RAM layout or HTIF page changed). */
+export function flushAll(): void {
+  for (let b: u32 = 0; b < BANKS; b++) clearBank(b);
+}
+
+function clearBank(b: u32): void {
+  fetchVpn = INVALID_TAG;
+  const base = TLB + <usize>(b * 3) * TABLE_BYTES;
+  for (let i: usize = 0; i < 3 * <usize>TLB_SIZE; i++) store<u64>(base + (i << 4), INVALID_TAG);
+}
+
+/** Fast path: linear-memory address for an access of `size` bytes at `va`, or 0 on a miss. */
+@inline export function tlbLookup(table: usize, va: u64, size: u32): usize {
+  const vpn = va >> 12;
+  const e = table + ((<usize>(vpn & TLB_MASK)) << 4);
+  if (load<u64>(e) == vpn && (<u32>va & 0xfff) <= 4096 - size) {
+    return <usize>(va + load<u64>(e, 8));
+  }
+  return 0;
+}
+
+function tlbFill(table: usize, va: u64, pa: u64): void {
+  const vpn = va >> 12;
+  const e = table + ((<usize>(vpn & TLB_MASK)) << 4);
+  store<u64>(e, vpn);
+  store<u64>(e, (<u64>ramOffset + ((pa & ~0xfff) - RAM_BASE)) - (va & ~0xfff), 8);
+}
+
+@inline function inRam(pa: u64, size: u32): bool {
+  return pa >= RAM_BASE && pa - RAM_BASE + size <= ramSize;
+}
+
+@inline function ramPtr(pa: u64): usize {
+  return ramOffset + <usize>(pa - RAM_BASE);
+}
+
+function pageFault(access: u32, va: u64): void {
+  raise(access == ACC_FETCH ? CAUSE_FETCH_PAGE_FAULT : access == ACC_LOAD ? CAUSE_LOAD_PAGE_FAULT : CAUSE_STORE_PAGE_FAULT, va);
+}
+
+function accessFault(access: u32, va: u64): void {
+  raise(access == ACC_FETCH ? CAUSE_FETCH_ACCESS : access == ACC_LOAD ? CAUSE_LOAD_ACCESS : CAUSE_STORE_ACCESS, va);
+}
+
+const PTE_V: u64 = 1;
+const PTE_R: u64 = 2;
+const PTE_W: u64 = 4;
+const PTE_X: u64 = 8;
+const PTE_U: u64 = 16;
+const PTE_A: u64 = 64;
+const PTE_D: u64 = 128;
+const PTE_PPN_MASK: u64 = 0x003f_ffff_ffff_fc00; // bits 53:10
+const PTE_RESERVED: u64 = 0xffc0_0000_0000_0000; // bits 63:54 (no Svpbmt/Svnapot)
+
+/**
+ * Translate `va` for `access`. Returns the physical address; on failure raises
+ * the page or access fault and returns 0 (callers check excCause).
+ * Privileged spec §12.3.2 (virtual address translation process).
+ */
+export function translate(va: u64, access: u32): u64 {
+  let p = priv;
+  if (access != ACC_FETCH && p == PRV_M && (mstatus & MSTATUS_MPRV) != 0) {
+    p = <u32>((mstatus & MSTATUS_MPP) >> MSTATUS_MPP_SHIFT);
+  }
+  const mode = satp >> 60;
+  if (p == PRV_M || mode == 0) return va;
+
+  const levels: i32 = mode == 9 ? 4 : 3;
+  const vaBits: u64 = 12 + 9 * <u64>levels;
+  // The upper bits must all equal bit vaBits-1.
+  const top = <i64>va >> (vaBits - 1);
+  if (top != 0 && top != -1) {
+    pageFault(access, va);
+    return 0;
+  }
+  let table: u64 = (satp & 0x0000_0fff_ffff_ffff) << 12;
+  for (let level = levels - 1; level >= 0; level--) {
+    const vpn = (va >> (12 + 9 * <u64>level)) & 0x1ff;
+    const pteAddr = table + (vpn << 3);
+    if (!inRam(pteAddr, 8)) {
+      accessFault(access, va);
+      return 0;
+    }
+    const ptePtr = ramPtr(pteAddr);
+    let pte = load<u64>(ptePtr);
+    if ((pte & PTE_V) == 0 || (pte & (PTE_R | PTE_W)) == PTE_W || (pte & PTE_RESERVED) != 0) {
+      pageFault(access, va);
+      return 0;
+    }
+    if ((pte & (PTE_R | PTE_X)) == 0) {
+      // Pointer to the next level; bits D, A, U must be clear.
+      if (level == 0 || (pte & (PTE_D | PTE_A | PTE_U)) != 0) {
+        pageFault(access, va);
+        return 0;
+      }
+      table = (pte & PTE_PPN_MASK) << 2;
+      continue;
+    }
+    // Leaf: check permissions.
+    if (p == PRV_U) {
+      if ((pte & PTE_U) == 0) { pageFault(access, va); return 0; }
+    } else if ((pte & PTE_U) != 0) {
+      if (access == ACC_FETCH || (mstatus & MSTATUS_SUM) == 0) { pageFault(access, va); return 0; }
+    }
+    let ok: bool;
+    if (access == ACC_FETCH) ok = (pte & PTE_X) != 0;
+    else if (access == ACC_LOAD) ok = (pte & PTE_R) != 0 || ((mstatus & MSTATUS_MXR) != 0 && (pte & PTE_X) != 0);
+    else ok = (pte & PTE_W) != 0;
+    if (!ok) { pageFault(access, va); return 0; }
+    const ppn = (pte & PTE_PPN_MASK) >> 10;
+    // Superpages must be aligned.
+    const lowMask: u64 = (<u64>1 << (9 * <u64>level)) - 1;
+    if ((ppn & lowMask) != 0) { pageFault(access, va); return 0; }
+    // Hardware A/D update.
+    let want = pte | PTE_A;
+    if (access == ACC_STORE) want |= PTE_D;
+    if (want != pte) store<u64>(ptePtr, want);
+    const pageMask: u64 = (<u64>1 << (12 + 9 * <u64>level)) - 1;
+    return ((ppn << 12) & ~pageMask) | (va & pageMask);
+  }
+  pageFault(access, va);
+  return 0;
+}
+
+// ---- Slow paths -----------------------------------------------------------
+
+function mmioLoad(pa: u64, size: u32, va: u64, access: u32): u64 {
+  if (!mmioMapped(pa, size)) { accessFault(access, va); return 0; }
+  const a = <u32>pa;
+  if (size == 8) return <u64>mmioRead(a, 4) | (<u64>mmioRead(a + 4, 4) << 32);
+  return <u64>mmioRead(a, size);
+}
+
+function mmioStore(pa: u64, size: u32, v: u64, va: u64): void {
+  if (!mmioMapped(pa, size)) { accessFault(ACC_STORE, va); return; }
+  const a = <u32>pa;
+  if (size == 8) {
+    mmioWrite(a, 4, <u32>v);
+    mmioWrite(a + 4, 4, <u32>(v >> 32));
+  } else {
+    mmioWrite(a, size, <u32>v);
+  }
+}
+
+@inline function readRam(ptr: usize, size: u32): u64 {
+  if (size == 1) return <u64>load<u8>(ptr);
+  if (size == 2) return <u64>load<u16>(ptr);
+  if (size == 4) return <u64>load<u32>(ptr);
+  return load<u64>(ptr);
+}
+
+@inline function writeRam(ptr: usize, size: u32, v: u64): void {
+  if (size == 1) store<u8>(ptr, <u8>v);
+  else if (size == 2) store<u16>(ptr, <u16>v);
+  else if (size == 4) store<u32>(ptr, <u32>v);
+  else store<u64>(ptr, v);
+}
+
+/** Load `size` bytes (zero-extended) at `va`, with translation; raises on fault. */
+export function loadSlow(va: u64, size: u32): u64 {
+  if ((<u32>va & 0xfff) + size > 4096) {
+    // Crosses a page: byte by byte, so each page is translated and checked.
+    let v: u64 = 0;
+    for (let i: u32 = 0; i < size; i++) {
+      const b = loadSlow(va + i, 1);
+      if (excCause >= 0) return 0;
+      v |= b << (<u64>i << 3);
+    }
+    return v;
+  }
+  const pa = translate(va, ACC_LOAD);
+  if (excCause >= 0) return 0;
+  if (inRam(pa, size)) {
+    tlbFill(loadTable, va, pa);
+    return readRam(ramPtr(pa), size);
+  }
+  return mmioLoad(pa, size, va, ACC_LOAD);
+}
+
+/** Store the low `size` bytes of `v` at `va`, with translation; raises on fault. */
+export function storeSlow(va: u64, size: u32, v: u64): void {
+  if ((<u32>va & 0xfff) + size > 4096) {
+    // Check both pages before writing anything so a fault leaves memory unchanged.
+    translate(va, ACC_STORE);
+    if (excCause >= 0) return;
+    translate((va + size - 1), ACC_STORE);
+    if (excCause >= 0) return;
+    for (let i: u32 = 0; i < size; i++) {
+      storeSlow(va + i, 1, v >> (<u64>i << 3));
+      if (excCause >= 0) return;
+    }
+    return;
+  }
+  const pa = translate(va, ACC_STORE);
+  if (excCause >= 0) return;
+  if (inRam(pa, size)) {
+    if (htifTohost != 0 && (pa >> 12) == (htifTohost >> 12)) {
+      writeRam(ramPtr(pa), size, v);
+      if (pa <= htifTohost && pa + size > htifTohost) {
+        const word = load<u64>(ramPtr(htifTohost));
+        if (word != 0) {
+          htifValue = word;
+          S.exitRequest = EXIT_HTIF;
+          S.attention = true;
+        }
+      }
+      return;
+    }
+    tlbFill(storeTable, va, pa);
+    // Invalidate any LR reservation on this location (single hart: only our own SC matters).
+    writeRam(ramPtr(pa), size, v);
+    return;
+  }
+  mmioStore(pa, size, v, va);
+}
+
+/** Translate for an atomic read-modify-write; returns a RAM pointer or 0 (fault raised). */
+export function amoPointer(va: u64, size: u32): usize {
+  if ((<u32>va & (size - 1)) != 0) {
+    raise(S.CAUSE_MISALIGNED_STORE, va);
+    return 0;
+  }
+  const pa = translate(va, ACC_STORE);
+  if (excCause >= 0) return 0;
+  if (!inRam(pa, size)) {
+    // Atomics on devices are not supported.
+    accessFault(ACC_STORE, va);
+    return 0;
+  }
+  return ramPtr(pa);
+}
+
+/** Physical address for LR (load permission) or 0 with a fault raised. */
+export function lrPointer(va: u64, size: u32): usize {
+  if ((<u32>va & (size - 1)) != 0) {
+    raise(S.CAUSE_MISALIGNED_LOAD, va);
+    return 0;
+  }
+  const pa = translate(va, ACC_LOAD);
+  if (excCause >= 0) return 0;
+  if (!inRam(pa, size)) {
+    accessFault(ACC_LOAD, va);
+    return 0;
+  }
+  return ramPtr(pa);
+}
+
+// Instruction fetch: a one-entry cache of the current code page in front of the fetch TLB.
+export let fetchVpn: u64 = INVALID_TAG;
+export let fetchAdd: u64 = 0;
+
+export function invalidateFetch(): void {
+  fetchVpn = INVALID_TAG;
+}
+
+function fetchHalf(va: u64): u32 {
+  const host = tlbLookup(fetchTable, va, 2);
+  if (host != 0) return <u32>load<u16>(host);
+  const pa = translate(va, ACC_FETCH);
+  if (excCause >= 0) return 0;
+  if (!inRam(pa, 2)) {
+    accessFault(ACC_FETCH, va);
+    return 0;
+  }
+  tlbFill(fetchTable, va, pa);
+  return <u32>load<u16>(ramPtr(pa));
+}
+
+/** Fetch the instruction at `va` (16 or 32 bits); raises on fault. Updates the code-page cache. */
+export function fetchSlow(va: u64): u32 {
+  const vpn = va >> 12;
+  if ((<u32>va & 0xfff) <= 0xffc) {
+    let host = tlbLookup(fetchTable, va, 4);
+    if (host == 0) {
+      const pa = translate(va, ACC_FETCH);
+      if (excCause >= 0) return 0;
+      if (!inRam(pa, 2)) {
+        accessFault(ACC_FETCH, va);
+        return 0;
+      }
+      tlbFill(fetchTable, va, pa);
+      host = ramPtr(pa);
+    }
+    fetchVpn = vpn;
+    fetchAdd = <u64>host - va;
+    return load<u32>(host);
+  }
+  // The last halfword of a page: a 32-bit instruction continues on the next page.
+  fetchVpn = INVALID_TAG;
+  const lo = fetchHalf(va);
+  if (excCause >= 0) return 0;
+  if ((lo & 3) != 3) return lo;
+  const hi = fetchHalf(va + 2);
+  if (excCause >= 0) return 0;
+  return lo | (hi << 16);
+}
+
+// ---- Physical access for the host (loaders, devices doing DMA go through JS directly) ----
+
+export function physRead(pa: u64, size: u32): u64 {
+  if (inRam(pa, size)) return readRam(ramPtr(pa), size);
+  return 0;
+}

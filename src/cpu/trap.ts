@@ -1,0 +1,76 @@
+// Trap entry and return (privileged spec §3.1.6, §3.3.2, §10.1).
+
+import * as S from './state';
+import * as C from './csr';
+import {
+  PRV_M, PRV_S, PRV_U, MSTATUS_SIE, MSTATUS_MIE, MSTATUS_SPIE, MSTATUS_MPIE, MSTATUS_SPP,
+  MSTATUS_MPP, MSTATUS_MPP_SHIFT, MSTATUS_MPRV,
+} from './state';
+import { selectTables, invalidateFetch } from './mmu';
+
+/** Enter the trap handler for `cause` taken at `epc`; returns the new pc. */
+export function takeTrap(epc: u64, cause: u64, tval: u64, interrupt: bool): u64 {
+  S.reservation = -1;
+  const from = S.priv;
+  const deleg = from <= PRV_S && (((interrupt ? C.mideleg : C.medeleg) >> cause) & 1) != 0;
+  let target: u64;
+  let ms = C.mstatus;
+  if (deleg) {
+    C.scause = interrupt ? (<u64>1 << 63) | cause : cause;
+    C.sepc = epc;
+    C.stval = tval;
+    ms = (ms & ~(MSTATUS_SPIE | MSTATUS_SIE | MSTATUS_SPP)) |
+      ((ms & MSTATUS_SIE) != 0 ? MSTATUS_SPIE : 0) |
+      (from == PRV_S ? MSTATUS_SPP : 0);
+    S.priv = PRV_S;
+    target = C.stvec;
+  } else {
+    C.mcause = interrupt ? (<u64>1 << 63) | cause : cause;
+    C.mepc = epc;
+    C.mtval = tval;
+    ms = (ms & ~(MSTATUS_MPIE | MSTATUS_MIE | MSTATUS_MPP)) |
+      ((ms & MSTATUS_MIE) != 0 ? MSTATUS_MPIE : 0) |
+      (<u64>from << MSTATUS_MPP_SHIFT);
+    S.priv = PRV_M;
+    target = C.mtvec;
+    if (S.hostSbi) {
+      S.exitRequest = S.EXIT_MACHINE_TRAP;
+    }
+  }
+  C.mstatus = ms;
+  selectTables();
+  invalidateFetch();
+  S.attention = true;
+  const base = target & ~(<u64>3);
+  if (interrupt && (target & 3) == 1) return base + 4 * cause;
+  return base;
+}
+
+/** mret: returns the new pc. */
+export function mret(): u64 {
+  let ms = C.mstatus;
+  const mpp = <u32>((ms & MSTATUS_MPP) >> MSTATUS_MPP_SHIFT);
+  ms = (ms & ~(MSTATUS_MIE | MSTATUS_MPP)) | ((ms & MSTATUS_MPIE) != 0 ? MSTATUS_MIE : 0) | MSTATUS_MPIE;
+  if (mpp != PRV_M) ms &= ~MSTATUS_MPRV;
+  C.mstatus = ms;
+  S.priv = mpp;
+  S.reservation = -1;
+  selectTables();
+  invalidateFetch();
+  S.attention = true;
+  return C.mepc;
+}
+
+/** sret: returns the new pc. */
+export function sret(): u64 {
+  let ms = C.mstatus;
+  const spp = (ms & MSTATUS_SPP) != 0 ? PRV_S : PRV_U;
+  ms = (ms & ~(MSTATUS_SIE | MSTATUS_SPP | MSTATUS_MPRV)) | ((ms & MSTATUS_SPIE) != 0 ? MSTATUS_SIE : 0) | MSTATUS_SPIE;
+  C.mstatus = ms;
+  S.priv = spp;
+  S.reservation = -1;
+  selectTables();
+  invalidateFetch();
+  S.attention = true;
+  return C.sepc;
+}

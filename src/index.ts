@@ -1,0 +1,13 @@
+/** colinux: a real Linux kernel on an emulated RISC-V 64 machine, embedded in Node.js. */
+export { Vm, type VmOptions, type VmExit, DEFAULT_KERNEL_ARGS } from './vm.js';
+export {
+  Machine,
+  type MachineOptions,
+  type MachineExit,
+  type ExitReason,
+  BootError,
+  MIN_MEM_MIB,
+  MAX_MEM_MIB,
+} from './machine/machine.js';
+export { runBareMetal, type BareMetalResult } from './machine/baremetal.js';
+export { ensureDefaultImage, type DefaultImage } from './backends/image/index.js';

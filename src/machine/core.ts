@@ -1,0 +1,142 @@
+/**
+ * The hart: a thin typed wrapper around the wasm core (src/cpu). Guest RAM is
+ * the core's linear memory from `ramOffset`; the machine reads and writes it
+ * directly through `ram`.
+ */
+import { cpuWasmBase64 } from './cpu-wasm.js';
+
+/** Exit reasons of `run()` (src/cpu/state.ts). */
+export const enum Exit {
+  Budget = 0,
+  Wfi = 1,
+  Ecall = 2,
+  Htif = 3,
+  Requested = 4,
+  MachineTrap = 5,
+}
+
+/** Interrupt lines the devices drive (src/cpu/index.ts). */
+export const enum Line {
+  Msip = 0,
+  Meip = 1,
+  Seip = 2,
+}
+
+export const RAM_BASE = 0x8000_0000;
+
+interface CoreExports {
+  memory: WebAssembly.Memory;
+  init(ramBytes: number): number;
+  reset(): void;
+  run(budget: number): number;
+  getPc(): bigint;
+  setPc(v: bigint): void;
+  getPriv(): number;
+  setPriv(p: number): void;
+  getX(i: number): bigint;
+  setX(i: number, v: bigint): void;
+  getF(i: number): bigint;
+  setF(i: number, v: bigint): void;
+  getInstret(): bigint;
+  setHartId(id: bigint): void;
+  setHostSbi(on: number): void;
+  readCsr(addr: number): bigint;
+  writeCsr(addr: number, v: bigint): number;
+  setLine(line: number, level: number): void;
+  getMtimecmp(): bigint;
+  setMtimecmp(v: bigint): void;
+  getStimecmp(): bigint;
+  setStimecmp(v: bigint): void;
+  nextDeadline(): bigint;
+  pollTimers(): void;
+  interruptWaiting(): number;
+  setHtif(pa: bigint): void;
+  getHtifValue(): bigint;
+  requestExit(reason: number): void;
+  addMmioRange(base: number, size: number): void;
+  ramOffset(): number;
+}
+
+/** What the core calls back into. */
+export interface CoreHost {
+  mmioRead(addr: number, size: number): number;
+  mmioWrite(addr: number, size: number, value: number): void;
+  /** Current time in 10 MHz ticks. */
+  time(): number;
+}
+
+let compiled: WebAssembly.Module | undefined;
+
+function coreModule(): WebAssembly.Module {
+  if (!compiled) {
+    const bin = atob(cpuWasmBase64);
+    const bytes = new Uint8Array(bin.length);
+    for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+    compiled = new WebAssembly.Module(bytes);
+  }
+  return compiled;
+}
+
+export class Hart {
+  readonly x: CoreExports;
+  readonly ramSize: number;
+  /** Guest RAM, physical RAM_BASE .. RAM_BASE + ramSize. */
+  readonly ram: Uint8Array;
+
+  constructor(ramSize: number, host: CoreHost) {
+    const instance = new WebAssembly.Instance(coreModule(), {
+      env: {
+        mmioRead: (addr: number, size: number) => host.mmioRead(addr >>> 0, size) >>> 0,
+        mmioWrite: (addr: number, size: number, value: number) =>
+          host.mmioWrite(addr >>> 0, size, value >>> 0),
+        hostTime: () => host.time(),
+        abort: () => {
+          throw new Error('colinux: internal error in the CPU core');
+        },
+      },
+    });
+    this.x = instance.exports as unknown as CoreExports;
+    const offset = this.x.init(ramSize);
+    if (offset === 0) throw new Error(`cannot allocate ${ramSize / 2 ** 20} MiB of guest RAM`);
+    this.ramSize = ramSize;
+    this.ram = new Uint8Array(this.x.memory.buffer, offset, ramSize);
+  }
+
+  run(budget: number): Exit {
+    return this.x.run(budget) as Exit;
+  }
+
+  get pc(): bigint {
+    return this.x.getPc();
+  }
+  set pc(v: bigint) {
+    this.x.setPc(v);
+  }
+  reg(i: number): bigint {
+    return this.x.getX(i);
+  }
+  setReg(i: number, v: bigint): void {
+    this.x.setX(i, BigInt.asUintN(64, v));
+  }
+  csr(addr: number): bigint {
+    return this.x.readCsr(addr);
+  }
+  setCsr(addr: number, v: bigint): void {
+    this.x.writeCsr(addr, BigInt.asUintN(64, v));
+  }
+  setLine(line: Line, level: boolean): void {
+    this.x.setLine(line, level ? 1 : 0);
+  }
+
+  /** Is [pa, pa + len) entirely inside guest RAM? */
+  inRam(pa: bigint | number, len: number): boolean {
+    const off = Number(BigInt(pa) - BigInt(RAM_BASE));
+    return off >= 0 && len >= 0 && off + len <= this.ramSize;
+  }
+
+  /** View of guest RAM at physical `pa` (caller checked inRam). */
+  ramView(pa: bigint | number, len: number): Uint8Array {
+    const off = Number(BigInt(pa) - BigInt(RAM_BASE));
+    return this.ram.subarray(off, off + len);
+  }
+}

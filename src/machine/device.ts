@@ -1,0 +1,40 @@
+/**
+ * The contract between the machine and every memory-mapped device.
+ *
+ * Devices never see the CPU. They are mapped on the bus at a base address,
+ * receive offsets relative to that base, and reach the hart only through the
+ * interrupt lines the machine hands them.
+ */
+
+/** Width of one MMIO access in bytes. 8-byte guest accesses are split by the bus into two 4-byte ones (low word first). */
+export type AccessWidth = 1 | 2 | 4;
+
+export interface MmioDevice {
+  /** Size of the register window in bytes (the bus maps [base, base + size)). */
+  readonly size: number;
+  /** Read `width` bytes at `offset` (little-endian, zero-extended, as an unsigned 32-bit number). */
+  read(offset: number, width: AccessWidth): number;
+  /** Write the low `width` bytes of `value` at `offset`. */
+  write(offset: number, width: AccessWidth, value: number): void;
+}
+
+/** A level-triggered interrupt line (a PLIC source, or a hart's MEIP/SEIP/MSIP/MTIP input). */
+export interface IrqLine {
+  set(level: boolean): void;
+}
+
+/** The hart-side inputs the CLINT drives, and the clock it reads. */
+export interface HartTimerPort {
+  /** Current `mtime` in timebase ticks (10 MHz). */
+  now(): bigint;
+  getMtimecmp(): bigint;
+  setMtimecmp(value: bigint): void;
+  /** Machine software interrupt pending (mip.MSIP). */
+  readonly msip: IrqLine;
+}
+
+/** Every stateful part implements this so a whole VM can be suspended and resumed. */
+export interface Snapshottable<T> {
+  save(): T;
+  restore(state: T): void;
+}

@@ -1,0 +1,360 @@
+/**
+ * The virt machine and its cooperative run loop (DESIGN.md §4): the hart runs
+ * in slices on the host's event loop; between slices the host does its own
+ * I/O; a guest `wfi` with nothing pending sleeps until the next timer
+ * deadline or host event, so an idle guest costs almost nothing.
+ */
+import { Hart, Exit, Line, RAM_BASE } from './core.js';
+import { createVirtBoard, buildDeviceTree, type VirtBoard } from './virt-board.js';
+import { placeKernel, layoutBoot, BootError } from './boot.js';
+import { isElf, parseElf, type ElfFile } from './elf.js';
+import { handleSbiCall } from '../sbi/sbi.js';
+import { ConsoleWatcher } from './console-watch.js';
+
+export { BootError };
+
+/** Extensions the hart implements, as advertised in the device tree. */
+export const ISA_EXTENSIONS = ['i', 'm', 'a', 'f', 'd', 'c', 'zicntr', 'zicsr', 'zifencei', 'sstc'];
+export const ISA_STRING = 'rv64imafdc_zicntr_zicsr_zifencei_sstc';
+
+export const MIN_MEM_MIB = 16;
+export const MAX_MEM_MIB = 2048;
+
+export interface MachineOptions {
+  /** Guest RAM in MiB. */
+  memMiB: number;
+  /** Linux kernel: flat `Image` or ELF `vmlinux`. */
+  kernel: Uint8Array;
+  initrd?: Uint8Array;
+  /** Kernel command line (bootargs). */
+  cmdline: string;
+  /** Console output from the guest (UART and SBI console). */
+  onOutput?: (bytes: Uint8Array) => void;
+  /** Wall-clock source for the RTC in ns since the epoch. */
+  rtcClock?: () => bigint;
+  /** Instructions per run() call (default 200 000). */
+  sliceInstructions?: number;
+  /** Stop with reason 'timeout' after about this many instructions. */
+  instructionLimit?: number;
+}
+
+export type ExitReason = 'poweroff' | 'reboot' | 'panic' | 'error' | 'stopped' | 'timeout';
+
+export interface MachineExit {
+  reason: ExitReason;
+  /** Process-style exit status: 0 for a clean power-off. */
+  exitCode: number;
+  /** Human-readable detail (the panic line, the error). */
+  message?: string;
+  /** What ended it: the syscon device, an SBI call, HTIF `tohost`, or the host. */
+  source?: 'syscon' | 'sbi' | 'htif' | 'host';
+}
+
+/** A bare-metal program (not a Linux kernel): an ELF linked at physical addresses. */
+export function isBareMetalElf(bytes: Uint8Array): boolean {
+  if (!isElf(bytes)) return false;
+  const elf = parseElf(bytes);
+  return elf.entry < 0x8000_0000_0000_0000n;
+}
+
+const CSR_MEDELEG = 0x302;
+const CSR_MIDELEG = 0x303;
+const CSR_MCOUNTEREN = 0x306;
+const CSR_MENVCFG = 0x30a;
+const MENVCFG_STCE = 1n << 63n;
+const TICKS_PER_MS = 10_000;
+const SLICE_MS = 10;
+const PANIC_GRACE_MS = 1500;
+
+function yieldToHost(): Promise<void> {
+  return new Promise((resolve) => {
+    if (typeof setImmediate === 'function') setImmediate(resolve);
+    else setTimeout(resolve, 0);
+  });
+}
+
+export class Machine {
+  readonly hart: Hart;
+  readonly board: VirtBoard;
+  private readonly opts: MachineOptions;
+  private readonly t0 = performance.now();
+  private outBuf = new Uint8Array(4096);
+  private outLen = 0;
+  private input: number[] = [];
+  private exitState: MachineExit | undefined;
+  private wakeUp: (() => void) | undefined;
+  private running = false;
+  private readonly watcher = new ConsoleWatcher();
+  private panicSince = 0;
+
+  constructor(opts: MachineOptions) {
+    if (!Number.isInteger(opts.memMiB) || opts.memMiB < MIN_MEM_MIB || opts.memMiB > MAX_MEM_MIB) {
+      throw new BootError(`mem=${opts.memMiB}: use a whole number of MiB from ${MIN_MEM_MIB} to ${MAX_MEM_MIB}`);
+    }
+    this.opts = opts;
+    const ramSize = opts.memMiB * 2 ** 20;
+
+    this.hart = new Hart(ramSize, {
+      mmioRead: (addr, size) => this.board.bus.read(addr, size as 1 | 2 | 4) ?? 0,
+      mmioWrite: (addr, size, value) => void this.board.bus.write(addr, size as 1 | 2 | 4, value),
+      time: () => this.ticks(),
+    });
+    const hart = this.hart;
+    this.board = createVirtBoard({
+      timer: {
+        now: () => BigInt(Math.floor(this.ticks())),
+        getMtimecmp: () => hart.x.getMtimecmp(),
+        setMtimecmp: (v) => hart.x.setMtimecmp(v),
+        msip: { set: (level) => hart.setLine(Line.Msip, level) },
+      },
+      meip: { set: (level) => hart.setLine(Line.Meip, level) },
+      seip: { set: (level) => hart.setLine(Line.Seip, level) },
+      onTransmit: (byte) => this.emit(byte),
+      onRxSpace: () => this.feedUart(),
+      rtcClock: opts.rtcClock,
+      onPowerOff: (code) => this.finish({ reason: 'poweroff', exitCode: code, source: 'syscon' }),
+      onReset: () => this.finish({ reason: 'reboot', exitCode: 0, source: 'syscon' }),
+    });
+    for (const r of this.board.bus.ranges()) hart.x.addMmioRange(r.base, r.size);
+
+    if (isBareMetalElf(opts.kernel)) this.loadBareMetal(parseElf(opts.kernel), ramSize);
+    else this.loadLinux(ramSize);
+  }
+
+  private loadLinux(ramSize: number): void {
+    const opts = this.opts;
+    const hart = this.hart;
+    const payload = placeKernel(opts.kernel);
+    const layout = layoutBoot(ramSize, payload.end, opts.initrd?.length);
+    for (const seg of payload.segments) {
+      if (!hart.inRam(seg.address, seg.data.length)) throw new BootError('the kernel does not fit in RAM');
+      hart.ramView(seg.address, seg.data.length).set(seg.data);
+    }
+    if (opts.initrd && layout.initrd) hart.ramView(layout.initrd.start, opts.initrd.length).set(opts.initrd);
+    const dtb = buildDeviceTree({
+      ramBase: RAM_BASE,
+      ramSize,
+      bootargs: opts.cmdline,
+      initrd: layout.initrd,
+      isa: ISA_STRING,
+      isaExtensions: ISA_EXTENSIONS,
+      mmuType: 'sv39',
+      virtioSlots: [],
+    });
+    if (dtb.length > 0x10_0000) throw new BootError('device tree too large');
+    hart.ramView(layout.dtbAddress, dtb.length).set(dtb);
+
+    // Cooperative boot: S-mode at the kernel entry, SBI served by the host,
+    // every trap and supervisor interrupt delegated to S-mode.
+    hart.x.setHostSbi(1);
+    hart.setCsr(CSR_MEDELEG, 0xffffn);
+    hart.setCsr(CSR_MIDELEG, 0xffffn);
+    hart.setCsr(CSR_MCOUNTEREN, 0x7n);
+    hart.setCsr(CSR_MENVCFG, MENVCFG_STCE);
+    hart.setReg(10, 0n);
+    hart.setReg(11, BigInt(layout.dtbAddress));
+    hart.pc = BigInt(payload.entry);
+    hart.x.setPriv(1);
+  }
+
+  /** Load an ELF at its physical addresses and start it in M-mode (as QEMU -bios none, or Spike). */
+  private loadBareMetal(elf: ElfFile, ramSize: number): void {
+    const hart = this.hart;
+    for (const seg of elf.segments) {
+      if (seg.memSize === 0n) continue;
+      const size = Number(seg.memSize);
+      if (!hart.inRam(seg.paddr, size)) {
+        throw new BootError(
+          `ELF segment at 0x${seg.paddr.toString(16)} (${size} bytes) is outside RAM (0x80000000, ${ramSize / 2 ** 20} MiB)`,
+        );
+      }
+      const view = hart.ramView(seg.paddr, size);
+      view.fill(0);
+      view.set(seg.data.subarray(0, Math.min(seg.data.length, size)));
+    }
+    const tohost = elf.symbols.get('tohost');
+    this.fromhost = elf.symbols.get('fromhost');
+    if (tohost !== undefined) {
+      if (!hart.inRam(tohost, 8)) throw new BootError('the ELF symbol tohost is not in RAM');
+      this.tohost = tohost;
+      hart.x.setHtif(tohost);
+    }
+    const dtb = buildDeviceTree({
+      ramBase: RAM_BASE,
+      ramSize,
+      bootargs: this.opts.cmdline,
+      isa: ISA_STRING,
+      isaExtensions: ISA_EXTENSIONS,
+      mmuType: 'sv48',
+      virtioSlots: [],
+    });
+    const dtbAddress = RAM_BASE + ramSize - 0x10_0000;
+    hart.ramView(dtbAddress, dtb.length).set(dtb);
+    hart.setReg(10, 0n);
+    hart.setReg(11, BigInt(dtbAddress));
+    hart.pc = elf.entry;
+    hart.x.setPriv(3);
+  }
+
+  private tohost: bigint | undefined;
+  private fromhost: bigint | undefined;
+
+  /** HTIF (Spike's host-target interface): exit, or a console character. */
+  private serviceHtif(): void {
+    const hart = this.hart;
+    const value = hart.x.getHtifValue();
+    if (this.tohost === undefined) return;
+    const device = value >> 56n;
+    const command = (value >> 48n) & 0xffn;
+    if (device === 0n && (value & 1n) === 1n) {
+      this.finish({ reason: 'poweroff', exitCode: Number((value >> 1n) & 0xffff_ffffn), source: 'htif' });
+      return;
+    }
+    if (device === 1n && command === 1n) {
+      this.emit(Number(value & 0xffn));
+    }
+    // Acknowledge: clear tohost and answer in fromhost.
+    new DataView(hart.ram.buffer).setBigUint64(
+      hart.ram.byteOffset + Number(this.tohost - BigInt(RAM_BASE)),
+      0n,
+      true,
+    );
+    if (this.fromhost !== undefined && hart.inRam(this.fromhost, 8)) {
+      new DataView(hart.ram.buffer).setBigUint64(
+        hart.ram.byteOffset + Number(this.fromhost - BigInt(RAM_BASE)),
+        (device << 56n) | (command << 48n),
+        true,
+      );
+    }
+  }
+
+  /** Guest time in 10 MHz ticks since the machine was created. */
+  private ticks(): number {
+    return (performance.now() - this.t0) * TICKS_PER_MS;
+  }
+
+  /** Queue console input for the guest (it reaches the UART as the guest reads). */
+  sendInput(bytes: Uint8Array | string): void {
+    const data = typeof bytes === 'string' ? new TextEncoder().encode(bytes) : bytes;
+    for (const b of data) this.input.push(b);
+    this.feedUart();
+    this.wake();
+  }
+
+  /** Stop the machine from the host side. */
+  stop(reason: ExitReason = 'stopped', exitCode = 0, message?: string): void {
+    this.finish({ reason, exitCode, message, source: 'host' });
+    this.wake();
+  }
+
+  private feedUart(): void {
+    if (this.input.length === 0) return;
+    const n = this.board.uart.pushInput(Uint8Array.from(this.input.slice(0, 256)));
+    if (n > 0) this.input.splice(0, n);
+  }
+
+  private emit(byte: number): void {
+    if (this.outLen === this.outBuf.length) this.flushOutput();
+    this.outBuf[this.outLen++] = byte;
+  }
+
+  private emitBytes(bytes: Uint8Array): void {
+    for (const b of bytes) this.emit(b);
+  }
+
+  private flushOutput(): void {
+    if (this.outLen === 0) return;
+    const chunk = this.outBuf.slice(0, this.outLen);
+    this.outLen = 0;
+    if (this.watcher.scan(chunk) && this.panicSince === 0) this.panicSince = performance.now();
+    this.opts.onOutput?.(chunk);
+  }
+
+  private finish(state: MachineExit): void {
+    if (!this.exitState) this.exitState = state;
+    this.hart.x.requestExit(Exit.Requested);
+  }
+
+  private wake(): void {
+    const w = this.wakeUp;
+    this.wakeUp = undefined;
+    w?.();
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = ms === Infinity ? undefined : setTimeout(done, Math.max(0, ms));
+      const self = this;
+      function done(): void {
+        if (timer !== undefined) clearTimeout(timer);
+        if (self.wakeUp === done) self.wakeUp = undefined;
+        resolve();
+      }
+      this.wakeUp = done;
+    });
+  }
+
+  /** Boot and run until the guest powers off, reboots, panics or is stopped. */
+  async run(): Promise<MachineExit> {
+    if (this.running) throw new Error('machine is already running');
+    this.running = true;
+    const budget = this.opts.sliceInstructions ?? 200_000;
+    const limit = this.opts.instructionLimit === undefined ? undefined : BigInt(this.opts.instructionLimit);
+    const hart = this.hart;
+    try {
+      for (;;) {
+        const sliceEnd = performance.now() + SLICE_MS;
+        let sleepMs = -1;
+        while (!this.exitState) {
+          const r = hart.run(budget);
+          if (r === Exit.Budget) {
+            if (performance.now() >= sliceEnd) break;
+          } else if (r === Exit.Ecall) {
+            handleSbiCall(hart, {
+              consoleWrite: (b) => this.emitBytes(b),
+              consoleRead: () => (this.input.length ? this.input.shift()! : -1),
+              systemReset: (kind, code) =>
+                this.finish({
+                  reason: kind === 'shutdown' ? 'poweroff' : 'reboot',
+                  exitCode: code,
+                  source: 'sbi',
+                }),
+            });
+          } else if (r === Exit.Wfi) {
+            const deadline = hart.x.nextDeadline();
+            if (deadline === 0xffff_ffff_ffff_ffffn) sleepMs = Infinity;
+            else sleepMs = (Number(deadline) - this.ticks()) / TICKS_PER_MS;
+            break;
+          } else if (r === Exit.MachineTrap) {
+            const cause = hart.csr(0x342);
+            const epc = hart.csr(0x341);
+            const tval = hart.csr(0x343);
+            this.finish({
+              reason: 'error',
+              exitCode: 1,
+              message: `guest trap reached M-mode (mcause=0x${cause.toString(16)} mepc=0x${epc.toString(16)} mtval=0x${tval.toString(16)}); the kernel cannot continue`,
+            });
+          } else if (r === Exit.Htif) {
+            this.serviceHtif();
+          }
+          if (limit !== undefined && hart.x.getInstret() >= limit) {
+            this.finish({ reason: 'timeout', exitCode: 1, message: `instruction limit reached`, source: 'host' });
+          }
+        }
+        this.flushOutput();
+        if (this.panicSince && (this.watcher.panicEnded || performance.now() - this.panicSince > PANIC_GRACE_MS)) {
+          this.finish({ reason: 'panic', exitCode: 1, message: this.watcher.panicLine });
+        }
+        if (this.exitState) return this.exitState;
+        if (sleepMs > 0.05) {
+          await this.sleep(this.panicSince ? Math.min(sleepMs, 50) : sleepMs);
+        } else {
+          await yieldToHost();
+        }
+      }
+    } finally {
+      this.flushOutput();
+      this.running = false;
+    }
+  }
+}

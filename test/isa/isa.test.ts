@@ -1,0 +1,116 @@
+/**
+ * ISA test suite: every test/isa/src/*.S program is assembled and linked at
+ * test time with the Debian RISC-V cross toolchain and run bare-metal in
+ * M-mode on colinux. A program reports through HTIF `tohost`; exit code 0 is
+ * a pass, anything else names the failing case (see test/isa/src/macros.h).
+ *
+ * ISA_TESTS=rv64ui,sv39 runs only the named programs.
+ */
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { runBareMetal } from '../../src/machine/baremetal.js';
+import { parseElf } from '../../src/machine/elf.js';
+
+const CC = process.env['RISCV_CC'] ?? 'riscv64-linux-gnu-gcc';
+const MAX_INSTRUCTIONS = 200_000_000;
+
+/** The repository root: the first ancestor of this file holding test/isa/link.ld (works from dist/ too). */
+function findRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    if (existsSync(join(dir, 'test', 'isa', 'link.ld'))) return dir;
+    const up = dirname(dir);
+    if (up === dir) throw new Error('cannot find test/isa/link.ld above ' + fileURLToPath(import.meta.url));
+    dir = up;
+  }
+}
+
+const root = findRoot();
+const isaDir = join(root, 'test', 'isa');
+const srcDir = join(isaDir, 'src');
+const only = process.env['ISA_TESTS']?.split(',').map((s) => s.trim()).filter((s) => s !== '');
+const programs = readdirSync(srcDir)
+  .filter((f) => f.endsWith('.S'))
+  .map((f) => f.slice(0, -2))
+  .filter((name) => only === undefined || only.includes(name))
+  .sort();
+
+const outDir = mkdtempSync(join(tmpdir(), 'colinux-isa-'));
+after(() => rmSync(outDir, { recursive: true, force: true }));
+
+let toolchainError: string | undefined;
+{
+  const probe = spawnSync(CC, ['--version'], { encoding: 'utf8' });
+  if (probe.error || probe.status !== 0) {
+    toolchainError =
+      `the RISC-V cross compiler ${CC} is not available (${probe.error?.message ?? `exit ${probe.status}`}); ` +
+      'install it with: apt-get install gcc-riscv64-linux-gnu binutils-riscv64-linux-gnu';
+  }
+}
+
+function build(name: string): Uint8Array {
+  if (toolchainError) assert.fail(toolchainError);
+  const out = join(outDir, `${name}.elf`);
+  const args = [
+    '-nostdlib',
+    '-nostartfiles',
+    '-static',
+    '-no-pie',
+    '-march=rv64gc',
+    '-mabi=lp64d',
+    '-mno-relax',
+    '-Wl,--build-id=none',
+    '-Wl,--no-warn-rwx-segments',
+    `-I${srcDir}`,
+    '-T',
+    join(isaDir, 'link.ld'),
+    '-o',
+    out,
+    join(srcDir, `${name}.S`),
+  ];
+  const r = spawnSync(CC, args, { encoding: 'utf8' });
+  if (r.error || r.status !== 0) {
+    assert.fail(`building ${name}.S failed:\n${r.error?.message ?? ''}${r.stderr}${r.stdout}`);
+  }
+  return new Uint8Array(readFileSync(out));
+}
+
+/** Explain a failure code (layout defined in macros.h). */
+function describe(name: string, code: number, symbols: Map<string, bigint>): string {
+  const num = code & 0xfff;
+  const lines: string[] = [];
+  for (const [sym, value] of symbols) {
+    const m = /^isa_case_L(\d+)$/.exec(sym);
+    if (m && Number(value) === num) lines.push(m[1]!);
+  }
+  const where =
+    num === 0xfff ? 'before the first test case' : `test ${num}${lines.length ? ` (${name}.S line ${lines.join(', ')})` : ''}`;
+  const m = code & (1 << 20);
+  const s = code & (1 << 21);
+  if (m || s) {
+    const c = (code >> 12) & 0xff;
+    const cause = c & 0x80 ? `interrupt ${c & 0x7f}` : `exception ${c & 0x7f}`;
+    return `${name}: ${where}: unexpected trap into ${s ? 'S' : 'M'}-mode (${cause}) [exit code 0x${code.toString(16)}]`;
+  }
+  return `${name}: ${where} failed [exit code ${code}]`;
+}
+
+for (const name of programs) {
+  test(`isa ${name}`, async () => {
+    const elf = build(name);
+    const { symbols } = parseElf(elf);
+    const r = await runBareMetal(elf, { maxInstructions: MAX_INSTRUCTIONS });
+    const tail = r.console ? `\nconsole:\n${r.console.slice(-2000)}` : '';
+    assert.equal(
+      r.reason,
+      'htif',
+      `${name}: did not finish through tohost (reason ${r.reason}, ${r.instructions} instructions, exit code ${r.exitCode})${tail}`,
+    );
+    assert.equal(r.exitCode, 0, describe(name, r.exitCode, symbols) + tail);
+  });
+}

@@ -1,0 +1,154 @@
+/*
+ * RV64M: mul, mulh, mulhsu, mulhu, mulw, div, divu, rem, remu and the W
+ * forms, including division by zero (quotient all ones, remainder = dividend)
+ * and signed overflow (quotient = dividend, remainder 0), sign extension of
+ * the 32-bit results, and register aliasing.
+ */
+#include "macros.h"
+
+RVTEST_CODE_BEGIN
+
+  /* mul */
+  TEST_RR(mul, 0x0000000000000000, 0x0000000000000000, 0x0000000000000000)
+  TEST_RR(mul, 0x0000000000000001, 0x0000000000000001, 0x0000000000000001)
+  TEST_RR(mul, 0x0000000000000015, 0x0000000000000003, 0x0000000000000007)
+  TEST_RR(mul, 0x0000000000000001, 0xffffffffffffffff, 0xffffffffffffffff)
+  TEST_RR(mul, 0xfffffffffffffffe, 0x7fffffffffffffff, 0x0000000000000002)
+  TEST_RR(mul, 0x8000000000000000, 0x8000000000000000, 0xffffffffffffffff)
+  TEST_RR(mul, 0x236d88fe5618cf00, 0x123456789abcdef0, 0xfedcba9876543210)
+  TEST_RR(mul, 0xfffffffe00000001, 0x00000000ffffffff, 0x00000000ffffffff)
+  TEST_RR(mul, 0xffffffffffffffeb, 0xfffffffffffffff9, 0x0000000000000003)
+  /* mulh */
+  TEST_RR(mulh, 0x0000000000000000, 0x0000000000000000, 0x0000000000000000)
+  TEST_RR(mulh, 0x0000000000000000, 0xffffffffffffffff, 0xffffffffffffffff)
+  TEST_RR(mulh, 0xffffffffffffffff, 0xffffffffffffffff, 0x0000000000000001)
+  TEST_RR(mulh, 0x3fffffffffffffff, 0x7fffffffffffffff, 0x7fffffffffffffff)
+  TEST_RR(mulh, 0x4000000000000000, 0x8000000000000000, 0x8000000000000000)
+  TEST_RR(mulh, 0xc000000000000000, 0x8000000000000000, 0x7fffffffffffffff)
+  TEST_RR(mulh, 0xffeb49923cc09532, 0x123456789abcdef0, 0xfedcba9876543210)
+  TEST_RR(mulh, 0xffffffffffffffff, 0xfffffffffffffffe, 0x0000000000000003)
+  /* mulhu */
+  TEST_RR(mulhu, 0x0000000000000000, 0x0000000000000000, 0x0000000000000000)
+  TEST_RR(mulhu, 0xfffffffffffffffe, 0xffffffffffffffff, 0xffffffffffffffff)
+  TEST_RR(mulhu, 0x0000000000000000, 0xffffffffffffffff, 0x0000000000000001)
+  TEST_RR(mulhu, 0x0000000000000001, 0xffffffffffffffff, 0x0000000000000002)
+  TEST_RR(mulhu, 0x4000000000000000, 0x8000000000000000, 0x8000000000000000)
+  TEST_RR(mulhu, 0x121fa00ad77d7422, 0x123456789abcdef0, 0xfedcba9876543210)
+  TEST_RR(mulhu, 0x0000000000000000, 0x00000000ffffffff, 0x0000000100000000)
+  /* mulhsu */
+  TEST_RR(mulhsu, 0x0000000000000000, 0x0000000000000000, 0x0000000000000000)
+  TEST_RR(mulhsu, 0xffffffffffffffff, 0xffffffffffffffff, 0xffffffffffffffff)
+  TEST_RR(mulhsu, 0xffffffffffffffff, 0xffffffffffffffff, 0x0000000000000001)
+  TEST_RR(mulhsu, 0x0000000000000000, 0x0000000000000001, 0xffffffffffffffff)
+  TEST_RR(mulhsu, 0x8000000000000000, 0x8000000000000000, 0xffffffffffffffff)
+  TEST_RR(mulhsu, 0x7ffffffffffffffe, 0x7fffffffffffffff, 0xffffffffffffffff)
+  TEST_RR(mulhsu, 0x121fa00ad77d7422, 0x123456789abcdef0, 0xfedcba9876543210)
+  TEST_RR(mulhsu, 0xffffffffffffffff, 0xfffffffffffffffe, 0x0000000000000003)
+  /* mulw */
+  TEST_RR(mulw, 0x0000000000000000, 0x0000000000000000, 0x0000000000000000)
+  TEST_RR(mulw, 0x0000000000000015, 0x0000000000000003, 0x0000000000000007)
+  TEST_RR(mulw, 0xfffffffffffffffe, 0x000000007fffffff, 0x0000000000000002)
+  TEST_RR(mulw, 0x0000000000000001, 0x00000000ffffffff, 0x00000000ffffffff)
+  TEST_RR(mulw, 0x0000000034567890, 0x0000000123456789, 0x0000000000000010)
+  TEST_RR(mulw, 0xffffffff80000000, 0x0000000080000000, 0xffffffffffffffff)
+  TEST_RR(mulw, 0x000000000000000f, 0x1234567800000003, 0xabcdef0000000005)
+  /* div */
+  TEST_RR(div, 0x0000000000000003, 0x0000000000000014, 0x0000000000000006)
+  TEST_RR(div, 0xfffffffffffffffd, 0xffffffffffffffec, 0x0000000000000006)
+  TEST_RR(div, 0xfffffffffffffffd, 0x0000000000000014, 0xfffffffffffffffa)
+  TEST_RR(div, 0x0000000000000003, 0xffffffffffffffec, 0xfffffffffffffffa)
+  TEST_RR(div, 0x8000000000000000, 0x8000000000000000, 0x0000000000000001)
+  TEST_RR(div, 0x8000000000000000, 0x8000000000000000, 0xffffffffffffffff)
+  TEST_RR(div, 0xffffffffffffffff, 0x8000000000000000, 0x0000000000000000)
+  TEST_RR(div, 0xffffffffffffffff, 0x0000000000000001, 0x0000000000000000)
+  TEST_RR(div, 0xffffffffffffffff, 0x0000000000000000, 0x0000000000000000)
+  TEST_RR(div, 0x0123456789abcdef, 0x123456789abcdef0, 0x0000000000000010)
+  /* divu */
+  TEST_RR(divu, 0x0000000000000003, 0x0000000000000014, 0x0000000000000006)
+  TEST_RR(divu, 0x2aaaaaaaaaaaaaa7, 0xffffffffffffffec, 0x0000000000000006)
+  TEST_RR(divu, 0x0000000000000000, 0x0000000000000014, 0xfffffffffffffffa)
+  TEST_RR(divu, 0x8000000000000000, 0x8000000000000000, 0x0000000000000001)
+  TEST_RR(divu, 0x0000000000000000, 0x8000000000000000, 0xffffffffffffffff)
+  TEST_RR(divu, 0xffffffffffffffff, 0x8000000000000000, 0x0000000000000000)
+  TEST_RR(divu, 0xffffffffffffffff, 0x0000000000000001, 0x0000000000000000)
+  TEST_RR(divu, 0xffffffffffffffff, 0x0000000000000000, 0x0000000000000000)
+  /* rem */
+  TEST_RR(rem, 0x0000000000000002, 0x0000000000000014, 0x0000000000000006)
+  TEST_RR(rem, 0xfffffffffffffffe, 0xffffffffffffffec, 0x0000000000000006)
+  TEST_RR(rem, 0x0000000000000002, 0x0000000000000014, 0xfffffffffffffffa)
+  TEST_RR(rem, 0xfffffffffffffffe, 0xffffffffffffffec, 0xfffffffffffffffa)
+  TEST_RR(rem, 0x0000000000000000, 0x8000000000000000, 0x0000000000000001)
+  TEST_RR(rem, 0x0000000000000000, 0x8000000000000000, 0xffffffffffffffff)
+  TEST_RR(rem, 0x8000000000000000, 0x8000000000000000, 0x0000000000000000)
+  TEST_RR(rem, 0x0000000000000001, 0x0000000000000001, 0x0000000000000000)
+  TEST_RR(rem, 0x0000000000000000, 0x0000000000000000, 0x0000000000000000)
+  TEST_RR(rem, 0xffffffffffffffff, 0xffffffffffffffff, 0x0000000000000000)
+  /* remu */
+  TEST_RR(remu, 0x0000000000000002, 0x0000000000000014, 0x0000000000000006)
+  TEST_RR(remu, 0x0000000000000002, 0xffffffffffffffec, 0x0000000000000006)
+  TEST_RR(remu, 0x0000000000000014, 0x0000000000000014, 0xfffffffffffffffa)
+  TEST_RR(remu, 0x0000000000000000, 0x8000000000000000, 0x0000000000000001)
+  TEST_RR(remu, 0x8000000000000000, 0x8000000000000000, 0xffffffffffffffff)
+  TEST_RR(remu, 0x8000000000000000, 0x8000000000000000, 0x0000000000000000)
+  TEST_RR(remu, 0x0000000000000001, 0x0000000000000001, 0x0000000000000000)
+  TEST_RR(remu, 0x0000000000000000, 0x0000000000000000, 0x0000000000000000)
+  /* divw */
+  TEST_RR(divw, 0x0000000000000003, 0x0000000000000014, 0x0000000000000006)
+  TEST_RR(divw, 0xfffffffffffffffd, 0xffffffffffffffec, 0x0000000000000006)
+  TEST_RR(divw, 0xfffffffffffffffd, 0x0000000000000014, 0xfffffffffffffffa)
+  TEST_RR(divw, 0x0000000000000003, 0xffffffffffffffec, 0xfffffffffffffffa)
+  TEST_RR(divw, 0xffffffff80000000, 0xffffffff80000000, 0x0000000000000001)
+  TEST_RR(divw, 0xffffffff80000000, 0xffffffff80000000, 0xffffffffffffffff)
+  TEST_RR(divw, 0xffffffffffffffff, 0xffffffff80000000, 0x0000000000000000)
+  TEST_RR(divw, 0xffffffffffffffff, 0x0000000000000001, 0x0000000000000000)
+  TEST_RR(divw, 0x0000000000000003, 0x7fffffff00000014, 0x0000000100000006)
+  TEST_RR(divw, 0xffffffff80000000, 0xffffffff80000000, 0x00000000ffffffff)
+  /* divuw */
+  TEST_RR(divuw, 0x0000000000000003, 0x0000000000000014, 0x0000000000000006)
+  TEST_RR(divuw, 0x000000002aaaaaa7, 0xffffffffffffffec, 0x0000000000000006)
+  TEST_RR(divuw, 0x0000000000000000, 0x0000000000000014, 0xfffffffffffffffa)
+  TEST_RR(divuw, 0xffffffff80000000, 0xffffffff80000000, 0x0000000000000001)
+  TEST_RR(divuw, 0x0000000000000000, 0xffffffff80000000, 0xffffffffffffffff)
+  TEST_RR(divuw, 0xffffffffffffffff, 0xffffffff80000000, 0x0000000000000000)
+  TEST_RR(divuw, 0xffffffffffffffff, 0x0000000000000001, 0x0000000000000000)
+  TEST_RR(divuw, 0xfffffffffffffffe, 0x00000000fffffffe, 0x0000000000000001)
+  TEST_RR(divuw, 0x0000000000000005, 0x123456780000000a, 0x0000000000000002)
+  /* remw */
+  TEST_RR(remw, 0x0000000000000002, 0x0000000000000014, 0x0000000000000006)
+  TEST_RR(remw, 0xfffffffffffffffe, 0xffffffffffffffec, 0x0000000000000006)
+  TEST_RR(remw, 0x0000000000000002, 0x0000000000000014, 0xfffffffffffffffa)
+  TEST_RR(remw, 0xfffffffffffffffe, 0xffffffffffffffec, 0xfffffffffffffffa)
+  TEST_RR(remw, 0x0000000000000000, 0xffffffff80000000, 0x0000000000000001)
+  TEST_RR(remw, 0x0000000000000000, 0xffffffff80000000, 0xffffffffffffffff)
+  TEST_RR(remw, 0xffffffff80000000, 0xffffffff80000000, 0x0000000000000000)
+  TEST_RR(remw, 0x0000000000000001, 0x0000000000000001, 0x0000000000000000)
+  TEST_RR(remw, 0xffffffff80000001, 0xffffffff80000001, 0x0000000000000000)
+  TEST_RR(remw, 0x0000000000000001, 0x0123456700000007, 0x0000000100000003)
+  /* remuw */
+  TEST_RR(remuw, 0x0000000000000002, 0x0000000000000014, 0x0000000000000006)
+  TEST_RR(remuw, 0x0000000000000002, 0xffffffffffffffec, 0x0000000000000006)
+  TEST_RR(remuw, 0x0000000000000014, 0x0000000000000014, 0xfffffffffffffffa)
+  TEST_RR(remuw, 0x0000000000000000, 0xffffffff80000000, 0x0000000000000001)
+  TEST_RR(remuw, 0xffffffff80000000, 0xffffffff80000000, 0xffffffffffffffff)
+  TEST_RR(remuw, 0xffffffff80000000, 0xffffffff80000000, 0x0000000000000000)
+  TEST_RR(remuw, 0x0000000000000001, 0x0000000000000001, 0x0000000000000000)
+  TEST_RR(remuw, 0xffffffff80000001, 0x0000000080000001, 0x0000000000000000)
+  TEST_RR(remuw, 0x000000007fffffff, 0x00000000ffffffff, 0x0000000080000000)
+
+  /* aliasing and x0 */
+  TEST_RR_S1D(mul, 42, 6, 7)
+  TEST_RR_S2D(mul, 42, 6, 7)
+  TEST_RR_S12D(mul, 169, 13)
+  TEST_RR_S12D(div, 1, 13)
+  TEST_RR_S12D(remu, 0, 13)
+  TEST_RR_Z1(mul, 0, 5)
+  TEST_RR_Z2(divu, -1, 5)                   /* 5 / 0 */
+  TEST_RR_Z2(rem, 5, 5)                     /* 5 % 0 */
+  TEST_RR_Z1(div, 0, 5)
+  TEST_RR_ZD(mul, 5, 7)
+  TEST_RR_ZD(div, 5, 0)
+
+RVTEST_CODE_END
+
+RVTEST_DATA_BEGIN
+RVTEST_DATA_END
