@@ -273,7 +273,7 @@ export function csrWrite(addr: u32, v: u64): bool {
       if (priv == PRV_S && (mstatus & MSTATUS_TVM) != 0) return false;
       const mode = v >> 60;
       if (mode != 0 && mode != 8 && mode != 9) break; // unsupported mode: no effect
-      satp = v & 0xf000_ffff_ffff_ffff; // ASIDLEN = 16, PPN 44 bits
+      satp = v; // MODE, ASID (16 bits, 59:44) and PPN (43:0) are all writable
       flushTlb();
       selectTables();
       break;

@@ -73,6 +73,15 @@ function yieldToHost(): Promise<void> {
   });
 }
 
+const SHF_ALLOC = 2n;
+
+/** Does any allocated section overlap virtual addresses [lo, hi)? */
+function hasAllocatedBytes(elf: ElfFile, lo: bigint, hi: bigint): boolean {
+  return elf.sections.some(
+    (sec) => (sec.flags & SHF_ALLOC) !== 0n && sec.size > 0n && sec.addr < hi && sec.addr + sec.size > lo,
+  );
+}
+
 export class Machine {
   readonly hart: Hart;
   readonly board: VirtBoard;
@@ -162,15 +171,25 @@ export class Machine {
     const hart = this.hart;
     for (const seg of elf.segments) {
       if (seg.memSize === 0n) continue;
-      const size = Number(seg.memSize);
-      if (!hart.inRam(seg.paddr, size)) {
+      let paddr = seg.paddr;
+      let data = seg.data;
+      let size = Number(seg.memSize);
+      // Linkers often put the ELF headers in the first segment, below the
+      // program's first section; skip such bytes if they fall outside RAM.
+      const below = BigInt(RAM_BASE) - paddr;
+      if (below > 0n && below < seg.memSize && !hasAllocatedBytes(elf, seg.vaddr, seg.vaddr + below)) {
+        paddr += below;
+        data = data.subarray(Math.min(data.length, Number(below)));
+        size -= Number(below);
+      }
+      if (!hart.inRam(paddr, size)) {
         throw new BootError(
           `ELF segment at 0x${seg.paddr.toString(16)} (${size} bytes) is outside RAM (0x80000000, ${ramSize / 2 ** 20} MiB)`,
         );
       }
-      const view = hart.ramView(seg.paddr, size);
+      const view = hart.ramView(paddr, size);
       view.fill(0);
-      view.set(seg.data.subarray(0, Math.min(seg.data.length, size)));
+      view.set(data.subarray(0, Math.min(data.length, size)));
     }
     const tohost = elf.symbols.get('tohost');
     this.fromhost = elf.symbols.get('fromhost');

@@ -1,0 +1,58 @@
+/**
+ * Real Linux boots: the default image (kernel built from Debian's
+ * linux-source-6.12, busybox-static initramfs) on colinux, driven through the
+ * `colinux` command exactly as a user runs it.
+ */
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { ensureDefaultImage } from '../../src/backends/image/index.js';
+import { runCli } from '../helpers/colinux.js';
+
+before(async () => {
+  // First run on a fresh machine builds the image (several minutes); later runs hit the cache.
+  await ensureDefaultImage({ onProgress: (line) => process.stderr.write(`${line}\n`) });
+});
+
+test('--cmd runs a command in the guest and reports riscv64 and the ISA', async () => {
+  const r = await runCli(['run', '--cmd', 'uname -m; grep isa /proc/cpuinfo']);
+  assert.equal(r.code, 0, `exit ${r.code}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`);
+  assert.match(r.stdout, /^riscv64$/m);
+  assert.match(r.stdout, /^isa\s*:\s*rv64imafdc/m);
+  assert.doesNotMatch(r.stdout, /colinux-exit-status/);
+});
+
+test("a failing command's exit status comes back", async () => {
+  const r = await runCli(['run', '--cmd', 'echo before; exit 7']);
+  assert.equal(r.code, 7, `stdout:\n${r.stdout}\nstderr:\n${r.stderr}`);
+  assert.match(r.stdout, /^before$/m);
+});
+
+test('--cmd forwards piped stdin and EOF to the command', async () => {
+  const r = await runCli(['run', '--cmd', 'cat; echo "[done]"'], { input: 'line one\nline two\n' });
+  assert.equal(r.code, 0, `stdout:\n${r.stdout}\nstderr:\n${r.stderr}`);
+  assert.match(r.stdout, /line one\nline two\n\[done\]/);
+});
+
+test('interactive shell over a pipe: type a command, then poweroff exits 0', async () => {
+  let sent = 0;
+  const r = await runCli(['run'], {
+    onStdout: (out, write) => {
+      if (sent === 0 && /# $/m.test(out.trimEnd() + ' ')) {
+        sent = 1;
+        write('echo result-$((6*7))\n');
+      } else if (sent === 1 && /result-42/.test(out)) {
+        sent = 2;
+        write('poweroff\n');
+      }
+    },
+  });
+  assert.equal(sent, 2, `never reached the prompt; stdout:\n${r.stdout}\nstderr:\n${r.stderr}`);
+  assert.equal(r.code, 0, `stdout:\n${r.stdout}\nstderr:\n${r.stderr}`);
+  assert.match(r.stdout, /result-42/);
+});
+
+test('a kernel panic (no root filesystem) stops the VM with a non-zero status and the panic line', async () => {
+  const r = await runCli(['run', 'initrd=none', 'root=/dev/vda']);
+  assert.equal(r.code, 3, `stdout:\n${r.stdout}\nstderr:\n${r.stderr}`);
+  assert.match(r.stderr, /guest kernel panic: Kernel panic - not syncing/);
+});
