@@ -232,7 +232,7 @@ function roundPack32(sign: u32, e: i32, sig: u64, rm: u32): u32 {
   let tiny = true;
   if (e == -127) {
     let rem0 = sig & RB;
-    if (false) tiny = false;
+    if ((sig >> 39) == 0xffffff && rem0 != 0 && roundUp(rm, sign, 1, rem0, HALF)) tiny = false;
   }
   let d = shrJam(sig, -126 - e);
   let rem = d & RB;

@@ -152,6 +152,15 @@ export class Uart16550 implements MmioDevice, Snapshottable<Uart16550State> {
 
   // ---- host side -------------------------------------------------------
 
+  /**
+   * Has the guest driver enabled receive interrupts? Before that (and across
+   * the FIFO reset a driver does when it opens the port) bytes would be lost,
+   * so hosts hold input back until this is true.
+   */
+  receiverReady(): boolean {
+    return (this.ier & IER_ERBFI) !== 0;
+  }
+
   /** Bytes `pushInput` would accept now. */
   rxSpace(): number {
     if (this.mcr & MCR_LOOP) return 0; // receiver is disconnected from the line

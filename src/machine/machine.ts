@@ -267,7 +267,7 @@ export class Machine {
   }
 
   private feedUart(): void {
-    if (this.input.length === 0) return;
+    if (this.input.length === 0 || !this.board.uart.receiverReady()) return;
     const n = this.board.uart.pushInput(Uint8Array.from(this.input.slice(0, 256)));
     if (n > 0) this.input.splice(0, n);
   }
@@ -361,6 +361,8 @@ export class Machine {
           }
         }
         this.flushOutput();
+        this.feedUart();
+        this.board.rtc.update();
         if (this.panicSince && (this.watcher.panicEnded || performance.now() - this.panicSince > PANIC_GRACE_MS)) {
           this.finish({ reason: 'panic', exitCode: 1, message: this.watcher.panicLine });
         }

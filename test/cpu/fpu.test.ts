@@ -686,6 +686,9 @@ const HAND: Case[] = [
   // tiny product plus zero keeps the product's sign when it rounds to zero
   ['fma', F32, [0x00000001n, 0x80000001n, 0x00000000n], RNE, 0x80000000n, UF | NX],
   ['fma', F32, [0x00000001n, 0x80000001n, 0x00000000n], RDN, 0x80000001n, UF | NX],
+  // 2^-126 - 2^-152 as an fma result: not tiny after rounding in RNE
+  ['fma', F32, [0x80000001n, 0x3e800000n, 0x00800000n], RNE, 0x00800000n, NX],
+  ['fma', F32, [0x80000001n, 0x3e800000n, 0x00800000n], RTZ, 0x007fffffn, UF | NX],
   // binary64
   ['add', F64, [0x3ff0000000000000n, 0x3ca0000000000000n], RNE, 0x3ff0000000000000n, NX],
   ['add', F64, [0x3ff0000000000000n, 0x3ca0000000000000n], RUP, 0x3ff0000000000001n, NX],
@@ -699,6 +702,10 @@ const HAND: Case[] = [
   ['mul', F64, [0x0000000000000001n, 0x3fe0000000000000n], RUP, 1n, UF | NX],
   ['mul', F64, [0x3fefffffffffffffn, 0x0010000000000000n], RNE, 0x0010000000000000n, UF | NX],
   ['mul', F64, [0x3fefffffffffffffn, 0x0010000000000000n], RTZ, 0x000fffffffffffffn, UF | NX],
+  // 2^-1022 - 2^-1076: a tie at 53 bits that rounds up to 2^-1022 (not tiny)
+  ['fma', F64, [0x8000000000000001n, 0x3fd0000000000000n, 0x0010000000000000n], RNE, 0x0010000000000000n, NX],
+  ['fma', F64, [0x8000000000000001n, 0x3fd0000000000000n, 0x0010000000000000n], RTZ, 0x000fffffffffffffn, UF | NX],
+  ['fma', F64, [0x8000000000000001n, 0x3fd0000000000000n, 0x0010000000000000n], RMM, 0x0010000000000000n, NX],
   ['mul', F64, [0x7fe0000000000000n, 0x4000000000000000n], RNE, 0x7ff0000000000000n, OF | NX],
   ['mul', F64, [0x7fe0000000000000n, 0xc000000000000000n], RUP, 0xffefffffffffffffn, OF | NX],
   ['div', F64, [0x3ff0000000000000n, 0x4008000000000000n], RNE, 0x3fd5555555555555n, NX],

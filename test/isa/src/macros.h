@@ -246,6 +246,72 @@
   8583: inst a1, a2, 8582b; addi a0, a0, 100; \
   8584: CHECK_EQ(a0, 1)
 
+/* ------------------------------------------------------ floating-point tests */
+
+#define FFLAG_NX 1
+#define FFLAG_UF 2
+#define FFLAG_OF 4
+#define FFLAG_DZ 8
+#define FFLAG_NV 16
+
+/* operands are placed in .data; results compared as bit patterns (singles
+   zero-extended from fmv.x.w) and fflags compared exactly */
+#define ISA_FP_DATA_S(a, b, c) \
+  .pushsection .data; .align 3; 8590: .word a, b, c, 0; .popsection; \
+  lla a0, 8590b; flw fa0, 0(a0); flw fa1, 4(a0); flw fa3, 8(a0)
+#define ISA_FP_DATA_D(a, b, c) \
+  .pushsection .data; .align 3; 8590: .dword a, b, c; .popsection; \
+  lla a0, 8590b; fld fa0, 0(a0); fld fa1, 8(a0); fld fa3, 16(a0)
+#define ISA_FP_RES_S(res, flags) \
+  frflags a2; fmv.x.w a1, fa2; slli a1, a1, 32; srli a1, a1, 32; \
+  CHECK_EQ(a1, res); CHECK_EQ(a2, flags)
+#define ISA_FP_RES_D(res, flags) \
+  frflags a2; fmv.x.d a1, fa2; CHECK_EQ(a1, res); CHECK_EQ(a2, flags)
+#define ISA_INT_RES(res, flags) \
+  frflags a2; CHECK_EQ(a1, res); CHECK_EQ(a2, flags)
+
+/* fa2 = inst(fa0, fa1[, fa3]) with rounding mode rm */
+#define TEST_FP_OP1_S(inst, rm, flags, res, a) \
+  TEST_BEGIN; ISA_FP_DATA_S(a, 0, 0); fsflags x0; inst fa2, fa0, rm; ISA_FP_RES_S(res, flags)
+#define TEST_FP_OP2_S(inst, rm, flags, res, a, b) \
+  TEST_BEGIN; ISA_FP_DATA_S(a, b, 0); fsflags x0; inst fa2, fa0, fa1, rm; ISA_FP_RES_S(res, flags)
+#define TEST_FP_OP2N_S(inst, flags, res, a, b) \
+  TEST_BEGIN; ISA_FP_DATA_S(a, b, 0); fsflags x0; inst fa2, fa0, fa1; ISA_FP_RES_S(res, flags)
+#define TEST_FP_OP3_S(inst, rm, flags, res, a, b, c) \
+  TEST_BEGIN; ISA_FP_DATA_S(a, b, c); fsflags x0; inst fa2, fa0, fa1, fa3, rm; ISA_FP_RES_S(res, flags)
+#define TEST_FP_CMP_S(inst, flags, res, a, b) \
+  TEST_BEGIN; ISA_FP_DATA_S(a, b, 0); fsflags x0; inst a1, fa0, fa1; ISA_INT_RES(res, flags)
+#define TEST_FCVT_X_S(inst, rm, flags, res, a) \
+  TEST_BEGIN; ISA_FP_DATA_S(a, 0, 0); fsflags x0; inst a1, fa0, rm; ISA_INT_RES(res, flags)
+#define TEST_FCVT_S_X(inst, rm, flags, res, ival) \
+  TEST_BEGIN; li a3, ival; fsflags x0; inst fa2, a3, rm; ISA_FP_RES_S(res, flags)
+#define TEST_FCLASS_S(res, a) \
+  TEST_BEGIN; ISA_FP_DATA_S(a, 0, 0); fsflags x0; fclass.s a1, fa0; ISA_INT_RES(res, 0)
+
+#define TEST_FP_OP1_D(inst, rm, flags, res, a) \
+  TEST_BEGIN; ISA_FP_DATA_D(a, 0, 0); fsflags x0; inst fa2, fa0, rm; ISA_FP_RES_D(res, flags)
+#define TEST_FP_OP2_D(inst, rm, flags, res, a, b) \
+  TEST_BEGIN; ISA_FP_DATA_D(a, b, 0); fsflags x0; inst fa2, fa0, fa1, rm; ISA_FP_RES_D(res, flags)
+#define TEST_FP_OP2N_D(inst, flags, res, a, b) \
+  TEST_BEGIN; ISA_FP_DATA_D(a, b, 0); fsflags x0; inst fa2, fa0, fa1; ISA_FP_RES_D(res, flags)
+#define TEST_FP_OP3_D(inst, rm, flags, res, a, b, c) \
+  TEST_BEGIN; ISA_FP_DATA_D(a, b, c); fsflags x0; inst fa2, fa0, fa1, fa3, rm; ISA_FP_RES_D(res, flags)
+#define TEST_FP_CMP_D(inst, flags, res, a, b) \
+  TEST_BEGIN; ISA_FP_DATA_D(a, b, 0); fsflags x0; inst a1, fa0, fa1; ISA_INT_RES(res, flags)
+#define TEST_FCVT_X_D(inst, rm, flags, res, a) \
+  TEST_BEGIN; ISA_FP_DATA_D(a, 0, 0); fsflags x0; inst a1, fa0, rm; ISA_INT_RES(res, flags)
+#define TEST_FCVT_D_X(inst, rm, flags, res, ival) \
+  TEST_BEGIN; li a3, ival; fsflags x0; inst fa2, a3, rm; ISA_FP_RES_D(res, flags)
+#define TEST_FCVT_D_XN(inst, flags, res, ival) \
+  TEST_BEGIN; li a3, ival; fsflags x0; inst fa2, a3; ISA_FP_RES_D(res, flags)
+#define TEST_FCLASS_D(res, a) \
+  TEST_BEGIN; ISA_FP_DATA_D(a, 0, 0); fsflags x0; fclass.d a1, fa0; ISA_INT_RES(res, 0)
+/* conversions between the two formats */
+#define TEST_FCVT_S_D(rm, flags, res, a) \
+  TEST_BEGIN; ISA_FP_DATA_D(a, 0, 0); fsflags x0; fcvt.s.d fa2, fa0, rm; ISA_FP_RES_S(res, flags)
+#define TEST_FCVT_D_S(flags, res, a) \
+  TEST_BEGIN; ISA_FP_DATA_S(a, 0, 0); fsflags x0; fcvt.d.s fa2, fa0; ISA_FP_RES_D(res, flags)
+
 /* ------------------------------------------------------- privilege changes */
 
 /* From M-mode: continue at `label` in privilege `mode` (clobbers t5, t6). */
