@@ -20,10 +20,21 @@
 //   - an exact integer path (unpacked sign / exponent / significand, round
 //     and pack once) that handles every rounding mode, and
 //   - host fast paths for round-to-nearest-even, used only where the host's
-//     IEEE operation gives the same bits and the flags can be derived
-//     exactly (finite normal results away from the underflow threshold).
-// The host's NaN bits are never returned: any NaN goes through the exact
-// path, which produces the canonical NaN.
+//     IEEE operation (wasm float ops are correctly rounded RNE, with
+//     subnormals) gives the same bits and the flags can be derived exactly:
+//     finite normal results above 2^emin, inexactness from exact error
+//     terms (2Sum/Fast2Sum) or exact integer checks. Binary64 fma uses an
+//     error-free emulation (Dekker product + 2Sum + round-to-odd).
+//   sqrt and float->int conversions use exact host operations in every
+//   rounding mode (correctly rounded sqrt plus an exact y*y vs x check;
+//   floor/ceil/trunc/nearest are exact).
+// The host's NaN bits are never returned: every NaN result is produced here
+// as the canonical NaN.
+//
+// Types: f32 values are u32 bits, f64 values u64 bits. Float->int results
+// are bit patterns: *_to_i32/_to_u32 return the 32-bit pattern as u32 (RV64
+// sign-extends both W and WU results), *_to_i64/_to_u64 the 64-bit pattern
+// as u64. Int->float take i32/u32/i64/u64 values.
 //
 // No function allocates; scratch results travel through module globals.
 // The exact paths are also exported (addSlow32, ..., cvtSlow64to32) so the
@@ -776,6 +787,11 @@ export function f64_sqrt(a: u64, rm: u32): u64 {
   let y = sqrt<f64>(reinterpret<f64>(a));
   let yb = reinterpret<u64>(y);
   let my = (yb & D_FRAC) | D_HIDDEN;
+  // y*y == x needs odd(my)^2 < 2^53; in the nearest modes the side is irrelevant
+  if ((rm == RNE || rm == RMM) && my >> ctz<u64>(my) > 0x7ffffff) {
+    fflagsAcc |= NX;
+    return yb;
+  }
   let ey = <i32>(yb >> 52) - 1023;
   unpack64(a);
   let mx = uSig >> 10;
@@ -795,7 +811,7 @@ export function f64_sqrt(a: u64, rm: u32): u64 {
   return yb;
 }
 
-function fmaSlow64(a: u64, b: u64, c: u64, rm: u32): u64 {
+export function fmaSlow64(a: u64, b: u64, c: u64, rm: u32): u64 {
   let aa = a & D_ABS;
   let ab = b & D_ABS;
   let ac = c & D_ABS;
@@ -905,7 +921,70 @@ function fmaSlow64(a: u64, b: u64, c: u64, rm: u32): u64 {
   return roundPack64(xs, e, rh | (rl != 0 ? 1 : 0), rm);
 }
 
+/** Rounding error of s = RN(x + y) (Knuth's 2Sum; exact barring overflow). */
+@inline function sumErr(x: f64, y: f64, s: f64): f64 {
+  let yv = s - x;
+  return (x - (s - yv)) + (y - yv);
+}
+
+/** Veltkamp split of x into 26 + 27 bit halves: high half in splitHi, low in splitLo. */
+let splitHi: f64 = 0;
+let splitLo: f64 = 0;
+@inline function split(x: f64): void {
+  let t = 134217729.0 * x; // 2^27 + 1
+  splitHi = t - (t - x);
+  splitLo = x - splitHi;
+}
+
 export function f64_fma(a: u64, b: u64, c: u64, rm: u32): u64 {
+  if (rm == RNE) {
+    // Round-to-nearest fma from binary64 operations (Boldo & Melquiond's
+    // emulation with round-to-odd): a*b = uh + ul exactly (Dekker), c + uh =
+    // th + tl exactly (2Sum), v = RO(tl + ul), result = RN(th + v). Valid
+    // when nothing overflows or underflows, which the exponent checks below
+    // and the checks on th, v and the result guarantee (else: exact path).
+    let ea = <i32>(a >> 52) & 0x7ff;
+    let eb = <i32>(b >> 52) & 0x7ff;
+    let ec = <i32>(c >> 52) & 0x7ff;
+    let ep = ea + eb - 2046; // unbiased exponent of the product (+0/+1)
+    if (
+      ea >= 1 && ea <= 2013 && eb >= 1 && eb <= 2013 && ep >= -900 && ep <= 990 &&
+      ((c & D_ABS) == 0 || (ec >= 1 && ec <= 2023))
+    ) {
+      let x = reinterpret<f64>(a);
+      let y = reinterpret<f64>(b);
+      let z = reinterpret<f64>(c);
+      let uh = x * y;
+      split(x);
+      let xh = splitHi;
+      let xl = splitLo;
+      split(y);
+      let ul = ((xh * splitHi - uh) + xh * splitLo + xl * splitHi) + xl * splitLo;
+      let th = z + uh;
+      let tl = sumErr(z, uh, th);
+      if (th == 0 || (reinterpret<u64>(th) & D_ABS) >= 0x07b0000000000000) { // 2^-900
+        // v = round-to-odd(tl + ul)
+        let s1 = tl + ul;
+        let e1 = sumErr(tl, ul, s1);
+        let v = s1;
+        if (e1 != 0) {
+          let vb = reinterpret<u64>(s1);
+          if ((vb & 1) == 0) vb = (e1 > 0) == (s1 > 0) ? vb + 1 : vb - 1;
+          v = reinterpret<f64>(vb);
+        }
+        if ((reinterpret<u64>(v) & D_ABS) == 0 || (reinterpret<u64>(v) & D_ABS) >= D_MINN) {
+          let r = th + v;
+          let rb = reinterpret<u64>(r);
+          let ar = rb & D_ABS;
+          if (ar > D_MINN && ar < D_INF) {
+            // inexact iff tl + ul was not representable or th + v was not exact
+            if (e1 != 0 || sumErr(th, v, r) != 0) fflagsAcc |= NX;
+            return rb;
+          }
+        }
+      }
+    }
+  }
   return fmaSlow64(a, b, c, rm);
 }
 
@@ -1154,36 +1233,41 @@ export function f64_to_u64(a: u64, rm: u32): u64 {
 // integer -> float
 
 export function i32_to_f32(x: i32, rm: u32): u32 {
-  let neg = x < 0;
-  let mag = <u64>(neg ? -<i64>x : <i64>x);
-  if (mag <= 0x1000000) return reinterpret<u32>(<f32>x);
-  return roundPack32(neg ? 1 : 0, 62, mag, rm);
+  return i64_to_f32(<i64>x, rm);
 }
 
 export function u32_to_f32(x: u32, rm: u32): u32 {
-  if (x <= 0x1000000) return reinterpret<u32>(<f32>x);
-  return roundPack32(0, 62, <u64>x, rm);
+  return u64_to_f32(<u64>x, rm);
 }
 
 export function i64_to_f32(x: i64, rm: u32): u32 {
   let neg = x < 0;
   let mag = neg ? <u64>(0 - x) : <u64>x;
   if (mag <= 0x1000000) return reinterpret<u32>(<f32>x);
+  if (rm == RNE) {
+    // host conversion is correctly rounded; exact iff the odd part fits 24 bits
+    if (mag >> ctz<u64>(mag) > 0xffffff) fflagsAcc |= NX;
+    return reinterpret<u32>(<f32>x);
+  }
   return roundPack32(neg ? 1 : 0, 62, mag, rm);
 }
 
 export function u64_to_f32(x: u64, rm: u32): u32 {
   if (x <= 0x1000000) return reinterpret<u32>(<f32>x);
+  if (rm == RNE) {
+    if (x >> ctz<u64>(x) > 0xffffff) fflagsAcc |= NX;
+    return reinterpret<u32>(<f32>x);
+  }
   return roundPack32(0, 62, x, rm);
 }
 
-/** Always exact. */
-export function i32_to_f64(x: i32): u64 {
+/** Always exact (rm accepted for a uniform signature, unused). */
+export function i32_to_f64(x: i32, rm: u32): u64 {
   return reinterpret<u64>(<f64>x);
 }
 
-/** Always exact. */
-export function u32_to_f64(x: u32): u64 {
+/** Always exact (rm accepted for a uniform signature, unused). */
+export function u32_to_f64(x: u32, rm: u32): u64 {
   return reinterpret<u64>(<f64>x);
 }
 
@@ -1191,11 +1275,20 @@ export function i64_to_f64(x: i64, rm: u32): u64 {
   let neg = x < 0;
   let mag = neg ? <u64>(0 - x) : <u64>x;
   if (mag <= 0x20000000000000) return reinterpret<u64>(<f64>x);
+  if (rm == RNE) {
+    // host conversion is correctly rounded; exact iff the odd part fits 53 bits
+    if (mag >> ctz<u64>(mag) > 0x1fffffffffffff) fflagsAcc |= NX;
+    return reinterpret<u64>(<f64>x);
+  }
   return roundPack64(neg ? 1 : 0, 62, mag, rm);
 }
 
 export function u64_to_f64(x: u64, rm: u32): u64 {
   if (x <= 0x20000000000000) return reinterpret<u64>(<f64>x);
+  if (rm == RNE) {
+    if (x >> ctz<u64>(x) > 0x1fffffffffffff) fflagsAcc |= NX;
+    return reinterpret<u64>(<f64>x);
+  }
   return roundPack64(0, 62, x, rm);
 }
 

@@ -77,7 +77,11 @@ export interface ElfFile {
 /** True when `bytes` starts with the ELF magic number. */
 export function isElf(bytes: Uint8Array): boolean {
   return (
-    bytes.length >= 4 && bytes[0] === 0x7f && bytes[1] === 0x45 && bytes[2] === 0x4c && bytes[3] === 0x46
+    bytes.length >= 4 &&
+    bytes[0] === 0x7f &&
+    bytes[1] === 0x45 &&
+    bytes[2] === 0x4c &&
+    bytes[3] === 0x46
   );
 }
 
@@ -86,10 +90,13 @@ export function parseElf(bytes: Uint8Array): ElfFile {
   const len = bytes.length;
   if (len < 16) throw new ElfError(`file too short (${len} bytes)`);
   if (!isElf(bytes)) throw new ElfError('bad magic number (not an ELF file)');
-  if (bytes[4] !== 2) throw new ElfError(`EI_CLASS is ${bytes[4]}, only ELFCLASS64 (2) is supported`);
-  if (bytes[5] !== 1) throw new ElfError(`EI_DATA is ${bytes[5]}, only little-endian (1) is supported`);
+  if (bytes[4] !== 2)
+    throw new ElfError(`EI_CLASS is ${bytes[4]}, only ELFCLASS64 (2) is supported`);
+  if (bytes[5] !== 1)
+    throw new ElfError(`EI_DATA is ${bytes[5]}, only little-endian (1) is supported`);
   if (bytes[6] !== 1) throw new ElfError(`EI_VERSION is ${bytes[6]}, expected 1`);
-  if (len < EHDR_SIZE) throw new ElfError(`file too short for the ELF header (${len} < ${EHDR_SIZE} bytes)`);
+  if (len < EHDR_SIZE)
+    throw new ElfError(`file too short for the ELF header (${len} < ${EHDR_SIZE} bytes)`);
 
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const u16 = (off: number): number => view.getUint16(off, true);
@@ -101,7 +108,8 @@ export function parseElf(bytes: Uint8Array): ElfFile {
     throw new ElfError(`e_type is ${type}, expected ET_EXEC (2) or ET_DYN (3)`);
   }
   const machine = u16(18);
-  if (machine !== EM_RISCV) throw new ElfError(`e_machine is ${machine}, expected EM_RISCV (${EM_RISCV})`);
+  if (machine !== EM_RISCV)
+    throw new ElfError(`e_machine is ${machine}, expected EM_RISCV (${EM_RISCV})`);
   const version = u32(20);
   if (version !== 1) throw new ElfError(`e_version is ${version}, expected 1`);
   const entry = u64(24);
@@ -118,16 +126,28 @@ export function parseElf(bytes: Uint8Array): ElfFile {
   /** Check that [off, off + size) lies within the file and return off as a number. */
   const range = (what: string, off: bigint, size: bigint): number => {
     if (off > BigInt(len) || size > BigInt(len) - off) {
-      throw new ElfError(`${what} (offset ${off}, size ${size}) extends past the end of the file (${len} bytes)`);
+      throw new ElfError(
+        `${what} (offset ${off}, size ${size}) extends past the end of the file (${len} bytes)`,
+      );
     }
     return Number(off);
   };
 
   // Section header table (read first: extended numbering lives in section 0).
   const sections: ElfSection[] = [];
-  const rawSections: { name: number; type: number; flags: bigint; addr: bigint; offset: bigint; size: bigint; link: number; entsize: bigint }[] = [];
+  const rawSections: {
+    name: number;
+    type: number;
+    flags: bigint;
+    addr: bigint;
+    offset: bigint;
+    size: bigint;
+    link: number;
+    entsize: bigint;
+  }[] = [];
   if (shoff !== 0n) {
-    if (shentsize !== SHDR_SIZE) throw new ElfError(`e_shentsize is ${shentsize}, expected ${SHDR_SIZE}`);
+    if (shentsize !== SHDR_SIZE)
+      throw new ElfError(`e_shentsize is ${shentsize}, expected ${SHDR_SIZE}`);
     const sh0 = range('section header 0', shoff, BigInt(SHDR_SIZE));
     if (shnum === 0) {
       const n = u64(sh0 + 32);
@@ -153,15 +173,26 @@ export function parseElf(bytes: Uint8Array): ElfFile {
       rawSections.push(sh);
     }
     if (shnum > 0 && shstrndx !== SHN_UNDEF) {
-      if (shstrndx >= shnum) throw new ElfError(`e_shstrndx ${shstrndx} is out of range (${shnum} sections)`);
+      if (shstrndx >= shnum)
+        throw new ElfError(`e_shstrndx ${shstrndx} is out of range (${shnum} sections)`);
       const strs = rawSections[shstrndx]!;
-      if (strs.type !== SHT_STRTAB) throw new ElfError(`section name table (section ${shstrndx}) is not a string table`);
+      if (strs.type !== SHT_STRTAB)
+        throw new ElfError(`section name table (section ${shstrndx}) is not a string table`);
     }
     for (let i = 0; i < rawSections.length; i++) {
       const sh = rawSections[i]!;
       const name =
-        shnum > 0 && shstrndx !== SHN_UNDEF ? readString(bytes, rawSections[shstrndx]!, sh.name, `name of section ${i}`) : '';
-      sections.push({ name, type: sh.type, flags: sh.flags, addr: sh.addr, offset: Number(sh.offset), size: sh.size });
+        shnum > 0 && shstrndx !== SHN_UNDEF
+          ? readString(bytes, rawSections[shstrndx]!, sh.name, `name of section ${i}`)
+          : '';
+      sections.push({
+        name,
+        type: sh.type,
+        flags: sh.flags,
+        addr: sh.addr,
+        offset: Number(sh.offset),
+        size: sh.size,
+      });
     }
   } else if (shnum !== 0) {
     throw new ElfError(`e_shnum is ${shnum} but e_shoff is 0`);
@@ -170,7 +201,8 @@ export function parseElf(bytes: Uint8Array): ElfFile {
   // Program headers.
   const segments: ElfSegment[] = [];
   if (phnum > 0) {
-    if (phentsize !== PHDR_SIZE) throw new ElfError(`e_phentsize is ${phentsize}, expected ${PHDR_SIZE}`);
+    if (phentsize !== PHDR_SIZE)
+      throw new ElfError(`e_phentsize is ${phentsize}, expected ${PHDR_SIZE}`);
     if (phoff === 0n) throw new ElfError(`e_phnum is ${phnum} but e_phoff is 0`);
     const base = range('program header table', phoff, BigInt(phnum) * BigInt(PHDR_SIZE));
     for (let i = 0; i < phnum; i++) {
@@ -183,7 +215,8 @@ export function parseElf(bytes: Uint8Array): ElfFile {
       const paddr = u64(o + 24);
       const filesz = u64(o + 32);
       const memsz = u64(o + 40);
-      if (filesz > memsz) throw new ElfError(`segment ${i}: p_filesz ${filesz} is larger than p_memsz ${memsz}`);
+      if (filesz > memsz)
+        throw new ElfError(`segment ${i}: p_filesz ${filesz} is larger than p_memsz ${memsz}`);
       if (memsz > 0n && (paddr > U64_MAX - (memsz - 1n) || vaddr > U64_MAX - (memsz - 1n))) {
         throw new ElfError(`segment ${i}: address range wraps around the 64-bit address space`);
       }
@@ -205,13 +238,24 @@ export function parseElf(bytes: Uint8Array): ElfFile {
   for (let i = 0; i < rawSections.length; i++) {
     const sh = rawSections[i]!;
     if (sh.type !== SHT_SYMTAB) continue;
-    if (sh.entsize !== BigInt(SYM_SIZE)) throw new ElfError(`symbol table (section ${i}) has sh_entsize ${sh.entsize}, expected ${SYM_SIZE}`);
-    if (sh.size % BigInt(SYM_SIZE) !== 0n) throw new ElfError(`symbol table (section ${i}) size ${sh.size} is not a multiple of ${SYM_SIZE}`);
+    if (sh.entsize !== BigInt(SYM_SIZE))
+      throw new ElfError(
+        `symbol table (section ${i}) has sh_entsize ${sh.entsize}, expected ${SYM_SIZE}`,
+      );
+    if (sh.size % BigInt(SYM_SIZE) !== 0n)
+      throw new ElfError(
+        `symbol table (section ${i}) size ${sh.size} is not a multiple of ${SYM_SIZE}`,
+      );
     if (sh.link === 0 || sh.link >= rawSections.length) {
-      throw new ElfError(`symbol table (section ${i}) links to string table ${sh.link}, which does not exist`);
+      throw new ElfError(
+        `symbol table (section ${i}) links to string table ${sh.link}, which does not exist`,
+      );
     }
     const strtab = rawSections[sh.link]!;
-    if (strtab.type !== SHT_STRTAB) throw new ElfError(`symbol table (section ${i}) links to section ${sh.link}, which is not a string table`);
+    if (strtab.type !== SHT_STRTAB)
+      throw new ElfError(
+        `symbol table (section ${i}) links to section ${sh.link}, which is not a string table`,
+      );
     const base = Number(sh.offset);
     const count = Number(sh.size / BigInt(SYM_SIZE));
     for (let j = 1; j < count; j++) {
@@ -251,7 +295,8 @@ function readString(
   off: number,
   what: string,
 ): string {
-  if (BigInt(off) >= tab.size) throw new ElfError(`${what}: string offset ${off} is outside its string table`);
+  if (BigInt(off) >= tab.size)
+    throw new ElfError(`${what}: string offset ${off} is outside its string table`);
   const start = Number(tab.offset) + off;
   const end = Number(tab.offset + tab.size);
   let i = start;

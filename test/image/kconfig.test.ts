@@ -19,17 +19,17 @@ test('parse', () => {
   assert.equal(m.get('CONFIG_D'), '5');
 });
 
-test('merge replaces in place and appends new options', () => {
+test('merge moves fragment options to the end (choices: last wins)', () => {
   const merged = mergeKconfig(base, '# CONFIG_A is not set\nCONFIG_B=y\nCONFIG_E=m\n');
   assert.equal(
     merged,
     `#
 # Automatically generated file; DO NOT EDIT.
 #
-# CONFIG_A is not set
-CONFIG_B=y
 CONFIG_C="text"
 CONFIG_D=5
+# CONFIG_A is not set
+CONFIG_B=y
 CONFIG_E=m
 `,
   );

@@ -4,11 +4,14 @@
  * M-mode on colinux. A program reports through HTIF `tohost`; exit code 0 is
  * a pass, anything else names the failing case (see test/isa/src/macros.h).
  *
- * ISA_TESTS=rv64ui,sv39 runs only the named programs.
+ * ISA_TESTS=rv64ui,sv39 runs only the named programs; ISA_CFLAGS adds
+ * compiler flags (e.g. ISA_CFLAGS=-DISA_BREAK=5 must make every program with a
+ * case 5 fail, naming it).
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { ensureHostTools } from '../../src/backends/image/host.js';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -25,7 +28,8 @@ function findRoot(): string {
   for (;;) {
     if (existsSync(join(dir, 'test', 'isa', 'link.ld'))) return dir;
     const up = dirname(dir);
-    if (up === dir) throw new Error('cannot find test/isa/link.ld above ' + fileURLToPath(import.meta.url));
+    if (up === dir)
+      throw new Error('cannot find test/isa/link.ld above ' + fileURLToPath(import.meta.url));
     dir = up;
   }
 }
@@ -33,7 +37,10 @@ function findRoot(): string {
 const root = findRoot();
 const isaDir = join(root, 'test', 'isa');
 const srcDir = join(isaDir, 'src');
-const only = process.env['ISA_TESTS']?.split(',').map((s) => s.trim()).filter((s) => s !== '');
+const only = process.env['ISA_TESTS']
+  ?.split(',')
+  .map((s) => s.trim())
+  .filter((s) => s !== '');
 const programs = readdirSync(srcDir)
   .filter((f) => f.endsWith('.S'))
   .map((f) => f.slice(0, -2))
@@ -44,7 +51,13 @@ const outDir = mkdtempSync(join(tmpdir(), 'colinux-isa-'));
 after(() => rmSync(outDir, { recursive: true, force: true }));
 
 let toolchainError: string | undefined;
-{
+try {
+  // On a fresh machine this installs the cross toolchain (as the image builder does).
+  await ensureHostTools((line) => process.stderr.write(`${line}\n`));
+} catch (e) {
+  toolchainError = (e as Error).message;
+}
+if (!toolchainError) {
   const probe = spawnSync(CC, ['--version'], { encoding: 'utf8' });
   if (probe.error || probe.status !== 0) {
     toolchainError =
@@ -67,6 +80,7 @@ function build(name: string): Uint8Array {
     '-Wl,--build-id=none',
     '-Wl,--no-warn-rwx-segments',
     `-I${srcDir}`,
+    ...(process.env['ISA_CFLAGS']?.split(/\s+/).filter((f) => f !== '') ?? []),
     '-T',
     join(isaDir, 'link.ld'),
     '-o',
@@ -89,7 +103,9 @@ function describe(name: string, code: number, symbols: Map<string, bigint>): str
     if (m && Number(value) === num) lines.push(m[1]!);
   }
   const where =
-    num === 0xfff ? 'before the first test case' : `test ${num}${lines.length ? ` (${name}.S line ${lines.join(', ')})` : ''}`;
+    num === 0xfff
+      ? 'before the first test case'
+      : `test ${num}${lines.length ? ` (${name}.S line ${lines.join(', ')})` : ''}`;
   const m = code & (1 << 20);
   const s = code & (1 << 21);
   if (m || s) {

@@ -67,16 +67,41 @@ before(() => {
   writeFileSync(join(dir, 'p.S'), SOURCE);
   writeFileSync(join(dir, 'p.ld'), LINK);
   run(CC, [
-    '-nostdlib', '-nostartfiles', '-static', '-no-pie', '-march=rv64gc', '-mabi=lp64d',
-    '-Wl,--build-id=none', '-Wl,--no-warn-rwx-segments', '-T', join(dir, 'p.ld'),
-    '-o', join(dir, 'p.elf'), join(dir, 'p.S'),
+    '-nostdlib',
+    '-nostartfiles',
+    '-static',
+    '-no-pie',
+    '-march=rv64gc',
+    '-mabi=lp64d',
+    '-Wl,--build-id=none',
+    '-Wl,--no-warn-rwx-segments',
+    '-T',
+    join(dir, 'p.ld'),
+    '-o',
+    join(dir, 'p.elf'),
+    join(dir, 'p.S'),
   ]);
   prog = new Uint8Array(readFileSync(join(dir, 'p.elf')));
   // A 32-bit RISC-V ELF, from the same binutils.
-  const as32 = spawnSync(`${PREFIX}as`, ['-march=rv32i', '-mabi=ilp32', '-o', join(dir, 'p32.o'), join(dir, 'p.S')]);
+  const as32 = spawnSync(`${PREFIX}as`, [
+    '-march=rv32i',
+    '-mabi=ilp32',
+    '-o',
+    join(dir, 'p32.o'),
+    join(dir, 'p.S'),
+  ]);
   if (!as32.error && as32.status === 0) {
-    const ld32 = spawnSync(`${PREFIX}ld`, ['-m', 'elf32lriscv', '-T', join(dir, 'p.ld'), '-o', join(dir, 'p32.elf'), join(dir, 'p32.o')]);
-    if (!ld32.error && ld32.status === 0) prog32 = new Uint8Array(readFileSync(join(dir, 'p32.elf')));
+    const ld32 = spawnSync(`${PREFIX}ld`, [
+      '-m',
+      'elf32lriscv',
+      '-T',
+      join(dir, 'p.ld'),
+      '-o',
+      join(dir, 'p32.elf'),
+      join(dir, 'p32.o'),
+    ]);
+    if (!ld32.error && ld32.status === 0)
+      prog32 = new Uint8Array(readFileSync(join(dir, 'p32.elf')));
   }
 });
 
@@ -163,12 +188,30 @@ test('rejects non-ELF and truncated input', () => {
 });
 
 test('rejects wrong class, endianness, version, type and machine', () => {
-  rejects(corrupt((_v, b) => (b[4] = 1)), /ELFCLASS64/);
-  rejects(corrupt((_v, b) => (b[5] = 2)), /little-endian/);
-  rejects(corrupt((_v, b) => (b[6] = 0)), /EI_VERSION/);
-  rejects(corrupt((v) => v.setUint16(16, 1, true)), /e_type/);
-  rejects(corrupt((v) => v.setUint16(18, 62, true)), /e_machine is 62/);
-  rejects(corrupt((v) => v.setUint32(20, 2, true)), /e_version/);
+  rejects(
+    corrupt((_v, b) => (b[4] = 1)),
+    /ELFCLASS64/,
+  );
+  rejects(
+    corrupt((_v, b) => (b[5] = 2)),
+    /little-endian/,
+  );
+  rejects(
+    corrupt((_v, b) => (b[6] = 0)),
+    /EI_VERSION/,
+  );
+  rejects(
+    corrupt((v) => v.setUint16(16, 1, true)),
+    /e_type/,
+  );
+  rejects(
+    corrupt((v) => v.setUint16(18, 62, true)),
+    /e_machine is 62/,
+  );
+  rejects(
+    corrupt((v) => v.setUint32(20, 2, true)),
+    /e_version/,
+  );
   if (prog32) rejects(prog32, /ELFCLASS64/);
 });
 
@@ -188,18 +231,42 @@ test('rejects a host (non-RISC-V) executable', () => {
 });
 
 test('rejects bad header sizes', () => {
-  rejects(corrupt((v) => v.setUint16(52, 52, true)), /e_ehsize/);
-  rejects(corrupt((v) => v.setUint16(54, 32, true)), /e_phentsize/);
-  rejects(corrupt((v) => v.setUint16(58, 40, true)), /e_shentsize/);
+  rejects(
+    corrupt((v) => v.setUint16(52, 52, true)),
+    /e_ehsize/,
+  );
+  rejects(
+    corrupt((v) => v.setUint16(54, 32, true)),
+    /e_phentsize/,
+  );
+  rejects(
+    corrupt((v) => v.setUint16(58, 40, true)),
+    /e_shentsize/,
+  );
 });
 
 test('rejects tables and segments outside the file', () => {
   const len = BigInt(prog.length);
-  rejects(corrupt((v) => v.setBigUint64(32, len, true)), /program header table/);
-  rejects(corrupt((v) => v.setBigUint64(32, 0xffffffffffffff00n, true)), /program header table/);
-  rejects(corrupt((v) => v.setUint16(56, 0x7fff, true)), /program header table/);
-  rejects(corrupt((v) => v.setBigUint64(40, len - 10n, true)), /section header/);
-  rejects(corrupt((v) => v.setUint16(60, 0x7fff, true)), /section header table/);
+  rejects(
+    corrupt((v) => v.setBigUint64(32, len, true)),
+    /program header table/,
+  );
+  rejects(
+    corrupt((v) => v.setBigUint64(32, 0xffffffffffffff00n, true)),
+    /program header table/,
+  );
+  rejects(
+    corrupt((v) => v.setUint16(56, 0x7fff, true)),
+    /program header table/,
+  );
+  rejects(
+    corrupt((v) => v.setBigUint64(40, len - 10n, true)),
+    /section header/,
+  );
+  rejects(
+    corrupt((v) => v.setUint16(60, 0x7fff, true)),
+    /section header table/,
+  );
 
   const elf = parseElf(prog);
   assert.ok(elf.segments.length > 0);
@@ -214,7 +281,10 @@ test('rejects tables and segments outside the file', () => {
   }
   assert.ok(load >= 0);
   // p_offset past the end
-  rejects(corrupt((v) => v.setBigUint64(load + 8, len + 1n, true)), /segment \d+ .*past the end/);
+  rejects(
+    corrupt((v) => v.setBigUint64(load + 8, len + 1n, true)),
+    /segment \d+ .*past the end/,
+  );
   // p_filesz past the end (and p_memsz raised to keep filesz <= memsz)
   rejects(
     corrupt((v) => {
@@ -233,9 +303,15 @@ test('rejects tables and segments outside the file', () => {
     /past the end/,
   );
   // p_filesz > p_memsz
-  rejects(corrupt((v) => v.setBigUint64(load + 40, 0n, true)), /larger than p_memsz/);
+  rejects(
+    corrupt((v) => v.setBigUint64(load + 40, 0n, true)),
+    /larger than p_memsz/,
+  );
   // address range wrapping
-  rejects(corrupt((v) => v.setBigUint64(load + 24, 0xffffffffffffffffn, true)), /wraps/);
+  rejects(
+    corrupt((v) => v.setBigUint64(load + 24, 0xffffffffffffffffn, true)),
+    /wraps/,
+  );
   // no PT_LOAD at all
   rejects(
     corrupt((v) => {
@@ -252,10 +328,22 @@ test('rejects a broken symbol table', () => {
   const symIndex = elf.sections.findIndex((s) => s.type === 2);
   assert.ok(symIndex > 0);
   const sh = shoff + symIndex * 64;
-  rejects(corrupt((v) => v.setUint32(sh + 40, 999, true)), /string table 999/);
-  rejects(corrupt((v) => v.setUint32(sh + 40, symIndex, true)), /not a string table/);
-  rejects(corrupt((v) => v.setBigUint64(sh + 56, 16n, true)), /sh_entsize/);
-  rejects(corrupt((v) => v.setBigUint64(sh + 32, 25n, true)), /section \d+ .*|not a multiple/);
+  rejects(
+    corrupt((v) => v.setUint32(sh + 40, 999, true)),
+    /string table 999/,
+  );
+  rejects(
+    corrupt((v) => v.setUint32(sh + 40, symIndex, true)),
+    /not a string table/,
+  );
+  rejects(
+    corrupt((v) => v.setBigUint64(sh + 56, 16n, true)),
+    /sh_entsize/,
+  );
+  rejects(
+    corrupt((v) => v.setBigUint64(sh + 32, 25n, true)),
+    /section \d+ .*|not a multiple/,
+  );
   // A symbol name offset beyond its string table.
   const symOff = elf.sections[symIndex]!.offset;
   const symCount = Number(elf.sections[symIndex]!.size / 24n);
@@ -263,15 +351,26 @@ test('rejects a broken symbol table', () => {
   for (let j = 1; j < symCount; j++) {
     const o = symOff + j * 24;
     const type = prog[o + 4]! & 0xf;
-    if (view.getUint32(o, true) !== 0 && type !== 3 && type !== 4 && view.getUint16(o + 6, true) !== 0) {
+    if (
+      view.getUint32(o, true) !== 0 &&
+      type !== 3 &&
+      type !== 4 &&
+      view.getUint16(o + 6, true) !== 0
+    ) {
       named = o;
       break;
     }
   }
   assert.ok(named > 0);
-  rejects(corrupt((v) => v.setUint32(named, 0x7fffffff, true)), /string offset/);
+  rejects(
+    corrupt((v) => v.setUint32(named, 0x7fffffff, true)),
+    /string offset/,
+  );
   // e_shstrndx out of range
-  rejects(corrupt((v) => v.setUint16(62, 200, true)), /e_shstrndx/);
+  rejects(
+    corrupt((v) => v.setUint16(62, 200, true)),
+    /e_shstrndx/,
+  );
 });
 
 test('an ELF without section headers still loads (no symbols)', () => {

@@ -93,6 +93,7 @@ export function initramfsEntries(input: InitramfsInput): CpioEntry[] {
   const link = (name: string, target: string): void =>
     put({ name, type: 'symlink', mode: 0o777, target });
 
+  dir('.'); // the root directory itself (else the kernel leaves it 1777)
   for (const d of ['bin', 'dev', 'etc', 'proc', 'sys', 'run', 'mnt', 'home', 'var', 'usr', 'usr/share']) {
     dir(d);
   }
@@ -155,7 +156,9 @@ export function initramfsEntries(input: InitramfsInput): CpioEntry[] {
     }
     return pa.length - pb.length;
   };
-  return [...map.values()].sort((x, y) => cmp(x.name, y.name));
+  const root = map.get('.')!;
+  map.delete('.');
+  return [root, ...[...map.values()].sort((x, y) => cmp(x.name, y.name))];
 }
 
 /** Write the gzip-compressed initramfs to `path`; returns the entry count and size. */

@@ -27,12 +27,14 @@ export function parseKconfig(text: string): KconfigValues {
 }
 
 /**
- * Return `base` with every option of `fragment` replaced or appended.
- * Lines of `base` that are not options are kept.
+ * Return `base` with every option of `fragment` set as the fragment says.
+ * Like scripts/kconfig/merge_config.sh, the fragment's lines are removed
+ * from their old place and appended at the end: for a Kconfig choice
+ * (e.g. HZ_100 vs HZ_250) the value read last wins, so the fragment's pick
+ * must come after the base's default.
  */
 export function mergeKconfig(base: string, fragment: string): string {
   const want = parseKconfig(fragment);
-  const done = new Set<string>();
   const render = (name: string, value: string): string =>
     value === 'n' ? `# ${name} is not set` : `${name}=${value}`;
   const lines: string[] = [];
@@ -40,17 +42,11 @@ export function mergeKconfig(base: string, fragment: string): string {
     const line = raw.trim();
     const m = SET_RE.exec(line) ?? UNSET_RE.exec(line);
     const name = m?.[1];
-    if (name !== undefined && want.has(name)) {
-      if (!done.has(name)) lines.push(render(name, want.get(name)!));
-      done.add(name);
-      continue;
-    }
+    if (name !== undefined && want.has(name)) continue;
     lines.push(raw);
   }
   while (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
-  for (const [name, value] of want) {
-    if (!done.has(name)) lines.push(render(name, value));
-  }
+  for (const [name, value] of want) lines.push(render(name, value));
   return lines.join('\n') + '\n';
 }
 

@@ -172,7 +172,9 @@
 
 /* The next trap taken into M-mode resumes at `label` (same privilege). */
 #define EXPECT_TRAP(label) EXPECT_TRAP_PP(label, -1)
-/* ... and resumes in privilege `pp` (0 U, 1 S, 3 M; -1 keep). */
+/* ... and resumes in privilege `pp` (0 U, 1 S, 3 M; -1 keep); when pp is
+   given, the handler also clears MPIE, so that mstatus.MIE is 0 after the
+   return (GOTO_M lands in M-mode with interrupts disabled). */
 #define EXPECT_TRAP_PP(label, pp) \
   lla t6, isa_mtrap; \
   lla t5, label; sd t5, TR_RESUME(t6); \
@@ -404,7 +406,7 @@ trap_vector: \
   ld t1, TR_RESUME(t0); beqz t1, isa_m_unexpected; \
   csrw mepc, t1; sd zero, TR_RESUME(t0); \
   ld t2, TR_RESUME_PP(t0); bltz t2, 1f; \
-  li t3, MSTATUS_MPP; csrc mstatus, t3; \
+  li t3, MSTATUS_MPP | MSTATUS_MPIE; csrc mstatus, t3; \
   slli t2, t2, 11; csrs mstatus, t2; \
   li t2, -1; sd t2, TR_RESUME_PP(t0); \
 1: \

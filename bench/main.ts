@@ -1,0 +1,384 @@
+/**
+ * `npm run bench`: colinux side by side with qemu-system-riscv64 (TCG,
+ * `-M virt`, its bundled OpenSBI), same kernel, same initrd, same kernel
+ * command line, same RAM. Prints a table of medians and colinux/QEMU ratios
+ * on stdout, progress on stderr.
+ *
+ *   node dist/bench/main.js [--runs N] [--idle-seconds S] [--json PATH]
+ *                           [--kernel PATH --initrd PATH] [--no-profile] [--keep]
+ *
+ * Measured, N runs each (median reported), runs of the two VMs alternating:
+ *   1. spawn to shell prompt; then CPU use over an idle window at the prompt
+ *      and peak RSS of the process; then "poweroff" to process exit;
+ *   2. /bench/cpubench (bench/cpubench.c, built here with the riscv64 cross
+ *      compiler and appended to the initrd as a second cpio), timed inside
+ *      the guest; its checksum must be identical on both VMs.
+ * Then one in-process colinux run counts guest instructions (not timed).
+ *
+ * Exit status: 0 when everything ran (however slow), 1 when something
+ * failed to run or the two VMs computed different checksums, 2 bad usage.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { ensureDefaultImage } from '../src/backends/image/index.js';
+import { commandKernelArgs } from '../src/machine/command-status.js';
+import { DEFAULT_KERNEL_ARGS } from '../src/vm.js';
+import { BenchError, measureBoot, runToExit, type BootRun, type CommandRun, type VmCommand } from './guest.js';
+import { profileColinux, type ProfileResult, type RunCounters } from './profile.js';
+import { formatRatio, formatTable, metric, mib, type Metric } from './report.js';
+import { buildCpubench, checkHostTools, QEMU, repoRoot, writeCombinedInitrd } from './setup.js';
+
+const MEM_MIB = 256;
+const GUEST_CMD = 'cat /proc/cmdline; /bench/cpubench';
+const PHASES = ['sieve', 'sort', 'hash', 'matrix', 'chase'] as const;
+
+interface Options {
+  runs: number;
+  idleSeconds: number;
+  json?: string;
+  kernel?: string;
+  initrd?: string;
+  profile: boolean;
+  keep: boolean;
+}
+
+const USAGE = `usage: node dist/bench/main.js [--runs N] [--idle-seconds S] [--json PATH]
+                              [--kernel PATH --initrd PATH] [--no-profile] [--keep]
+  --runs N          runs of each measurement per VM (default 3, at least 1); medians are reported
+  --idle-seconds S  idle window at the shell prompt for the CPU figure (default 10)
+  --json PATH       also write the results as JSON to PATH
+  --kernel, --initrd  use this kernel and initramfs instead of the default image
+                    (the initramfs must be the default image's or behave like it)
+  --no-profile      skip the in-process colinux instruction count
+  --keep            keep the temporary directory (cpubench binary, combined initrd)`;
+
+class UsageError extends Error {}
+
+function parseArgs(argv: string[]): Options {
+  const o: Options = { runs: 3, idleSeconds: 10, profile: true, keep: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const value = (): string => {
+      const v = argv[++i];
+      if (v === undefined) throw new UsageError(`${a} needs a value`);
+      return v;
+    };
+    const num = (min: number): number => {
+      const v = Number(value());
+      if (!Number.isFinite(v) || v < min) throw new UsageError(`${a}: expected a number >= ${min}`);
+      return v;
+    };
+    switch (a) {
+      case '--runs':
+        o.runs = Math.floor(num(1));
+        break;
+      case '--idle-seconds':
+        o.idleSeconds = num(1);
+        break;
+      case '--json':
+        o.json = resolve(value());
+        break;
+      case '--kernel':
+        o.kernel = resolve(value());
+        break;
+      case '--initrd':
+        o.initrd = resolve(value());
+        break;
+      case '--no-profile':
+        o.profile = false;
+        break;
+      case '--keep':
+        o.keep = true;
+        break;
+      case '-h':
+      case '--help':
+        process.stdout.write(USAGE + '\n');
+        process.exit(0);
+        break;
+      default:
+        throw new UsageError(`unknown argument ${a}`);
+    }
+  }
+  if ((o.kernel === undefined) !== (o.initrd === undefined)) {
+    throw new UsageError('--kernel and --initrd go together');
+  }
+  return o;
+}
+
+const log = (line: string): void => void process.stderr.write(`bench: ${line}\n`);
+const secs = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
+
+interface CpuRun {
+  totalMs: number;
+  phaseMs: Record<string, number>;
+  checksum: string;
+  phaseChecks: Record<string, string>;
+  guestCmdline: string | undefined;
+  wallMs: number;
+}
+
+function parseCpubench(vm: string, r: CommandRun): CpuRun {
+  const out = r.output.replace(/\r/g, '');
+  const total = /cpubench: total ms=([\d.]+) checksum=([0-9a-f]+)/.exec(out);
+  if (!total) {
+    const tail = out.split('\n').slice(-15).join('\n    | ');
+    throw new BenchError(`${vm}: cpubench did not finish (exit status ${r.exitCode})\n    | ${tail}`);
+  }
+  const phaseMs: Record<string, number> = {};
+  const phaseChecks: Record<string, string> = {};
+  for (const m of out.matchAll(/cpubench: phase=(\w+) ms=([\d.]+) check=([0-9a-f]+)/g)) {
+    phaseMs[m[1]!] = Number(m[2]);
+    phaseChecks[m[1]!] = m[3]!;
+  }
+  const cmdline = /^(.*colinux\.cmd=\S+.*)$/m.exec(out);
+  return {
+    totalMs: Number(total[1]),
+    checksum: total[2]!,
+    phaseMs,
+    phaseChecks,
+    guestCmdline: cmdline?.[1]?.trim(),
+    wallMs: r.wallMs,
+  };
+}
+
+function describeCounters(label: string, c: RunCounters): string {
+  const s = c.wallMs / 1000;
+  const mips = c.instructions / 1e6 / s;
+  const corePct = (c.coreMs / c.wallMs) * 100;
+  const exits = Object.entries(c.exits)
+    .filter(([, n]) => n > 0)
+    .map(([k, n]) => `${k} ${n}`)
+    .join(', ');
+  return (
+    `  ${label}: ${(c.instructions / 1e6).toFixed(1)} M guest instructions in ${s.toFixed(2)} s wall = ` +
+    `${mips.toFixed(1)} MIPS; wasm core running ${corePct.toFixed(0)}% of the wall time ` +
+    `(${(c.instructions / 1e6 / (c.coreMs / 1000 || NaN)).toFixed(1)} MIPS while running); ` +
+    `${c.mmio} MMIO accesses, ${c.timeReads} time reads; run() exits: ${exits}`
+  );
+}
+
+async function main(): Promise<number> {
+  let opts: Options;
+  try {
+    opts = parseArgs(process.argv.slice(2));
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`bench: ${e.message}\n${USAGE}\n`);
+      return 2;
+    }
+    throw e;
+  }
+
+  const root = repoRoot();
+  const tools = checkHostTools(root);
+  log(`${tools.qemuVersion}; ${tools.gccVersion}; node ${tools.nodeVersion}`);
+
+  let kernel: string;
+  let baseInitrd: string;
+  if (opts.kernel !== undefined && opts.initrd !== undefined) {
+    kernel = opts.kernel;
+    baseInitrd = opts.initrd;
+  } else {
+    log('default image (built on first use, a few minutes)…');
+    try {
+      const img = await ensureDefaultImage({ onProgress: (l) => log(l) });
+      kernel = img.kernel;
+      baseInitrd = img.initrd;
+    } catch (e) {
+      throw new BenchError(`the default guest image could not be built: ${(e as Error).message}`);
+    }
+  }
+  log(`kernel ${kernel}`);
+  log(`initrd ${baseInitrd}`);
+
+  const work = mkdtempSync(join(tmpdir(), 'colinux-bench-'));
+  let ok = false;
+  try {
+    const cpubench = buildCpubench(root, work);
+    const initrd = join(work, 'initrd-bench.cpio');
+    const initrdBytes = writeCombinedInitrd(baseInitrd, cpubench, initrd);
+    log(`combined initrd: ${(initrdBytes / 1024).toFixed(0)} KiB (${initrd})`);
+
+    const shellCmdline = DEFAULT_KERNEL_ARGS.join(' ');
+    const cmdCmdline = [...DEFAULT_KERNEL_ARGS, ...commandKernelArgs(GUEST_CMD)].join(' ');
+
+    const colinux = (extra: string[]): VmCommand => ({
+      name: 'colinux',
+      file: process.execPath,
+      args: [tools.colinuxCli, 'run', `kernel=${kernel}`, `initrd=${initrd}`, `mem=${MEM_MIB}`, ...extra],
+    });
+    const qemu = (append: string): VmCommand => ({
+      name: 'qemu',
+      file: QEMU,
+      args: [
+        ...['-M', 'virt', '-bios', 'default', '-nographic', '-m', String(MEM_MIB), '-smp', '1', '-nic', 'none'],
+        ...['-kernel', kernel, '-initrd', initrd, '-append', append],
+      ],
+    });
+
+    // 1. Boot, idle, memory, power-off.
+    const boots: Record<'colinux' | 'qemu', BootRun[]> = { colinux: [], qemu: [] };
+    const bootOpts = { idleSeconds: opts.idleSeconds, settleMs: 1000, bootTimeoutMs: 600_000 };
+    for (let i = 1; i <= opts.runs; i++) {
+      for (const cmd of [colinux([]), qemu(shellCmdline)]) {
+        log(`[boot ${i}/${opts.runs}] ${cmd.name}: boot to prompt, ${opts.idleSeconds} s idle, poweroff…`);
+        const r = await measureBoot(cmd, bootOpts);
+        boots[cmd.name as 'colinux' | 'qemu'].push(r);
+        log(
+          `[boot ${i}/${opts.runs}] ${cmd.name}: prompt after ${secs(r.bootMs)}, idle CPU ${r.idleCpuPercent.toFixed(1)}%, ` +
+            `peak RSS ${mib(r.peakRssBytes).toFixed(0)} MiB, poweroff ${secs(r.poweroffMs)}`,
+        );
+      }
+    }
+
+    // 2. The CPU benchmark.
+    const cpu: Record<'colinux' | 'qemu', CpuRun[]> = { colinux: [], qemu: [] };
+    for (let i = 1; i <= opts.runs; i++) {
+      for (const cmd of [colinux(['--cmd', GUEST_CMD]), qemu(cmdCmdline)]) {
+        log(`[cpubench ${i}/${opts.runs}] ${cmd.name}: boot, run /bench/cpubench, power off…`);
+        const r = parseCpubench(cmd.name, await runToExit(cmd, 1_800_000));
+        cpu[cmd.name as 'colinux' | 'qemu'].push(r);
+        const phases = PHASES.map((p) => `${p} ${(r.phaseMs[p] ?? NaN).toFixed(0)}`).join(', ');
+        log(
+          `[cpubench ${i}/${opts.runs}] ${cmd.name}: ${secs(r.totalMs)} in the guest (${phases} ms), ` +
+            `checksum ${r.checksum}, process ${secs(r.wallMs)}`,
+        );
+      }
+    }
+
+    // Correctness: every run on both VMs must compute the same checksums.
+    const problems: string[] = [];
+    const all = [...cpu.colinux.map((r) => ['colinux', r] as const), ...cpu.qemu.map((r) => ['qemu', r] as const)];
+    const ref = cpu.qemu[0]!;
+    for (const [vm, r] of all) {
+      if (r.checksum !== ref.checksum) {
+        const bad = PHASES.filter((p) => r.phaseChecks[p] !== ref.phaseChecks[p]);
+        problems.push(
+          `CHECKSUM MISMATCH: ${vm} computed ${r.checksum}, qemu ${ref.checksum} (phases differing: ${bad.join(', ') || 'none'})`,
+        );
+      }
+    }
+    const cmdlines = new Set(all.map(([, r]) => r.guestCmdline ?? '(not printed)'));
+    if (cmdlines.size !== 1) {
+      problems.push(`the guests saw different kernel command lines: ${[...cmdlines].join(' / ')}`);
+    }
+
+    // 3. One in-process colinux run that counts instructions (not timed).
+    let profile: ProfileResult | undefined;
+    if (opts.profile) {
+      log('colinux inside view: one in-process boot + idle + cpubench, counting guest instructions…');
+      profile = await profileColinux({
+        kernel: new Uint8Array(readFileSync(kernel)),
+        initrd: new Uint8Array(readFileSync(initrd)),
+        shellCmdline,
+        cmdCmdline,
+        idleSeconds: Math.min(opts.idleSeconds, 5),
+        timeoutMs: 1_800_000,
+      });
+    }
+
+    const b = (vm: 'colinux' | 'qemu', f: (r: BootRun) => number): number[] => boots[vm].map(f);
+    const c = (vm: 'colinux' | 'qemu', f: (r: CpuRun) => number): number[] => cpu[vm].map(f);
+    const metrics: Metric[] = [
+      metric('boot to shell prompt', 's', 2, b('colinux', (r) => r.bootMs / 1000), b('qemu', (r) => r.bootMs / 1000)),
+      metric('host CPU time to the prompt', 's', 2, b('colinux', (r) => r.bootCpuS), b('qemu', (r) => r.bootCpuS)),
+      metric('cpubench total, in the guest', 's', 2, c('colinux', (r) => r.totalMs / 1000), c('qemu', (r) => r.totalMs / 1000)),
+      ...PHASES.map((p) =>
+        metric(`  cpubench ${p}`, 'ms', 0, c('colinux', (r) => r.phaseMs[p] ?? NaN), c('qemu', (r) => r.phaseMs[p] ?? NaN)),
+      ),
+      metric(
+        'cpubench process, spawn to exit',
+        's',
+        2,
+        c('colinux', (r) => r.wallMs / 1000),
+        c('qemu', (r) => r.wallMs / 1000),
+      ),
+      metric(
+        `idle host CPU at the prompt (${opts.idleSeconds} s)`,
+        '% of a core',
+        2,
+        b('colinux', (r) => r.idleCpuPercent),
+        b('qemu', (r) => r.idleCpuPercent),
+      ),
+      metric('peak RSS at the idle prompt', 'MiB', 0, b('colinux', (r) => mib(r.peakRssBytes)), b('qemu', (r) => mib(r.peakRssBytes))),
+      metric('poweroff to process exit', 's', 2, b('colinux', (r) => r.poweroffMs / 1000), b('qemu', (r) => r.poweroffMs / 1000)),
+    ];
+
+    const out: string[] = [];
+    out.push('');
+    out.push(
+      `colinux vs ${QEMU} -M virt (TCG, -bios default), same kernel + initrd + command line, ${MEM_MIB} MiB, ` +
+        `median of ${opts.runs} run${opts.runs === 1 ? '' : 's'}:`,
+    );
+    out.push('');
+    out.push(formatTable(metrics));
+    out.push('');
+    out.push(
+      'ratio = colinux / qemu: for times, CPU and memory lower is better, so a ratio above 1× means colinux is ' +
+        'slower or heavier by that factor.',
+    );
+    out.push(`cpubench checksum: ${ref.checksum} (${problems.some((p) => p.startsWith('CHECKSUM')) ? 'MISMATCH' : 'identical on every run of both VMs'})`);
+    if (profile) {
+      const qemuCpuS = metrics[2]!.qemu.median;
+      const ins = profile.cpubench.instructions;
+      out.push('');
+      out.push('colinux inside view (one extra in-process run, not part of the medians):');
+      out.push(describeCounters('boot to prompt', profile.boot));
+      out.push(describeCounters('idle at prompt', profile.idle));
+      out.push(describeCounters('cpubench', profile.cpubench));
+      out.push(
+        `  qemu ran cpubench in ${qemuCpuS.toFixed(2)} s; at colinux's instruction count for it that is about ` +
+          `${(ins / 1e6 / qemuCpuS).toFixed(0)} MIPS (an estimate: same program, the kernel's share may differ slightly)`,
+      );
+    }
+    process.stdout.write(out.join('\n') + '\n');
+    for (const p of problems) process.stderr.write(`\nbench: *** ${p} ***\n`);
+
+    if (opts.json !== undefined) {
+      const result = {
+        date: new Date().toISOString(),
+        host: {
+          node: process.version,
+          qemu: tools.qemuVersion,
+          gcc: tools.gccVersion,
+          cpus: cpus().length,
+          cpuModel: cpus()[0]?.model,
+        },
+        settings: {
+          runs: opts.runs,
+          idleSeconds: opts.idleSeconds,
+          memMiB: MEM_MIB,
+          kernel,
+          initrd: baseInitrd,
+          shellCmdline,
+          cmdCmdline,
+          guestCmd: GUEST_CMD,
+          qemuArgs: qemu('<cmdline>').args,
+        },
+        metrics: metrics.map((m) => ({ ...m, name: m.name.trim(), ratioText: formatRatio(m.ratio) })),
+        checksum: { value: ref.checksum, match: !problems.some((p) => p.startsWith('CHECKSUM')) },
+        runs: { boot: boots, cpubench: cpu },
+        profile,
+        problems,
+      };
+      mkdirSync(dirname(opts.json), { recursive: true });
+      writeFileSync(opts.json, JSON.stringify(result, null, 2) + '\n');
+      log(`results written to ${opts.json}`);
+    }
+    ok = problems.length === 0;
+    return ok ? 0 : 1;
+  } finally {
+    if (opts.keep || !ok) log(`temporary files kept in ${work}`);
+    else rmSync(work, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    if (e instanceof BenchError) process.stderr.write(`bench: ${e.message}\n`);
+    else process.stderr.write(`bench: unexpected error: ${(e as Error).stack ?? String(e)}\n`);
+    process.exit(1);
+  },
+);
