@@ -45,7 +45,8 @@ async function bytesOf(src: string | Uint8Array, what: string): Promise<Uint8Arr
     return new Uint8Array(await readFile(src));
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : String(e);
+    const why =
+      code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : String(e);
     throw new Error(`${what}=${src}: ${why}`);
   }
 }

@@ -32,7 +32,9 @@ export const EXIT_USAGE = 2;
 export const EXIT_PANIC = 3;
 
 function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
+  const pkg = JSON.parse(
+    readFileSync(new URL('../../../package.json', import.meta.url), 'utf8'),
+  ) as {
     version: string;
   };
   return pkg.version;
@@ -69,7 +71,9 @@ async function cmdRun(argv: string[]): Promise<number> {
   }
   for (const w of cfg.warnings) process.stderr.write(`colinux: warning: ${w}\n`);
   if (cfg.bios !== undefined) {
-    return fail(`bios=${cfg.bios}: firmware boot is not supported yet; remove bios= to boot the kernel directly`);
+    return fail(
+      `bios=${cfg.bios}: firmware boot is not supported yet; remove bios= to boot the kernel directly`,
+    );
   }
   let cmdline: string;
   try {
@@ -125,7 +129,8 @@ async function cmdRun(argv: string[]): Promise<number> {
 
 async function cmdImage(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
-  if (sub !== 'build') return fail(`unknown image command "${sub ?? ''}"; use: colinux image build [default]`);
+  if (sub !== 'build')
+    return fail(`unknown image command "${sub ?? ''}"; use: colinux image build [default]`);
   const name = rest.find((a) => !a.startsWith('--')) ?? 'default';
   if (name !== 'default') return fail(`unknown image "${name}"; available: default`);
   try {
@@ -142,7 +147,8 @@ async function cmdImage(argv: string[]): Promise<number> {
 
 function cmdConfig(argv: string[]): number {
   const [sub, ...rest] = argv;
-  if (sub !== 'check') return fail(`unknown config command "${sub ?? ''}"; use: colinux config check @vm.conf`);
+  if (sub !== 'check')
+    return fail(`unknown config command "${sub ?? ''}"; use: colinux config check @vm.conf`);
   try {
     const cfg = parseRunArgs(rest, { cwd: process.cwd() });
     const problems = fileProblems(cfg);
@@ -181,7 +187,8 @@ export async function main(argv: string[]): Promise<number> {
       return EXIT_OK;
     default:
       // `colinux kernel=… mem=…` behaves like `colinux run …`, as colinux-daemon did.
-      if (first.includes('=') || first.startsWith('@') || first.startsWith('--')) return cmdRun(argv);
+      if (first.includes('=') || first.startsWith('@') || first.startsWith('--'))
+        return cmdRun(argv);
       return fail(`unknown command "${first}"; see colinux --help`);
   }
 }

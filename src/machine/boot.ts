@@ -73,7 +73,11 @@ export interface BootLayout {
 const DTB_RESERVE = 0x10_0000; // 1 MiB at the top of RAM for the device tree
 
 /** DTB at the top of RAM, initrd just below it, both clear of the kernel. */
-export function layoutBoot(ramSize: number, kernelEnd: number, initrdSize: number | undefined): BootLayout {
+export function layoutBoot(
+  ramSize: number,
+  kernelEnd: number,
+  initrdSize: number | undefined,
+): BootLayout {
   const ramEnd = RAM_BASE + ramSize;
   const dtbAddress = ramEnd - DTB_RESERVE;
   let initrd: BootLayout['initrd'];
@@ -85,7 +89,9 @@ export function layoutBoot(ramSize: number, kernelEnd: number, initrdSize: numbe
   // Leave the kernel room for its early page tables and allocations past BSS.
   if (lowest < kernelEnd + 0x40_0000) {
     const need = Math.ceil((kernelEnd + 0x40_0000 - lowest + ramSize) / 2 ** 20);
-    throw new BootError(`mem=${ramSize / 2 ** 20} is too small for this kernel and initrd; use mem=${need} or more`);
+    throw new BootError(
+      `mem=${ramSize / 2 ** 20} is too small for this kernel and initrd; use mem=${need} or more`,
+    );
   }
   return { dtbAddress, initrd };
 }

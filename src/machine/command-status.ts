@@ -33,7 +33,10 @@ export class CommandStatusFilter {
     if (nl >= 0) {
       const tail = s.slice(nl);
       const digits = tail.slice(MARKER.length);
-      const prefixOk = tail.length <= MARKER.length ? MARKER.startsWith(tail) : tail.startsWith(MARKER) && /^\d{0,3}\r?$/.test(digits);
+      const prefixOk =
+        tail.length <= MARKER.length
+          ? MARKER.startsWith(tail)
+          : tail.startsWith(MARKER) && /^\d{0,3}\r?$/.test(digits);
       if (prefixOk) {
         this.held = tail;
         return toBytes(s.slice(0, nl));

@@ -78,7 +78,8 @@ const SHF_ALLOC = 2n;
 /** Does any allocated section overlap virtual addresses [lo, hi)? */
 function hasAllocatedBytes(elf: ElfFile, lo: bigint, hi: bigint): boolean {
   return elf.sections.some(
-    (sec) => (sec.flags & SHF_ALLOC) !== 0n && sec.size > 0n && sec.addr < hi && sec.addr + sec.size > lo,
+    (sec) =>
+      (sec.flags & SHF_ALLOC) !== 0n && sec.size > 0n && sec.addr < hi && sec.addr + sec.size > lo,
   );
 }
 
@@ -98,7 +99,9 @@ export class Machine {
 
   constructor(opts: MachineOptions) {
     if (!Number.isInteger(opts.memMiB) || opts.memMiB < MIN_MEM_MIB || opts.memMiB > MAX_MEM_MIB) {
-      throw new BootError(`mem=${opts.memMiB}: use a whole number of MiB from ${MIN_MEM_MIB} to ${MAX_MEM_MIB}`);
+      throw new BootError(
+        `mem=${opts.memMiB}: use a whole number of MiB from ${MIN_MEM_MIB} to ${MAX_MEM_MIB}`,
+      );
     }
     this.opts = opts;
     const ramSize = opts.memMiB * 2 ** 20;
@@ -136,10 +139,12 @@ export class Machine {
     const payload = placeKernel(opts.kernel);
     const layout = layoutBoot(ramSize, payload.end, opts.initrd?.length);
     for (const seg of payload.segments) {
-      if (!hart.inRam(seg.address, seg.data.length)) throw new BootError('the kernel does not fit in RAM');
+      if (!hart.inRam(seg.address, seg.data.length))
+        throw new BootError('the kernel does not fit in RAM');
       hart.ramView(seg.address, seg.data.length).set(seg.data);
     }
-    if (opts.initrd && layout.initrd) hart.ramView(layout.initrd.start, opts.initrd.length).set(opts.initrd);
+    if (opts.initrd && layout.initrd)
+      hart.ramView(layout.initrd.start, opts.initrd.length).set(opts.initrd);
     const dtb = buildDeviceTree({
       ramBase: RAM_BASE,
       ramSize,
@@ -177,7 +182,11 @@ export class Machine {
       // Linkers often put the ELF headers in the first segment, below the
       // program's first section; skip such bytes if they fall outside RAM.
       const below = BigInt(RAM_BASE) - paddr;
-      if (below > 0n && below < seg.memSize && !hasAllocatedBytes(elf, seg.vaddr, seg.vaddr + below)) {
+      if (
+        below > 0n &&
+        below < seg.memSize &&
+        !hasAllocatedBytes(elf, seg.vaddr, seg.vaddr + below)
+      ) {
         paddr += below;
         data = data.subarray(Math.min(data.length, Number(below)));
         size -= Number(below);
@@ -226,7 +235,11 @@ export class Machine {
     const device = value >> 56n;
     const command = (value >> 48n) & 0xffn;
     if (device === 0n && (value & 1n) === 1n) {
-      this.finish({ reason: 'poweroff', exitCode: Number((value >> 1n) & 0xffff_ffffn), source: 'htif' });
+      this.finish({
+        reason: 'poweroff',
+        exitCode: Number((value >> 1n) & 0xffff_ffffn),
+        source: 'htif',
+      });
       return;
     }
     if (device === 1n && command === 1n) {
@@ -302,13 +315,13 @@ export class Machine {
 
   private sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      const timer = ms === Infinity ? undefined : setTimeout(done, Math.max(0, ms));
-      const self = this;
-      function done(): void {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const done = (): void => {
         if (timer !== undefined) clearTimeout(timer);
-        if (self.wakeUp === done) self.wakeUp = undefined;
+        if (this.wakeUp === done) this.wakeUp = undefined;
         resolve();
-      }
+      };
+      if (ms !== Infinity) timer = setTimeout(done, Math.max(0, ms));
       this.wakeUp = done;
     });
   }
@@ -318,7 +331,8 @@ export class Machine {
     if (this.running) throw new Error('machine is already running');
     this.running = true;
     const budget = this.opts.sliceInstructions ?? 200_000;
-    const limit = this.opts.instructionLimit === undefined ? undefined : BigInt(this.opts.instructionLimit);
+    const limit =
+      this.opts.instructionLimit === undefined ? undefined : BigInt(this.opts.instructionLimit);
     const hart = this.hart;
     try {
       for (;;) {
@@ -357,13 +371,21 @@ export class Machine {
             this.serviceHtif();
           }
           if (limit !== undefined && hart.x.getInstret() >= limit) {
-            this.finish({ reason: 'timeout', exitCode: 1, message: `instruction limit reached`, source: 'host' });
+            this.finish({
+              reason: 'timeout',
+              exitCode: 1,
+              message: `instruction limit reached`,
+              source: 'host',
+            });
           }
         }
         this.flushOutput();
         this.feedUart();
         this.board.rtc.update();
-        if (this.panicSince && (this.watcher.panicEnded || performance.now() - this.panicSince > PANIC_GRACE_MS)) {
+        if (
+          this.panicSince &&
+          (this.watcher.panicEnded || performance.now() - this.panicSince > PANIC_GRACE_MS)
+        ) {
           this.finish({ reason: 'panic', exitCode: 1, message: this.watcher.panicLine });
         }
         if (this.exitState) return this.exitState;

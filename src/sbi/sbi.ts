@@ -100,7 +100,10 @@ export function handleSbiCall(hart: Hart, host: SbiHost): void {
         case 2:
           return ret(SBI_SUCCESS, IMPL_VERSION);
         case 3:
-          return ret(SBI_SUCCESS, SUPPORTED.has(Number(a0 & 0xffffffffn)) && a0 <= 0xffffffffn ? 1n : 0n);
+          return ret(
+            SBI_SUCCESS,
+            SUPPORTED.has(Number(a0 & 0xffffffffn)) && a0 <= 0xffffffffn ? 1n : 0n,
+          );
         case 4: // mvendorid
         case 5: // marchid
         case 6: // mimpid
