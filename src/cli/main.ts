@@ -8,7 +8,8 @@
  *
  * Exit status: 0 the guest powered off cleanly; with --cmd, the command's
  * status; 1 the VM failed (error, or the guest stopped before the command
- * finished); 2 bad usage or configuration; 3 the guest kernel panicked.
+ * finished); 2 bad usage or configuration; 3 the guest kernel panicked;
+ * 130/143 stopped by SIGINT/SIGTERM (when stdin is not a terminal).
  */
 import { readFileSync } from 'node:fs';
 import { Vm, DEFAULT_KERNEL_ARGS } from '../vm.js';
@@ -121,6 +122,7 @@ async function cmdRun(argv: string[]): Promise<number> {
         process.stderr.write('\ncolinux: terminated (Ctrl-A x)\n');
         return EXIT_OK;
       }
+      if (terminal.signal) return 128 + (terminal.signal === 'SIGINT' ? 2 : 15);
       return exit.exitCode;
     default:
       return fail(exit.message ?? `the VM stopped (${exit.reason})`, EXIT_VM_ERROR);

@@ -14,6 +14,8 @@ export interface TerminalLink {
   detach(): void;
   /** The user pressed Ctrl-A x. */
   readonly quitByUser: boolean;
+  /** The signal that stopped the VM, if any. */
+  readonly signal: NodeJS.Signals | undefined;
 }
 
 export const ESCAPE_HELP = [
@@ -30,6 +32,7 @@ export function attachTerminal(vm: Vm, opts: { commandMode: boolean }): Terminal
   const tty = stdin.isTTY === true;
   let escaped = false;
   let quitByUser = false;
+  let signal: NodeJS.Signals | undefined;
 
   const onData = (chunk: Buffer): void => {
     if (!tty) {
@@ -58,7 +61,10 @@ export function attachTerminal(vm: Vm, opts: { commandMode: boolean }): Terminal
     // With --cmd, end of input reaches the command as EOF (Ctrl-D at the start of a line).
     if (opts.commandMode) vm.write(Uint8Array.of(CTRL_D));
   };
-  const onSignal = (): void => vm.stop();
+  const onSignal = (sig: NodeJS.Signals): void => {
+    signal = sig;
+    vm.stop();
+  };
 
   if (tty) stdin.setRawMode(true);
   stdin.on('data', onData);
@@ -73,6 +79,9 @@ export function attachTerminal(vm: Vm, opts: { commandMode: boolean }): Terminal
   return {
     get quitByUser() {
       return quitByUser;
+    },
+    get signal() {
+      return signal;
     },
     detach() {
       stdin.off('data', onData);

@@ -53,7 +53,21 @@ test('round trip through readCpio', () => {
   const byName = new Map(members.map((m) => [m.name, m]));
   assert.deepEqual(
     members.map((m) => m.name),
-    ['bin', 'bin/tool', 'bin/sh', 'etc', 'etc/a', 'etc/ab', 'etc/abc', 'etc/empty', 'etc/big.bin', 'etc/link-abs', 'tmp', 'dev', 'dev/console'],
+    [
+      'bin',
+      'bin/tool',
+      'bin/sh',
+      'etc',
+      'etc/a',
+      'etc/ab',
+      'etc/abc',
+      'etc/empty',
+      'etc/big.bin',
+      'etc/link-abs',
+      'tmp',
+      'dev',
+      'dev/console',
+    ],
   );
   assert.equal(byName.get('tmp')!.mode, 0o041777);
   assert.equal(byName.get('bin/sh')!.mode, 0o120777);
@@ -104,7 +118,11 @@ test('host cpio extracts files, modes and symlinks', { skip: !hasCpio && 'no cpi
   const dir = mkdtempSync(join(tmpdir(), 'colinux-cpio-'));
   try {
     const entries = sample().filter((e) => e.type !== 'char'); // mknod needs privileges
-    hostCpio(['-i', '--quiet', '--no-absolute-filenames', '--preserve-modification-time'], writeCpio(entries), dir);
+    hostCpio(
+      ['-i', '--quiet', '--no-absolute-filenames', '--preserve-modification-time'],
+      writeCpio(entries),
+      dir,
+    );
     assert.equal(readFileSync(join(dir, 'bin/tool'), 'utf8'), '#!/bin/sh\necho hi\n');
     assert.equal(lstatSync(join(dir, 'bin/tool')).mode & 0o7777, 0o755);
     assert.equal(readlinkSync(join(dir, 'bin/sh')), 'tool');

@@ -16,7 +16,11 @@ test('default image: kernel Image and initramfs', { skip }, async () => {
 
   const kernel = readFileSync(img.kernel);
   assert.ok(kernel.length > 1_000_000, 'kernel Image is suspiciously small');
-  assert.equal(kernel.subarray(0x38, 0x3c).toString('latin1'), 'RSC\x05', 'RISC-V Image magic at 0x38');
+  assert.equal(
+    kernel.subarray(0x38, 0x3c).toString('latin1'),
+    'RSC\x05',
+    'RISC-V Image magic at 0x38',
+  );
 
   const raw = readFileSync(img.initrd);
   const cpio = raw[0] === 0x1f && raw[1] === 0x8b ? gunzipSync(raw) : raw;
@@ -35,10 +39,21 @@ test('default image: kernel Image and initramfs', { skip }, async () => {
 
   assert.ok(isFile('etc/inittab'), '/etc/inittab');
   assert.match(new TextDecoder().decode(members.get('etc/inittab')!.data), /::sysinit:/);
-  for (const applet of ['bin/sh', 'bin/mount', 'bin/poweroff', 'bin/cttyhack', 'bin/base64', 'bin/stty']) {
+  for (const applet of [
+    'bin/sh',
+    'bin/mount',
+    'bin/poweroff',
+    'bin/cttyhack',
+    'bin/base64',
+    'bin/stty',
+  ]) {
     assert.ok(isLink(applet), `${applet} -> busybox`);
   }
-  assert.equal(((members.get('dev/console')?.mode ?? 0) & S_IFMT), 0o020000, '/dev/console char device');
+  assert.equal(
+    (members.get('dev/console')?.mode ?? 0) & S_IFMT,
+    0o020000,
+    '/dev/console char device',
+  );
   const rcs = members.get('etc/init.d/rcS');
   assert.ok(rcs !== undefined && (rcs.mode & 0o111) !== 0, 'rcS executable');
 

@@ -36,7 +36,8 @@ CONFIG_E=m
 });
 
 test('verify names options that did not stick', () => {
-  const fragment = 'CONFIG_A=y\nCONFIG_B=y\n# CONFIG_C is not set\n# CONFIG_Z is not set\nCONFIG_D=5\n';
+  const fragment =
+    'CONFIG_A=y\nCONFIG_B=y\n# CONFIG_C is not set\n# CONFIG_Z is not set\nCONFIG_D=5\n';
   assert.deepEqual(verifyKconfig(fragment, base), [
     { option: 'CONFIG_B', wanted: 'y', got: 'n' },
     { option: 'CONFIG_C', wanted: 'n', got: '"text"' },

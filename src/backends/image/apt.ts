@@ -248,12 +248,22 @@ export async function downloadPackage(
   const log = openLog(logPath);
   const env = toolEnv({ DEBIAN_FRONTEND: 'noninteractive' });
   try {
-    progress(`colinux: apt (private, ${RISCV_ARCH}/${RISCV_SUITE}): updating package lists from ${apt.mirror}`);
+    progress(
+      `colinux: apt (private, ${RISCV_ARCH}/${RISCV_SUITE}): updating package lists from ${apt.mirror}`,
+    );
     const up = await run('apt-get', [...apt.options, 'update'], { env, log });
     const errors = up.tail.filter((l) => /^(E|W):/.test(l));
     const lists = readdirSync(join(apt.root, 'state', 'lists'));
-    const haveRelease = lists.some((n) => n.endsWith(`_dists_${RISCV_SUITE}_InRelease`) || n.endsWith(`_dists_${RISCV_SUITE}_Release`));
-    if (up.code !== 0 || !haveRelease || errors.some((l) => /GPG|signature|NO_PUBKEY|not signed/i.test(l))) {
+    const haveRelease = lists.some(
+      (n) =>
+        n.endsWith(`_dists_${RISCV_SUITE}_InRelease`) ||
+        n.endsWith(`_dists_${RISCV_SUITE}_Release`),
+    );
+    if (
+      up.code !== 0 ||
+      !haveRelease ||
+      errors.some((l) => /GPG|signature|NO_PUBKEY|not signed/i.test(l))
+    ) {
       throw new ImageBuildError(
         `colinux: apt could not fetch a verified Debian ${RISCV_SUITE} index for ${RISCV_ARCH} from ${apt.mirror} ` +
           `(keyring: ${apt.keyrings.join(', ')}).\n  ${up.tail.slice(-8).join('\n  ')}\n` +
@@ -273,7 +283,9 @@ export async function downloadPackage(
     const deb = join(destDir, debs[0]!);
     const info = await run('dpkg-deb', ['-f', deb, 'Version', 'Architecture'], { env, log });
     const fields = new Map(
-      info.tail.map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 1).trim()] as const),
+      info.tail.map(
+        (l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 1).trim()] as const,
+      ),
     );
     if (info.code !== 0 || fields.get('Architecture') !== RISCV_ARCH) {
       throw new ImageBuildError(`colinux: ${deb} is not a ${RISCV_ARCH} package`);

@@ -138,7 +138,11 @@ export async function withLock<T>(
     try {
       const fd = openSync(lockPath, 'wx');
       try {
-        const info: LockInfo = { pid: process.pid, host: hostname(), started: new Date().toISOString() };
+        const info: LockInfo = {
+          pid: process.pid,
+          host: hostname(),
+          started: new Date().toISOString(),
+        };
         writeSync(fd, JSON.stringify(info));
       } finally {
         closeSync(fd);

@@ -43,7 +43,11 @@ function requirements(): Requirement[] {
     tool('xz', 'xz-utils'),
     tool('apt-get', 'apt'),
     tool('dpkg-deb', 'dpkg'),
-    { what: 'C library headers', pkg: 'libc6-dev', present: () => existsSync('/usr/include/stdio.h') },
+    {
+      what: 'C library headers',
+      pkg: 'libc6-dev',
+      present: () => existsSync('/usr/include/stdio.h'),
+    },
     {
       what: `kernel source (${linuxSourceTarball()})`,
       pkg: LINUX_SOURCE_PACKAGE,

@@ -143,7 +143,10 @@ async function build(
       rmSync(join(imagesDir, n), { recursive: true, force: true });
     }
   }
-  const work = join(imagesDir, `.tmp-default-${short}-${process.pid}-${randomBytes(4).toString('hex')}`);
+  const work = join(
+    imagesDir,
+    `.tmp-default-${short}-${process.pid}-${randomBytes(4).toString('hex')}`,
+  );
   const out = join(work, 'out');
   mkdirSync(out, { recursive: true });
   progress('colinux: building the default guest image (first run only, a few minutes)…');
@@ -160,7 +163,9 @@ async function build(
     progress(`colinux: busybox-static ${bb.version} (${RISCV_ARCH}, ${RISCV_SUITE})`);
 
     const initrd = writeInitramfs(join(out, INITRD_NAME), { busybox, initFiles: r.init });
-    progress(`colinux: initramfs: ${initrd.entries} entries, ${(initrd.bytes / 1024).toFixed(0)} KiB`);
+    progress(
+      `colinux: initramfs: ${initrd.entries} entries, ${(initrd.bytes / 1024).toFixed(0)} KiB`,
+    );
 
     const kernelLog = join(logsDir, `default-${short}-kernel.log`);
     writeFileSync(kernelLog, `colinux kernel build log, ${new Date().toISOString()}\n`);
@@ -179,13 +184,20 @@ async function build(
       key: r.key,
       builder: BUILDER_VERSION,
       kernel: { file: KERNEL_NAME, release: k.version, source: tarball },
-      initrd: { file: INITRD_NAME, busybox: bb.version, mirror: apt.mirror, keyrings: apt.keyrings },
+      initrd: {
+        file: INITRD_NAME,
+        busybox: bb.version,
+        mirror: apt.mirror,
+        keyrings: apt.keyrings,
+      },
       builtAt: new Date().toISOString(),
       buildSeconds: Math.round((Date.now() - started) / 1000),
     };
     writeFileSync(join(out, MANIFEST_NAME), JSON.stringify(manifest, null, 2) + '\n');
     publishDir(out, locate(root, r.key).dir);
-    progress(`colinux: default guest image ready in ${formatDuration(Date.now() - started)}: ${locate(root, r.key).dir}`);
+    progress(
+      `colinux: default guest image ready in ${formatDuration(Date.now() - started)}: ${locate(root, r.key).dir}`,
+    );
   } finally {
     rmSync(work, { recursive: true, force: true });
   }

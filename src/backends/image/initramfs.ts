@@ -94,7 +94,19 @@ export function initramfsEntries(input: InitramfsInput): CpioEntry[] {
     put({ name, type: 'symlink', mode: 0o777, target });
 
   dir('.'); // the root directory itself (else the kernel leaves it 1777)
-  for (const d of ['bin', 'dev', 'etc', 'proc', 'sys', 'run', 'mnt', 'home', 'var', 'usr', 'usr/share']) {
+  for (const d of [
+    'bin',
+    'dev',
+    'etc',
+    'proc',
+    'sys',
+    'run',
+    'mnt',
+    'home',
+    'var',
+    'usr',
+    'usr/share',
+  ]) {
     dir(d);
   }
   dir('root', 0o700);
@@ -144,7 +156,9 @@ export function initramfsEntries(input: InitramfsInput): CpioEntry[] {
       const e = map.get(parent);
       if (e === undefined) dir(parent);
       else if (e.type !== 'dir') {
-        throw new ImageBuildError(`colinux: initramfs: ${name} is inside ${parent}, which is not a directory`);
+        throw new ImageBuildError(
+          `colinux: initramfs: ${name} is inside ${parent}, which is not a directory`,
+        );
       }
     }
   }
@@ -162,7 +176,10 @@ export function initramfsEntries(input: InitramfsInput): CpioEntry[] {
 }
 
 /** Write the gzip-compressed initramfs to `path`; returns the entry count and size. */
-export function writeInitramfs(path: string, input: InitramfsInput): { entries: number; bytes: number } {
+export function writeInitramfs(
+  path: string,
+  input: InitramfsInput,
+): { entries: number; bytes: number } {
   const entries = initramfsEntries(input);
   const gz = gzipSync(writeCpio(entries), { level: 9 });
   writeFileSync(path, gz);
@@ -177,5 +194,7 @@ export function readBusybox(root: string): Uint8Array {
       // try the next
     }
   }
-  throw new ImageBuildError(`colinux: busybox-static package has no busybox binary (looked in ${root})`);
+  throw new ImageBuildError(
+    `colinux: busybox-static package has no busybox binary (looked in ${root})`,
+  );
 }

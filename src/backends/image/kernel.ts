@@ -85,7 +85,9 @@ export async function buildKernel(o: KernelBuildOptions): Promise<KernelBuildRes
     }
 
     const release = /^# Linux\/\S+ (\S+) Kernel Configuration/m.exec(finalCfg)?.[1] ?? '';
-    o.progress(`colinux: building kernel ${release} with ${jobs} job(s) (first run only, a few minutes)…`);
+    o.progress(
+      `colinux: building kernel ${release} with ${jobs} job(s) (first run only, a few minutes)…`,
+    );
     const started = Date.now();
     let steps = 0;
     let lastReport = Date.now();
@@ -99,9 +101,15 @@ export async function buildKernel(o: KernelBuildOptions): Promise<KernelBuildRes
       }
     });
     if (r.code !== 0) throw fail(`make Image exited with ${r.code}`, r.tail);
-    o.progress(`colinux: kernel built in ${formatDuration(Date.now() - started)} (${steps} build steps)`);
+    o.progress(
+      `colinux: kernel built in ${formatDuration(Date.now() - started)} (${steps} build steps)`,
+    );
     r = await make(['-s', 'kernelrelease']);
-    const version = r.tail.filter((l) => l.trim() !== '').pop()?.trim() ?? release;
+    const version =
+      r.tail
+        .filter((l) => l.trim() !== '')
+        .pop()
+        ?.trim() ?? release;
 
     mkdirSync(o.outDir, { recursive: true });
     const image = join(o.outDir, 'Image');

@@ -21,7 +21,11 @@ export interface RunResult {
 }
 
 /** Run a program (no shell) and wait for it. Never throws for a non-zero exit. */
-export function run(cmd: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
+export function run(
+  cmd: string,
+  args: readonly string[],
+  opts: RunOptions = {},
+): Promise<RunResult> {
   const keep = opts.keepTail ?? 30;
   const tail: string[] = [];
   return new Promise((resolve, reject) => {
