@@ -52,6 +52,20 @@ export function statusBytes(pid: number, field: 'VmHWM' | 'VmRSS'): number {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** The last line Linux prints for a panic; a panicked guest never gets further. */
+const PANIC_END = /---\[ end Kernel panic[^\n]*/;
+
+/** VM processes still running, killed if the bench itself is interrupted. */
+const live = new Set<GuestProcess>();
+
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.on(sig, () => {
+    for (const g of live) g.kill();
+    process.stderr.write(`\nbench: interrupted (${sig})\n`);
+    process.exit(130);
+  });
+}
+
 /** A running VM process and the console text it printed so far. */
 export class GuestProcess {
   readonly child: ChildProcess;
@@ -60,6 +74,8 @@ export class GuestProcess {
   stderr = '';
   private exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   exitInfo: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  /** The end-of-panic line, once the guest kernel panicked. */
+  panic: string | undefined;
   private waiters: Array<() => void> = [];
 
   constructor(readonly cmd: VmCommand) {
@@ -67,8 +83,13 @@ export class GuestProcess {
     this.child = spawn(cmd.file, cmd.args, { stdio: ['pipe', 'pipe', 'pipe'] });
     this.child.stdout!.setEncoding('latin1');
     this.child.stderr!.setEncoding('latin1');
+    live.add(this);
     this.child.stdout!.on('data', (s: string) => {
       this.output += s;
+      if (this.panic === undefined) {
+        const m = PANIC_END.exec(this.output);
+        if (m) this.panic = m[0];
+      }
       this.notify();
     });
     this.child.stderr!.on('data', (s: string) => {
@@ -77,12 +98,14 @@ export class GuestProcess {
     this.child.stdin!.on('error', () => undefined);
     this.exited = new Promise((resolve) => {
       this.child.on('error', (e) => {
+        live.delete(this);
         this.stderr += `\nspawn error: ${e.message}\n`;
         this.exitInfo = { code: null, signal: null };
         resolve(this.exitInfo);
         this.notify();
       });
       this.child.on('exit', (code, signal) => {
+        live.delete(this);
         this.exitInfo = { code, signal };
         resolve(this.exitInfo);
         this.notify();
@@ -106,15 +129,26 @@ export class GuestProcess {
    * Wait until `test(output)` holds; returns the time (ms since spawn) at
    * which it first held. Throws if the process exits first or on timeout.
    */
-  async waitFor(test: (output: string) => boolean, what: string, timeoutMs: number): Promise<number> {
+  async waitFor(
+    test: (output: string) => boolean,
+    what: string,
+    timeoutMs: number,
+  ): Promise<number> {
     const deadline = performance.now() + timeoutMs;
     for (;;) {
       if (test(this.output)) return performance.now() - this.started;
+      if (this.panic !== undefined)
+        throw new BenchError(`${this.cmd.name}: guest kernel panic before ${what}${this.tail()}`);
       if (this.exitInfo) {
-        throw new BenchError(`${this.cmd.name} exited (${describeExit(this.exitInfo)}) before ${what}${this.tail()}`);
+        throw new BenchError(
+          `${this.cmd.name} exited (${describeExit(this.exitInfo)}) before ${what}${this.tail()}`,
+        );
       }
       const left = deadline - performance.now();
-      if (left <= 0) throw new BenchError(`${this.cmd.name}: no ${what} after ${Math.round(timeoutMs / 1000)} s${this.tail()}`);
+      if (left <= 0)
+        throw new BenchError(
+          `${this.cmd.name}: no ${what} after ${Math.round(timeoutMs / 1000)} s${this.tail()}`,
+        );
       await new Promise<void>((resolve) => {
         const t = setTimeout(done, left);
         const waiters = this.waiters;
@@ -131,13 +165,25 @@ export class GuestProcess {
     this.child.stdin!.write(text);
   }
 
-  /** Wait for the process to exit; kill it (SIGKILL) after `timeoutMs`. */
-  async waitExit(timeoutMs: number): Promise<{ code: number | null; signal: NodeJS.Signals | null; killed: boolean }> {
+  /**
+   * Wait for the process to exit; kill it (SIGKILL) after `timeoutMs`, or
+   * once the guest kernel panicked (a panicked guest may hang forever).
+   */
+  async waitExit(
+    timeoutMs: number,
+  ): Promise<{ code: number | null; signal: NodeJS.Signals | null; killed: boolean }> {
     let killed = false;
     const timer = setTimeout(() => {
       killed = true;
       this.kill();
     }, timeoutMs);
+    const onPanic = (): void => {
+      if (this.panic !== undefined && !this.exitInfo) {
+        // Give the host a moment to exit by itself (colinux reports panics), then stop it.
+        setTimeout(() => this.kill(), 3000);
+      } else if (!this.exitInfo) this.waiters.push(onPanic);
+    };
+    onPanic();
     const info = await this.exited;
     clearTimeout(timer);
     return { ...info, killed };
@@ -178,11 +224,16 @@ function describeExit(e: { code: number | null; signal: NodeJS.Signals | null })
 /** The login banner the default image's console job prints before the shell. */
 const BANNER = 'colinux: root shell on';
 
-/** True once the shell prompt ("…# ") follows the banner at the end of the output. */
+/**
+ * True once the shell prompt ("…# ") follows the banner at the end of the
+ * output. Busybox's line editor may send terminal queries (ESC [ 6 n) right
+ * after the prompt; those are ignored.
+ */
 export function atPrompt(output: string): boolean {
   const i = output.lastIndexOf(BANNER);
   if (i < 0) return false;
-  return /# $/.test(output.slice(i));
+  // eslint-disable-next-line no-control-regex
+  return /# (?:\x1b\[[0-9;?]*[A-Za-z])*$/.test(output.slice(i));
 }
 
 export interface BootRun {
@@ -230,7 +281,8 @@ export async function measureBoot(cmd: VmCommand, opts: BootOptions): Promise<Bo
     g.write('poweroff\n');
     const exit = await g.waitExit(60_000);
     const poweroffMs = performance.now() - p0;
-    if (exit.killed) throw new BenchError(`${cmd.name} did not exit within 60 s of "poweroff"${g.tail()}`);
+    if (exit.killed)
+      throw new BenchError(`${cmd.name} did not exit within 60 s of "poweroff"${g.tail()}`);
     return {
       bootMs,
       bootCpuS,
@@ -262,8 +314,13 @@ export async function runToExit(cmd: VmCommand, timeoutMs: number): Promise<Comm
   try {
     const exit = await g.waitExit(timeoutMs);
     const wallMs = performance.now() - g.started;
-    if (exit.killed) throw new BenchError(`${cmd.name}: still running after ${Math.round(timeoutMs / 1000)} s, killed${g.tail()}`);
-    if (exit.code === null && exit.signal === null) throw new BenchError(`${cmd.name}: could not start${g.tail()}`);
+    if (g.panic !== undefined) throw new BenchError(`${cmd.name}: guest kernel panic${g.tail()}`);
+    if (exit.killed)
+      throw new BenchError(
+        `${cmd.name}: still running after ${Math.round(timeoutMs / 1000)} s, killed${g.tail()}`,
+      );
+    if (exit.code === null && exit.signal === null)
+      throw new BenchError(`${cmd.name}: could not start${g.tail()}`);
     const m = /\ncolinux-exit-status:(\d+)\r?\n/.exec(g.output);
     return {
       output: g.output,

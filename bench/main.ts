@@ -24,7 +24,14 @@ import { dirname, join, resolve } from 'node:path';
 import { ensureDefaultImage } from '../src/backends/image/index.js';
 import { commandKernelArgs } from '../src/machine/command-status.js';
 import { DEFAULT_KERNEL_ARGS } from '../src/vm.js';
-import { BenchError, measureBoot, runToExit, type BootRun, type CommandRun, type VmCommand } from './guest.js';
+import {
+  BenchError,
+  measureBoot,
+  runToExit,
+  type BootRun,
+  type CommandRun,
+  type VmCommand,
+} from './guest.js';
 import { profileColinux, type ProfileResult, type RunCounters } from './profile.js';
 import { formatRatio, formatTable, metric, mib, type Metric } from './report.js';
 import { buildCpubench, checkHostTools, QEMU, repoRoot, writeCombinedInitrd } from './setup.js';
@@ -123,7 +130,9 @@ function parseCpubench(vm: string, r: CommandRun): CpuRun {
   const total = /cpubench: total ms=([\d.]+) checksum=([0-9a-f]+)/.exec(out);
   if (!total) {
     const tail = out.split('\n').slice(-15).join('\n    | ');
-    throw new BenchError(`${vm}: cpubench did not finish (exit status ${r.exitCode})\n    | ${tail}`);
+    throw new BenchError(
+      `${vm}: cpubench did not finish (exit status ${r.exitCode})\n    | ${tail}`,
+    );
   }
   const phaseMs: Record<string, number> = {};
   const phaseChecks: Record<string, string> = {};
@@ -206,13 +215,32 @@ async function main(): Promise<number> {
     const colinux = (extra: string[]): VmCommand => ({
       name: 'colinux',
       file: process.execPath,
-      args: [tools.colinuxCli, 'run', `kernel=${kernel}`, `initrd=${initrd}`, `mem=${MEM_MIB}`, ...extra],
+      args: [
+        tools.colinuxCli,
+        'run',
+        `kernel=${kernel}`,
+        `initrd=${initrd}`,
+        `mem=${MEM_MIB}`,
+        ...extra,
+      ],
     });
     const qemu = (append: string): VmCommand => ({
       name: 'qemu',
       file: QEMU,
       args: [
-        ...['-M', 'virt', '-bios', 'default', '-nographic', '-m', String(MEM_MIB), '-smp', '1', '-nic', 'none'],
+        ...[
+          '-M',
+          'virt',
+          '-bios',
+          'default',
+          '-nographic',
+          '-m',
+          String(MEM_MIB),
+          '-smp',
+          '1',
+          '-nic',
+          'none',
+        ],
         ...['-kernel', kernel, '-initrd', initrd, '-append', append],
       ],
     });
@@ -222,7 +250,9 @@ async function main(): Promise<number> {
     const bootOpts = { idleSeconds: opts.idleSeconds, settleMs: 1000, bootTimeoutMs: 600_000 };
     for (let i = 1; i <= opts.runs; i++) {
       for (const cmd of [colinux([]), qemu(shellCmdline)]) {
-        log(`[boot ${i}/${opts.runs}] ${cmd.name}: boot to prompt, ${opts.idleSeconds} s idle, poweroff…`);
+        log(
+          `[boot ${i}/${opts.runs}] ${cmd.name}: boot to prompt, ${opts.idleSeconds} s idle, poweroff…`,
+        );
         const r = await measureBoot(cmd, bootOpts);
         boots[cmd.name as 'colinux' | 'qemu'].push(r);
         log(
@@ -249,7 +279,10 @@ async function main(): Promise<number> {
 
     // Correctness: every run on both VMs must compute the same checksums.
     const problems: string[] = [];
-    const all = [...cpu.colinux.map((r) => ['colinux', r] as const), ...cpu.qemu.map((r) => ['qemu', r] as const)];
+    const all = [
+      ...cpu.colinux.map((r) => ['colinux', r] as const),
+      ...cpu.qemu.map((r) => ['qemu', r] as const),
+    ];
     const ref = cpu.qemu[0]!;
     for (const [vm, r] of all) {
       if (r.checksum !== ref.checksum) {
@@ -267,7 +300,9 @@ async function main(): Promise<number> {
     // 3. One in-process colinux run that counts instructions (not timed).
     let profile: ProfileResult | undefined;
     if (opts.profile) {
-      log('colinux inside view: one in-process boot + idle + cpubench, counting guest instructions…');
+      log(
+        'colinux inside view: one in-process boot + idle + cpubench, counting guest instructions…',
+      );
       profile = await profileColinux({
         kernel: new Uint8Array(readFileSync(kernel)),
         initrd: new Uint8Array(readFileSync(initrd)),
@@ -281,11 +316,35 @@ async function main(): Promise<number> {
     const b = (vm: 'colinux' | 'qemu', f: (r: BootRun) => number): number[] => boots[vm].map(f);
     const c = (vm: 'colinux' | 'qemu', f: (r: CpuRun) => number): number[] => cpu[vm].map(f);
     const metrics: Metric[] = [
-      metric('boot to shell prompt', 's', 2, b('colinux', (r) => r.bootMs / 1000), b('qemu', (r) => r.bootMs / 1000)),
-      metric('host CPU time to the prompt', 's', 2, b('colinux', (r) => r.bootCpuS), b('qemu', (r) => r.bootCpuS)),
-      metric('cpubench total, in the guest', 's', 2, c('colinux', (r) => r.totalMs / 1000), c('qemu', (r) => r.totalMs / 1000)),
+      metric(
+        'boot to shell prompt',
+        's',
+        2,
+        b('colinux', (r) => r.bootMs / 1000),
+        b('qemu', (r) => r.bootMs / 1000),
+      ),
+      metric(
+        'host CPU time to the prompt',
+        's',
+        2,
+        b('colinux', (r) => r.bootCpuS),
+        b('qemu', (r) => r.bootCpuS),
+      ),
+      metric(
+        'cpubench total, in the guest',
+        's',
+        2,
+        c('colinux', (r) => r.totalMs / 1000),
+        c('qemu', (r) => r.totalMs / 1000),
+      ),
       ...PHASES.map((p) =>
-        metric(`  cpubench ${p}`, 'ms', 0, c('colinux', (r) => r.phaseMs[p] ?? NaN), c('qemu', (r) => r.phaseMs[p] ?? NaN)),
+        metric(
+          `  cpubench ${p}`,
+          'ms',
+          0,
+          c('colinux', (r) => r.phaseMs[p] ?? NaN),
+          c('qemu', (r) => r.phaseMs[p] ?? NaN),
+        ),
       ),
       metric(
         'cpubench process, spawn to exit',
@@ -301,8 +360,20 @@ async function main(): Promise<number> {
         b('colinux', (r) => r.idleCpuPercent),
         b('qemu', (r) => r.idleCpuPercent),
       ),
-      metric('peak RSS at the idle prompt', 'MiB', 0, b('colinux', (r) => mib(r.peakRssBytes)), b('qemu', (r) => mib(r.peakRssBytes))),
-      metric('poweroff to process exit', 's', 2, b('colinux', (r) => r.poweroffMs / 1000), b('qemu', (r) => r.poweroffMs / 1000)),
+      metric(
+        'peak RSS at the idle prompt',
+        'MiB',
+        0,
+        b('colinux', (r) => mib(r.peakRssBytes)),
+        b('qemu', (r) => mib(r.peakRssBytes)),
+      ),
+      metric(
+        'poweroff to process exit',
+        's',
+        2,
+        b('colinux', (r) => r.poweroffMs / 1000),
+        b('qemu', (r) => r.poweroffMs / 1000),
+      ),
     ];
 
     const out: string[] = [];
@@ -318,7 +389,9 @@ async function main(): Promise<number> {
       'ratio = colinux / qemu: for times, CPU and memory lower is better, so a ratio above 1× means colinux is ' +
         'slower or heavier by that factor.',
     );
-    out.push(`cpubench checksum: ${ref.checksum} (${problems.some((p) => p.startsWith('CHECKSUM')) ? 'MISMATCH' : 'identical on every run of both VMs'})`);
+    out.push(
+      `cpubench checksum: ${ref.checksum} (${problems.some((p) => p.startsWith('CHECKSUM')) ? 'MISMATCH' : 'identical on every run of both VMs'})`,
+    );
     if (profile) {
       const qemuCpuS = metrics[2]!.qemu.median;
       const ins = profile.cpubench.instructions;
@@ -356,7 +429,11 @@ async function main(): Promise<number> {
           guestCmd: GUEST_CMD,
           qemuArgs: qemu('<cmdline>').args,
         },
-        metrics: metrics.map((m) => ({ ...m, name: m.name.trim(), ratioText: formatRatio(m.ratio) })),
+        metrics: metrics.map((m) => ({
+          ...m,
+          name: m.name.trim(),
+          ratioText: formatRatio(m.ratio),
+        })),
         checksum: { value: ref.checksum, match: !problems.some((p) => p.startsWith('CHECKSUM')) },
         runs: { boot: boots, cpubench: cpu },
         profile,

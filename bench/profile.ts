@@ -120,7 +120,7 @@ function session(kernel: Uint8Array, initrd: Uint8Array, cmdline: string): Sessi
     cmdline,
     onOutput: (bytes) => {
       out += text.decode(bytes);
-      for (let i = 0; i < pending.length; ) {
+      for (let i = 0; i < pending.length;) {
         const p = pending[i]!;
         if (p.test(out)) {
           pending.splice(i, 1);
@@ -176,7 +176,12 @@ export async function profileColinux(opts: {
   const a = session(opts.kernel, opts.initrd, opts.shellCmdline);
   const runA = a.m.run();
   const prompt = await withTimeout(
-    Promise.race([a.when(atPrompt), runA.then(() => Promise.reject(new BenchError('colinux profile: the VM stopped before the prompt')))]),
+    Promise.race([
+      a.when(atPrompt),
+      runA.then(() =>
+        Promise.reject(new BenchError('colinux profile: the VM stopped before the prompt')),
+      ),
+    ]),
     opts.timeoutMs,
     'shell prompt',
     a,
@@ -186,7 +191,8 @@ export async function profileColinux(opts: {
   const idle1 = a.probe.snapshot();
   a.m.sendInput('poweroff\n');
   const exitA = await withTimeout(runA, 60_000, 'power-off', a);
-  if (exitA.reason !== 'poweroff') throw new BenchError(`colinux profile: boot run ended with ${exitA.reason}`);
+  if (exitA.reason !== 'poweroff')
+    throw new BenchError(`colinux profile: boot run ended with ${exitA.reason}`);
 
   // 2. The CPU benchmark.
   const b = session(opts.kernel, opts.initrd, opts.cmdCmdline);
@@ -194,8 +200,10 @@ export async function profileColinux(opts: {
   const started = b.when((o) => o.includes('cpubench: start'));
   const done = b.when((o) => /cpubench: total [^\n]*\n/.test(o));
   const exitB = await withTimeout(runB, opts.timeoutMs, 'end of cpubench', b);
-  if (exitB.reason !== 'poweroff') throw new BenchError(`colinux profile: cpubench run ended with ${exitB.reason}`);
-  if (!/cpubench: total/.test(b.output())) throw new BenchError('colinux profile: cpubench did not finish');
+  if (exitB.reason !== 'poweroff')
+    throw new BenchError(`colinux profile: cpubench run ended with ${exitB.reason}`);
+  if (!/cpubench: total/.test(b.output()))
+    throw new BenchError('colinux profile: cpubench did not finish');
 
   return {
     boot: delta(a.start, prompt),

@@ -36,7 +36,13 @@ export function series(runs: readonly number[]): Series {
   };
 }
 
-export function metric(name: string, unit: string, digits: number, colinux: number[], qemu: number[]): Metric {
+export function metric(
+  name: string,
+  unit: string,
+  digits: number,
+  colinux: number[],
+  qemu: number[],
+): Metric {
   const c = series(colinux);
   const q = series(qemu);
   return { name, unit, digits, colinux: c, qemu: q, ratio: c.median / q.median };
@@ -59,7 +65,12 @@ export function formatTable(metrics: readonly Metric[]): string {
   const rows: string[][] = [['metric', 'colinux', 'qemu', 'ratio (colinux/qemu)']];
   for (const m of metrics) {
     const unit = m.unit ? ` (${m.unit})` : '';
-    rows.push([`${m.name}${unit}`, fmt(m.colinux.median, m.digits), fmt(m.qemu.median, m.digits), formatRatio(m.ratio)]);
+    rows.push([
+      `${m.name}${unit}`,
+      fmt(m.colinux.median, m.digits),
+      fmt(m.qemu.median, m.digits),
+      formatRatio(m.ratio),
+    ]);
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   const line = (r: string[]): string =>

@@ -18,7 +18,10 @@ export function repoRoot(): string {
   for (;;) {
     if (existsSync(join(d, 'package.json')) && existsSync(join(d, 'bench', 'cpubench.c'))) return d;
     const up = dirname(d);
-    if (up === d) throw new BenchError('cannot find the colinux repository (package.json with bench/cpubench.c)');
+    if (up === d)
+      throw new BenchError(
+        'cannot find the colinux repository (package.json with bench/cpubench.c)',
+      );
     d = up;
   }
 }
@@ -42,7 +45,9 @@ export function checkHostTools(root: string): HostTools {
   const problems: string[] = [];
   const qemuVersion = toolVersion(QEMU);
   if (qemuVersion === undefined) {
-    problems.push(`${QEMU} not found: install Debian's qemu-system-misc (apt-get install qemu-system-misc)`);
+    problems.push(
+      `${QEMU} not found: install Debian's qemu-system-misc (apt-get install qemu-system-misc)`,
+    );
   }
   const gccVersion = toolVersion(CROSS_GCC);
   if (gccVersion === undefined) {
@@ -53,7 +58,12 @@ export function checkHostTools(root: string): HostTools {
   const colinuxCli = join(root, 'dist', 'src', 'cli', 'main.js');
   if (!existsSync(colinuxCli)) problems.push(`${colinuxCli} missing: run "npm run build" first`);
   if (problems.length) throw new BenchError(problems.join('\n'));
-  return { qemuVersion: qemuVersion!, gccVersion: gccVersion!, nodeVersion: process.version, colinuxCli };
+  return {
+    qemuVersion: qemuVersion!,
+    gccVersion: gccVersion!,
+    nodeVersion: process.version,
+    colinuxCli,
+  };
 }
 
 /** Compile bench/cpubench.c for riscv64 (static) into `outDir`; returns the binary's path. */
@@ -81,7 +91,12 @@ export function writeCombinedInitrd(baseInitrd: string, cpubench: string, outPat
   const base = readFileSync(baseInitrd);
   const extra = writeCpio([
     { name: 'bench', type: 'dir', mode: 0o755 },
-    { name: 'bench/cpubench', type: 'file', mode: 0o755, data: new Uint8Array(readFileSync(cpubench)) },
+    {
+      name: 'bench/cpubench',
+      type: 'file',
+      mode: 0o755,
+      data: new Uint8Array(readFileSync(cpubench)),
+    },
   ]);
   const pad = (4 - (base.length % 4)) % 4;
   const out = new Uint8Array(base.length + pad + extra.length);

@@ -10,7 +10,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { Machine, type MachineExit } from './machine/machine.js';
-import { CommandStatusFilter, commandKernelArgs } from './machine/command-status.js';
+import { CommandStatusFilter, commandCmdline } from './machine/command-status.js';
 import { ensureDefaultImage } from './backends/image/index.js';
 
 export interface VmOptions {
@@ -75,8 +75,8 @@ export class Vm {
       if (opts.initrd) initrd = await bytesOf(opts.initrd, 'initrd');
     }
     const words = [opts.cmdline ?? DEFAULT_KERNEL_ARGS.join(' '), ...(opts.kernelArgs ?? [])];
-    if (opts.cmd !== undefined) words.push(...commandKernelArgs(opts.cmd));
-    const cmdline = words.filter((w) => w !== '').join(' ');
+    let cmdline = words.filter((w) => w !== '').join(' ');
+    if (opts.cmd !== undefined) cmdline = commandCmdline(cmdline, opts.cmd);
     let vm: Vm | undefined = undefined;
     const make = (): Machine =>
       new Machine({

@@ -100,6 +100,11 @@ async function cmdRun(argv: string[]): Promise<number> {
   }
 
   vm.onOutput((bytes) => process.stdout.write(bytes));
+  // A reader that goes away (`colinux … | head`) ends the VM quietly, as with any command.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') vm.stop();
+    else throw e;
+  });
   const terminal = attachTerminal(vm, { commandMode: cfg.cmd !== undefined });
   let exit;
   try {

@@ -53,8 +53,12 @@ export class CommandStatusFilter {
   }
 }
 
-/** Kernel arguments that make the default image run `cmd` and report its status. */
-export function commandKernelArgs(cmd: string): string[] {
+/**
+ * Kernel command line that makes the default image run `cmd` and report its
+ * status. `quiet` goes first: early parameters are parsed in order, and an
+ * `earlycon` parsed before `quiet` would replay the boot log at full level.
+ */
+export function commandCmdline(cmdline: string, cmd: string): string {
   const b64 = btoa(String.fromCharCode(...new TextEncoder().encode(cmd)));
-  return ['quiet', `colinux.cmd=${b64}`];
+  return `quiet ${cmdline} colinux.cmd=${b64}`;
 }

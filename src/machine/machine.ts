@@ -60,6 +60,7 @@ export function isBareMetalElf(bytes: Uint8Array): boolean {
 const CSR_MEDELEG = 0x302;
 const CSR_MIDELEG = 0x303;
 const CSR_MCOUNTEREN = 0x306;
+const CSR_SCOUNTEREN = 0x106;
 const CSR_MENVCFG = 0x30a;
 const MENVCFG_STCE = 1n << 63n;
 const TICKS_PER_MS = 10_000;
@@ -163,7 +164,10 @@ export class Machine {
     hart.x.setHostSbi(1);
     hart.setCsr(CSR_MEDELEG, 0xffffn);
     hart.setCsr(CSR_MIDELEG, 0xffffn);
+    // As firmware does (Linux never sets scounteren): cycle, time and instret
+    // readable from S and U, so the vDSO's clock_gettime can use rdtime.
     hart.setCsr(CSR_MCOUNTEREN, 0x7n);
+    hart.setCsr(CSR_SCOUNTEREN, 0x7n);
     hart.setCsr(CSR_MENVCFG, MENVCFG_STCE);
     hart.setReg(10, 0n);
     hart.setReg(11, BigInt(layout.dtbAddress));
@@ -389,6 +393,8 @@ export class Machine {
           this.finish({ reason: 'panic', exitCode: 1, message: this.watcher.panicLine });
         }
         if (this.exitState) return this.exitState;
+        // Input fed or a device raised a line since the guest went idle: run, don't sleep.
+        if (sleepMs > 0 && hart.x.interruptWaiting()) sleepMs = 0;
         if (sleepMs > 0.05) {
           await this.sleep(this.panicSince ? Math.min(sleepMs, 50) : sleepMs);
         } else {
