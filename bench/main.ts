@@ -22,7 +22,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'nod
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { ensureDefaultImage } from '../src/backends/image/index.js';
-import { commandKernelArgs } from '../src/machine/command-status.js';
+import { commandCmdline } from '../src/machine/command-status.js';
 import { DEFAULT_KERNEL_ARGS } from '../src/vm.js';
 import {
   BenchError,
@@ -210,7 +210,7 @@ async function main(): Promise<number> {
     log(`combined initrd: ${(initrdBytes / 1024).toFixed(0)} KiB (${initrd})`);
 
     const shellCmdline = DEFAULT_KERNEL_ARGS.join(' ');
-    const cmdCmdline = [...DEFAULT_KERNEL_ARGS, ...commandKernelArgs(GUEST_CMD)].join(' ');
+    const cmdCmdline = commandCmdline(DEFAULT_KERNEL_ARGS.join(' '), GUEST_CMD);
 
     const colinux = (extra: string[]): VmCommand => ({
       name: 'colinux',

@@ -225,8 +225,8 @@ export function execFp(inst: u32, rd: u32, rs1: u32, rs2: u32, f3: u32): bool {
         }
       } else {
         switch (rs2) {
-          case 0: wD(rd, F.i32_to_f64(<i32>x)); break;
-          case 1: wD(rd, F.u32_to_f64(<u32>x)); break;
+          case 0: wD(rd, F.i32_to_f64(<i32>x, r)); break;
+          case 1: wD(rd, F.u32_to_f64(<u32>x, r)); break;
           case 2: wD(rd, F.i64_to_f64(<i64>x, r)); break;
           case 3: wD(rd, F.u64_to_f64(x, r)); break;
           default: return false;
