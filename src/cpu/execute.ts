@@ -9,12 +9,14 @@ import {
   MSTATUS_TSR,
 } from './state';
 import * as M from './mmu';
-import { tlbLookup, loadSlow, storeSlow, fetchSlow, amoPointer, lrPointer, flushTlb } from './mmu';
+import { tlbLookup, loadSlow, storeSlow, fetchSlow, atomicPointer, flushTlb, ACC_LOAD, ACC_STORE } from './mmu';
 import * as C from './csr';
 import { csrRead, csrWrite, csrWritable, pendingInterrupt, wfiWake } from './csr';
 import { takeTrap, mret, sret } from './trap';
 import { expandCompressed } from './compressed';
 import { execFp, execFpLoad, execFpStore } from './fp';
+import * as F from './fpu';
+import { mul128 } from './fpu';
 
 @inline function rX(i: u32): u64 {
   return load<u64>(XREGS + ((<usize>i) << 3));
@@ -39,16 +41,8 @@ import { execFp, execFpLoad, execFpStore } from './fp';
 }
 
 function mulhu(a: u64, b: u64): u64 {
-  const al = a & 0xffff_ffff;
-  const ah = a >> 32;
-  const bl = b & 0xffff_ffff;
-  const bh = b >> 32;
-  const p0 = al * bl;
-  const p1 = al * bh;
-  const p2 = ah * bl;
-  const p3 = ah * bh;
-  const mid = (p0 >> 32) + (p1 & 0xffff_ffff) + (p2 & 0xffff_ffff);
-  return p3 + (p1 >> 32) + (p2 >> 32) + (mid >> 32);
+  mul128(a, b);
+  return F.wHi;
 }
 function mulh(a: u64, b: u64): u64 {
   let r = mulhu(a, b);
@@ -119,14 +113,14 @@ function execAmo(inst: u32, rd: u32, rs1: u32, rs2: u32): bool {
   const va = rX(rs1);
   if (f5 == 2) { // LR
     if (rs2 != 0) return false;
-    const p = lrPointer(va, size);
+    const p = atomicPointer(va, size, ACC_LOAD);
     if (S.excCause >= 0) return true;
     wX(rd, size == 4 ? sext32(<u64>load<u32>(p)) : load<u64>(p));
     S.reservation = <i64>p;
     return true;
   }
   const src = rX(rs2);
-  const p = amoPointer(va, size);
+  const p = atomicPointer(va, size, ACC_STORE);
   if (S.excCause >= 0) return true;
   if (f5 == 3) { // SC
     if (S.reservation == <i64>p) {

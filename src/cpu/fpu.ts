@@ -84,7 +84,7 @@ const D_HIDDEN: u64 = 0x0010000000000000;
 let uExp: i32 = 0;
 let uSig: u64 = 0;
 // 128-bit scratch (hi:lo)
-let wHi: u64 = 0;
+export let wHi: u64 = 0;
 let wLo: u64 = 0;
 // result of addCore: value = (-1)^rSign * rSig * 2^(rExp - 62); rSig == 0 means exact zero
 let rSign: u32 = 0;
@@ -142,8 +142,8 @@ let rSig: u64 = 0;
   return (x >> <u64>d) | ((x << <u64>(64 - d)) != 0 ? 1 : 0);
 }
 
-/** 64x64 -> 128-bit product into wHi:wLo. */
-@inline function mul128(a: u64, b: u64): void {
+/** 64x64 -> 128-bit product into wHi:wLo (also the integer MULH* instructions). */
+@inline export function mul128(a: u64, b: u64): void {
   let a0 = a & 0xffffffff;
   let a1 = a >> 32;
   let b0 = b & 0xffffffff;

@@ -299,39 +299,25 @@ export function storeSlow(va: u64, size: u32, v: u64): void {
       return;
     }
     tlbFill(storeTable, va, pa);
-    // Invalidate any LR reservation on this location (single hart: only our own SC matters).
     writeRam(ramPtr(pa), size, v);
     return;
   }
   mmioStore(pa, size, v, va);
 }
 
-/** Translate for an atomic read-modify-write; returns a RAM pointer or 0 (fault raised). */
-export function amoPointer(va: u64, size: u32): usize {
+/**
+ * RAM pointer for an LR (`access` = ACC_LOAD) or an SC/AMO (ACC_STORE), or 0
+ * with a fault raised. Atomics must be naturally aligned and on RAM.
+ */
+export function atomicPointer(va: u64, size: u32, access: u32): usize {
   if ((<u32>va & (size - 1)) != 0) {
-    raise(S.CAUSE_MISALIGNED_STORE, va);
+    raise(access == ACC_LOAD ? S.CAUSE_MISALIGNED_LOAD : S.CAUSE_MISALIGNED_STORE, va);
     return 0;
   }
-  const pa = translate(va, ACC_STORE);
+  const pa = translate(va, access);
   if (excCause >= 0) return 0;
   if (!inRam(pa, size)) {
-    // Atomics on devices are not supported.
-    accessFault(ACC_STORE, va);
-    return 0;
-  }
-  return ramPtr(pa);
-}
-
-/** Physical address for LR (load permission) or 0 with a fault raised. */
-export function lrPointer(va: u64, size: u32): usize {
-  if ((<u32>va & (size - 1)) != 0) {
-    raise(S.CAUSE_MISALIGNED_LOAD, va);
-    return 0;
-  }
-  const pa = translate(va, ACC_LOAD);
-  if (excCause >= 0) return 0;
-  if (!inRam(pa, size)) {
-    accessFault(ACC_LOAD, va);
+    accessFault(access, va);
     return 0;
   }
   return ramPtr(pa);
