@@ -27,6 +27,8 @@ export interface ProfileResult {
   boot: RunCounters;
   idle: RunCounters;
   cpubench: RunCounters;
+  /** Each cpubench phase (between the output lines that bracket it). */
+  cpubenchPhases: Record<string, RunCounters>;
 }
 
 const EXIT_NAMES = ['budget', 'wfi', 'ecall', 'htif', 'requested', 'machineTrap'];
@@ -169,9 +171,12 @@ export async function profileColinux(opts: {
   initrd: Uint8Array;
   shellCmdline: string;
   cmdCmdline: string;
+  /** cpubench's phase names, in the order it runs them. */
+  phases: readonly string[];
   idleSeconds: number;
   timeoutMs: number;
 }): Promise<ProfileResult> {
+  const phases = opts.phases;
   // 1. Boot and idle.
   const a = session(opts.kernel, opts.initrd, opts.shellCmdline);
   const runA = a.m.run();
@@ -198,6 +203,7 @@ export async function profileColinux(opts: {
   const b = session(opts.kernel, opts.initrd, opts.cmdCmdline);
   const runB = b.m.run();
   const started = b.when((o) => o.includes('cpubench: start'));
+  const phaseEnds = phases.map((name) => b.when((o) => new RegExp(`cpubench: phase=${name} [^\\n]*\\n`).test(o)));
   const done = b.when((o) => /cpubench: total [^\n]*\n/.test(o));
   const exitB = await withTimeout(runB, opts.timeoutMs, 'end of cpubench', b);
   if (exitB.reason !== 'poweroff')
@@ -205,9 +211,17 @@ export async function profileColinux(opts: {
   if (!/cpubench: total/.test(b.output()))
     throw new BenchError('colinux profile: cpubench did not finish');
 
+  const cpubenchPhases: Record<string, RunCounters> = {};
+  let prev = await started;
+  for (let i = 0; i < phases.length; i++) {
+    const end = await phaseEnds[i]!;
+    cpubenchPhases[phases[i]!] = delta(prev, end);
+    prev = end;
+  }
   return {
     boot: delta(a.start, prompt),
     idle: delta(idle0, idle1),
     cpubench: delta(await started, await done),
+    cpubenchPhases,
   };
 }

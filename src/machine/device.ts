@@ -38,3 +38,24 @@ export interface Snapshottable<T> {
   save(): T;
   restore(state: T): void;
 }
+
+/** Guest physical memory as DMA-capable devices (virtio) see it. */
+export interface GuestMemory {
+  /**
+   * A live view of guest RAM [pa, pa + len), or undefined if any byte of it
+   * lies outside RAM. Guest-supplied addresses must go through this check.
+   */
+  view(pa: bigint | number, len: number): Uint8Array | undefined;
+}
+
+/** What the machine hands a device it maps into a virtio-mmio slot. */
+export interface DeviceContext {
+  memory: GuestMemory;
+  /** The slot's PLIC line. */
+  irq: IrqLine;
+  /** Wake the run loop (e.g. after host I/O completed without raising a line). */
+  wake(): void;
+}
+
+/** Creates the device for one virtio-mmio slot (slot n = index in MachineOptions.virtio). */
+export type DeviceFactory = (ctx: DeviceContext) => MmioDevice;

@@ -9,6 +9,7 @@ import { createVirtBoard, buildDeviceTree, type VirtBoard } from './virt-board.j
 import { placeKernel, layoutBoot, BootError } from './boot.js';
 import { isElf, parseElf, type ElfFile } from './elf.js';
 import { handleSbiCall } from '../sbi/sbi.js';
+import type { DeviceFactory, GuestMemory } from './device.js';
 import { ConsoleWatcher } from './console-watch.js';
 
 export { BootError };
@@ -36,6 +37,8 @@ export interface MachineOptions {
   sliceInstructions?: number;
   /** Stop with reason 'timeout' after about this many instructions. */
   instructionLimit?: number;
+  /** Devices for virtio-mmio slots 0, 1, … (at most 8). */
+  virtio?: DeviceFactory[];
 }
 
 export type ExitReason = 'poweroff' | 'reboot' | 'panic' | 'error' | 'stopped' | 'timeout';
@@ -97,6 +100,7 @@ export class Machine {
   private running = false;
   private readonly watcher = new ConsoleWatcher();
   private panicSince = 0;
+  private virtioSlots: number[] = [];
 
   constructor(opts: MachineOptions) {
     if (!Number.isInteger(opts.memMiB) || opts.memMiB < MIN_MEM_MIB || opts.memMiB > MAX_MEM_MIB) {
@@ -120,14 +124,25 @@ export class Machine {
         setMtimecmp: (v) => hart.x.setMtimecmp(v),
         msip: { set: (level) => hart.setLine(Line.Msip, level) },
       },
-      meip: { set: (level) => hart.setLine(Line.Meip, level) },
-      seip: { set: (level) => hart.setLine(Line.Seip, level) },
+      // A rising line (device completion, input) also ends an idle sleep.
+      meip: { set: (level) => this.raiseLine(Line.Meip, level) },
+      seip: { set: (level) => this.raiseLine(Line.Seip, level) },
       onTransmit: (byte) => this.emit(byte),
       onRxSpace: () => this.feedUart(),
       rtcClock: opts.rtcClock,
       onPowerOff: (code) => this.finish({ reason: 'poweroff', exitCode: code, source: 'syscon' }),
       onReset: () => this.finish({ reason: 'reboot', exitCode: 0, source: 'syscon' }),
     });
+    const virtio = opts.virtio ?? [];
+    if (virtio.length > 8) throw new BootError('at most 8 virtio devices fit the virt board');
+    const memory: GuestMemory = {
+      view: (pa, len) => (hart.inRam(pa, len) ? hart.ramView(pa, len) : undefined),
+    };
+    virtio.forEach((make, n) => {
+      const slot = this.board.virtioSlot(n);
+      this.board.mapVirtio(n, make({ memory, irq: slot.line, wake: () => this.wake() }));
+    });
+    this.virtioSlots = virtio.map((_, n) => n);
     for (const r of this.board.bus.ranges()) hart.x.addMmioRange(r.base, r.size);
 
     if (isBareMetalElf(opts.kernel)) this.loadBareMetal(parseElf(opts.kernel), ramSize);
@@ -154,7 +169,7 @@ export class Machine {
       isa: ISA_STRING,
       isaExtensions: ISA_EXTENSIONS,
       mmuType: 'sv39',
-      virtioSlots: [],
+      virtioSlots: this.virtioSlots,
     });
     if (dtb.length > 0x10_0000) throw new BootError('device tree too large');
     hart.ramView(layout.dtbAddress, dtb.length).set(dtb);
@@ -218,7 +233,7 @@ export class Machine {
       isa: ISA_STRING,
       isaExtensions: ISA_EXTENSIONS,
       mmuType: 'sv48',
-      virtioSlots: [],
+      virtioSlots: this.virtioSlots,
     });
     const dtbAddress = RAM_BASE + ramSize - 0x10_0000;
     hart.ramView(dtbAddress, dtb.length).set(dtb);
@@ -309,6 +324,11 @@ export class Machine {
   private finish(state: MachineExit): void {
     if (!this.exitState) this.exitState = state;
     this.hart.x.requestExit(Exit.Requested);
+  }
+
+  private raiseLine(line: Line, level: boolean): void {
+    this.hart.setLine(line, level);
+    if (level) this.wake();
   }
 
   private wake(): void {
