@@ -11,6 +11,7 @@ import { isElf, parseElf, type ElfFile } from './elf.js';
 import { handleSbiCall } from '../sbi/sbi.js';
 import type { DeviceFactory, GuestMemory } from './device.js';
 import { ConsoleWatcher } from './console-watch.js';
+import { Htif } from './htif.js';
 
 export { BootError };
 
@@ -220,10 +221,12 @@ export class Machine {
       view.set(data.subarray(0, Math.min(data.length, size)));
     }
     const tohost = elf.symbols.get('tohost');
-    this.fromhost = elf.symbols.get('fromhost');
     if (tohost !== undefined) {
       if (!hart.inRam(tohost, 8)) throw new BootError('the ELF symbol tohost is not in RAM');
-      this.tohost = tohost;
+      this.htif = new Htif(hart, tohost, elf.symbols.get('fromhost'), {
+        console: (bytes) => this.emitBytes(bytes),
+        exit: (code) => this.finish({ reason: 'poweroff', exitCode: code, source: 'htif' }),
+      });
       hart.x.setHtif(tohost);
     }
     const dtb = buildDeviceTree({
@@ -243,41 +246,7 @@ export class Machine {
     hart.x.setPriv(3);
   }
 
-  private tohost: bigint | undefined;
-  private fromhost: bigint | undefined;
-
-  /** HTIF (Spike's host-target interface): exit, or a console character. */
-  private serviceHtif(): void {
-    const hart = this.hart;
-    const value = hart.x.getHtifValue();
-    if (this.tohost === undefined) return;
-    const device = value >> 56n;
-    const command = (value >> 48n) & 0xffn;
-    if (device === 0n && (value & 1n) === 1n) {
-      this.finish({
-        reason: 'poweroff',
-        exitCode: Number((value >> 1n) & 0xffff_ffffn),
-        source: 'htif',
-      });
-      return;
-    }
-    if (device === 1n && command === 1n) {
-      this.emit(Number(value & 0xffn));
-    }
-    // Acknowledge: clear tohost and answer in fromhost.
-    new DataView(hart.ram.buffer).setBigUint64(
-      hart.ram.byteOffset + Number(this.tohost - BigInt(RAM_BASE)),
-      0n,
-      true,
-    );
-    if (this.fromhost !== undefined && hart.inRam(this.fromhost, 8)) {
-      new DataView(hart.ram.buffer).setBigUint64(
-        hart.ram.byteOffset + Number(this.fromhost - BigInt(RAM_BASE)),
-        (device << 56n) | (command << 48n),
-        true,
-      );
-    }
-  }
+  private htif: Htif | undefined;
 
   /** Guest time in 10 MHz ticks since the machine was created. */
   private ticks(): number {
@@ -392,7 +361,7 @@ export class Machine {
               message: `guest trap reached M-mode (mcause=0x${cause.toString(16)} mepc=0x${epc.toString(16)} mtval=0x${tval.toString(16)}); the kernel cannot continue`,
             });
           } else if (r === Exit.Htif) {
-            this.serviceHtif();
+            this.htif?.service();
           }
           if (limit !== undefined && hart.x.getInstret() >= limit) {
             this.finish({

@@ -10,32 +10,16 @@
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { ensureHostTools } from '../../src/backends/image/host.js';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { runBareMetal } from '../../src/machine/baremetal.js';
+import { ISA_DIR, compileBareMetal, toolchainProblem } from '../helpers/riscv.js';
 import { parseElf } from '../../src/machine/elf.js';
 
-const CC = process.env['RISCV_CC'] ?? 'riscv64-linux-gnu-gcc';
 const MAX_INSTRUCTIONS = 200_000_000;
 
-/** The repository root: the first ancestor of this file holding test/isa/link.ld (works from dist/ too). */
-function findRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    if (existsSync(join(dir, 'test', 'isa', 'link.ld'))) return dir;
-    const up = dirname(dir);
-    if (up === dir)
-      throw new Error('cannot find test/isa/link.ld above ' + fileURLToPath(import.meta.url));
-    dir = up;
-  }
-}
-
-const root = findRoot();
-const isaDir = join(root, 'test', 'isa');
+const isaDir = ISA_DIR;
 const srcDir = join(isaDir, 'src');
 const only = process.env['ISA_TESTS']
   ?.split(',')
@@ -50,48 +34,16 @@ const programs = readdirSync(srcDir)
 const outDir = mkdtempSync(join(tmpdir(), 'colinux-isa-'));
 after(() => rmSync(outDir, { recursive: true, force: true }));
 
-let toolchainError: string | undefined;
-try {
-  // On a fresh machine this installs the cross toolchain (as the image builder does).
-  await ensureHostTools((line) => process.stderr.write(`${line}\n`));
-} catch (e) {
-  toolchainError = (e as Error).message;
-}
-if (!toolchainError) {
-  const probe = spawnSync(CC, ['--version'], { encoding: 'utf8' });
-  if (probe.error || probe.status !== 0) {
-    toolchainError =
-      `the RISC-V cross compiler ${CC} is not available (${probe.error?.message ?? `exit ${probe.status}`}); ` +
-      'install it with: apt-get install gcc-riscv64-linux-gnu binutils-riscv64-linux-gnu';
-  }
-}
+const toolchainError = await toolchainProblem();
 
 function build(name: string): Uint8Array {
   if (toolchainError) assert.fail(toolchainError);
-  const out = join(outDir, `${name}.elf`);
-  const args = [
-    '-nostdlib',
-    '-nostartfiles',
-    '-static',
-    '-no-pie',
-    '-march=rv64gc',
-    '-mabi=lp64d',
-    '-mno-relax',
-    '-Wl,--build-id=none',
-    '-Wl,--no-warn-rwx-segments',
-    `-I${srcDir}`,
-    ...(process.env['ISA_CFLAGS']?.split(/\s+/).filter((f) => f !== '') ?? []),
-    '-T',
-    join(isaDir, 'link.ld'),
-    '-o',
-    out,
-    join(srcDir, `${name}.S`),
-  ];
-  const r = spawnSync(CC, args, { encoding: 'utf8' });
-  if (r.error || r.status !== 0) {
-    assert.fail(`building ${name}.S failed:\n${r.error?.message ?? ''}${r.stderr}${r.stdout}`);
+  const extra = process.env['ISA_CFLAGS']?.split(/\s+/).filter((f) => f !== '') ?? [];
+  try {
+    return compileBareMetal(join(srcDir, `${name}.S`), join(outDir, `${name}.elf`), extra);
+  } catch (e) {
+    assert.fail((e as Error).message);
   }
-  return new Uint8Array(readFileSync(out));
 }
 
 /** Explain a failure code (layout defined in macros.h). */
