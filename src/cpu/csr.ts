@@ -10,6 +10,7 @@ import {
 } from './state';
 import { selectTables, flushTlb } from './mmu';
 import { hostTime } from './host';
+import { readPmpcfg, writePmpcfg, readPmpaddr, writePmpaddr } from './pmp';
 
 // RV64 with A, C, D, F, I, M, S, U.
 export const MISA: u64 = (<u64>2 << 62) | 0x14112d;
@@ -42,10 +43,6 @@ export let fflags: u32 = 0;
 export let frm: u32 = 0;
 export let mcycleOffset: u64 = 0; // mcycle = instret + offset (written values shift it)
 export let minstretOffset: u64 = 0;
-
-const PMP_COUNT: i32 = 16;
-const PMPADDR: usize = memory.data(PMP_COUNT * 8, 8);
-const PMPCFG: usize = memory.data(PMP_COUNT, 8);
 
 const MENVCFG_STCE: u64 = <u64>1 << 63;
 const ENVCFG_FIOM: u64 = 1;
@@ -212,12 +209,11 @@ export function csrRead(addr: u32): bool {
     default:
       if (addr >= 0x3a0 && addr <= 0x3af) {
         if ((addr & 1) != 0) return false; // odd pmpcfg do not exist on RV64
-        v = load<u64>(PMPCFG + <usize>((addr - 0x3a0) >> 1) * 8);
+        v = readPmpcfg(addr - 0x3a0);
         break;
       }
       if (addr >= 0x3b0 && addr <= 0x3ef) {
-        const i = addr - 0x3b0;
-        v = i < <u32>PMP_COUNT ? load<u64>(PMPADDR + <usize>i * 8) : 0;
+        v = readPmpaddr(addr - 0x3b0);
         break;
       }
       if ((addr >= 0xc03 && addr <= 0xc1f)) {
@@ -303,12 +299,11 @@ export function csrWrite(addr: u32, v: u64): bool {
     default:
       if (addr >= 0x3a0 && addr <= 0x3af) {
         if ((addr & 1) != 0) return false;
-        writePmpcfg((addr - 0x3a0) >> 1, v);
+        writePmpcfg(addr - 0x3a0, v);
         break;
       }
       if (addr >= 0x3b0 && addr <= 0x3ef) {
-        const i = addr - 0x3b0;
-        if (i < <u32>PMP_COUNT && !pmpLocked(i)) store<u64>(PMPADDR + <usize>i * 8, v & 0x003f_ffff_ffff_ffff);
+        writePmpaddr(addr - 0x3b0, v);
         break;
       }
       if ((addr >= 0xb03 && addr <= 0xb1f) || (addr >= 0x323 && addr <= 0x33f)) break;
@@ -322,31 +317,6 @@ function legalTvec(v: u64): u64 {
   // Modes: 0 direct, 1 vectored; reserved modes fall back to direct.
   if ((v & 3) >= 2) return v & ~(<u64>3);
   return v;
-}
-
-function pmpLocked(i: u32): bool {
-  const cfg = <u32>load<u8>(PMPCFG + <usize>i);
-  if ((cfg & 0x80) != 0) return true;
-  // A locked TOR entry also locks the address register below it.
-  if (i + 1 < <u32>PMP_COUNT) {
-    const next = <u32>load<u8>(PMPCFG + <usize>(i + 1));
-    if ((next & 0x80) != 0 && ((next >> 3) & 3) == 1) return true;
-  }
-  return false;
-}
-
-function writePmpcfg(reg: u32, v: u64): void {
-  // pmpcfg0 covers entries 0..7, pmpcfg2 entries 8..15.
-  const first = reg * 4;
-  for (let k: u32 = 0; k < 8; k++) {
-    const i = first + k;
-    if (i >= <u32>PMP_COUNT) break;
-    if ((<u32>load<u8>(PMPCFG + <usize>i) & 0x80) != 0) continue;
-    let b = <u32>(v >> (<u64>k * 8)) & 0xff;
-    // R=0, W=1 is reserved: clear W.
-    if ((b & 3) == 2) b &= ~2;
-    store<u8>(PMPCFG + <usize>i, <u8>b);
-  }
 }
 
 // Keep the unused-import checker quiet about names only used in masks.

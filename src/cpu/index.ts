@@ -7,6 +7,7 @@ import * as C from './csr';
 import * as M from './mmu';
 import { run as runLoop } from './execute';
 import { MIP_MSIP, MIP_MEIP, MIP_SEIP, PRV_M } from './state';
+import { pmpReset } from './pmp';
 
 export { addMmioRange } from './mmu';
 
@@ -49,6 +50,7 @@ export function reset(): void {
   C.frm = 0;
   C.mcycleOffset = 0;
   C.minstretOffset = 0;
+  pmpReset();
   M.flushAll();
   M.selectTables();
 }

@@ -6,7 +6,9 @@
 // present in a kind's table if that access is allowed, so a hit needs no
 // permission check. A hit entry holds the virtual page number and the offset
 // that turns a guest virtual address into a linear-memory address. Only RAM
-// pages are cached; device pages always take the slow path.
+// pages are cached; device pages always take the slow path. M-mode's bank
+// holds identity mappings (M never translates except through MPRV, which
+// selects the MPP bank).
 
 import {
   RAM_BASE, ramOffset, ramSize, priv, PRV_M, PRV_S, PRV_U, raise, excCause,
@@ -18,6 +20,7 @@ import {
 import * as S from './state';
 import { mmioRead, mmioWrite } from './host';
 import { mstatus, satp } from './csr';
+import { pmpAllows } from './pmp';
 
 export const ACC_FETCH: u32 = 0;
 export const ACC_LOAD: u32 = 1;
@@ -64,9 +67,11 @@ function mmioMapped(pa: u64, size: u32): bool {
   return false;
 }
 
-function bankBase(p: u32, mode: u64, sum: bool): usize {
+function bankBase(p: u32, sum: bool): usize {
+  // S and U keep their own banks even with satp bare: PMP may grant them
+  // less than M-mode on the same physical page.
   let bank: u32;
-  if (p == PRV_M || mode == 0) bank = 0;
+  if (p == PRV_M) bank = 0;
   else if (p == PRV_S) bank = sum ? 2 : 1;
   else bank = 3;
   return TLB + <usize>(bank * 3) * TABLE_BYTES;
@@ -74,12 +79,11 @@ function bankBase(p: u32, mode: u64, sum: bool): usize {
 
 /** Re-select the tables after a change of privilege, satp mode, MPRV/MPP or SUM. */
 export function selectTables(): void {
-  const mode = satp >> 60;
   const sum = (mstatus & MSTATUS_SUM) != 0;
-  fetchTable = bankBase(priv, mode, sum);
+  fetchTable = bankBase(priv, sum);
   let dp = priv;
   if (priv == PRV_M && (mstatus & MSTATUS_MPRV) != 0) dp = <u32>((mstatus & MSTATUS_MPP) >> MSTATUS_MPP_SHIFT);
-  const d = bankBase(dp, mode, sum);
+  const d = bankBase(dp, sum);
   loadTable = d + TABLE_BYTES;
   storeTable = d + 2 * TABLE_BYTES;
   fetchVpn = INVALID_TAG;
@@ -134,6 +138,30 @@ function accessFault(access: u32, va: u64): void {
   raise(access == ACC_FETCH ? CAUSE_FETCH_ACCESS : access == ACC_LOAD ? CAUSE_LOAD_ACCESS : CAUSE_STORE_ACCESS, va);
 }
 
+/** The privilege an access is made with (data accesses honour MPRV). */
+export function effectivePriv(access: u32): u32 {
+  if (access != ACC_FETCH && priv == PRV_M && (mstatus & MSTATUS_MPRV) != 0) {
+    return <u32>((mstatus & MSTATUS_MPP) >> MSTATUS_MPP_SHIFT);
+  }
+  return priv;
+}
+
+/** translate() followed by the PMP check of the physical bytes. */
+function translateChecked(va: u64, size: u32, access: u32): u64 {
+  const pa = translate(va, access);
+  if (excCause >= 0) return 0;
+  if (!pmpAllows(pa, <u64>size, access, effectivePriv(access))) {
+    accessFault(access, va);
+    return 0;
+  }
+  return pa;
+}
+
+/** May the page holding `pa` be cached for `access` (PMP allows all of it)? */
+@inline function cacheable(pa: u64, access: u32): bool {
+  return pmpAllows(pa & ~(<u64>0xfff), 4096, access, effectivePriv(access));
+}
+
 const PTE_V: u64 = 1;
 const PTE_R: u64 = 2;
 const PTE_W: u64 = 4;
@@ -150,10 +178,7 @@ const PTE_RESERVED: u64 = 0xffc0_0000_0000_0000; // bits 63:54 (no Svpbmt/Svnapo
  * Privileged spec §12.3.2 (virtual address translation process).
  */
 export function translate(va: u64, access: u32): u64 {
-  let p = priv;
-  if (access != ACC_FETCH && p == PRV_M && (mstatus & MSTATUS_MPRV) != 0) {
-    p = <u32>((mstatus & MSTATUS_MPP) >> MSTATUS_MPP_SHIFT);
-  }
+  const p = effectivePriv(access);
   const mode = satp >> 60;
   if (p == PRV_M || mode == 0) return va;
 
@@ -169,7 +194,8 @@ export function translate(va: u64, access: u32): u64 {
   for (let level = levels - 1; level >= 0; level--) {
     const vpn = (va >> (12 + 9 * <u64>level)) & 0x1ff;
     const pteAddr = table + (vpn << 3);
-    if (!inRam(pteAddr, 8)) {
+    // Page-table reads are implicit S-mode accesses, subject to PMP.
+    if (!inRam(pteAddr, 8) || !pmpAllows(pteAddr, 8, ACC_LOAD, PRV_S)) {
       accessFault(access, va);
       return 0;
     }
@@ -260,10 +286,10 @@ export function loadSlow(va: u64, size: u32): u64 {
     }
     return v;
   }
-  const pa = translate(va, ACC_LOAD);
+  const pa = translateChecked(va, size, ACC_LOAD);
   if (excCause >= 0) return 0;
   if (inRam(pa, size)) {
-    tlbFill(loadTable, va, pa);
+    if (cacheable(pa, ACC_LOAD)) tlbFill(loadTable, va, pa);
     return readRam(ramPtr(pa), size);
   }
   return mmioLoad(pa, size, va, ACC_LOAD);
@@ -273,9 +299,9 @@ export function loadSlow(va: u64, size: u32): u64 {
 export function storeSlow(va: u64, size: u32, v: u64): void {
   if ((<u32>va & 0xfff) + size > 4096) {
     // Check both pages before writing anything so a fault leaves memory unchanged.
-    translate(va, ACC_STORE);
+    translateChecked(va, 1, ACC_STORE);
     if (excCause >= 0) return;
-    translate((va + size - 1), ACC_STORE);
+    translateChecked(va + size - 1, 1, ACC_STORE);
     if (excCause >= 0) return;
     for (let i: u32 = 0; i < size; i++) {
       storeSlow(va + i, 1, v >> (<u64>i << 3));
@@ -283,7 +309,7 @@ export function storeSlow(va: u64, size: u32, v: u64): void {
     }
     return;
   }
-  const pa = translate(va, ACC_STORE);
+  const pa = translateChecked(va, size, ACC_STORE);
   if (excCause >= 0) return;
   if (inRam(pa, size)) {
     if (htifTohost != 0 && (pa >> 12) == (htifTohost >> 12)) {
@@ -298,7 +324,7 @@ export function storeSlow(va: u64, size: u32, v: u64): void {
       }
       return;
     }
-    tlbFill(storeTable, va, pa);
+    if (cacheable(pa, ACC_STORE)) tlbFill(storeTable, va, pa);
     writeRam(ramPtr(pa), size, v);
     return;
   }
@@ -314,7 +340,7 @@ export function atomicPointer(va: u64, size: u32, access: u32): usize {
     raise(access == ACC_LOAD ? S.CAUSE_MISALIGNED_LOAD : S.CAUSE_MISALIGNED_STORE, va);
     return 0;
   }
-  const pa = translate(va, access);
+  const pa = translateChecked(va, size, access);
   if (excCause >= 0) return 0;
   if (!inRam(pa, size)) {
     accessFault(access, va);
@@ -334,13 +360,13 @@ export function invalidateFetch(): void {
 function fetchHalf(va: u64): u32 {
   const host = tlbLookup(fetchTable, va, 2);
   if (host != 0) return <u32>load<u16>(host);
-  const pa = translate(va, ACC_FETCH);
+  const pa = translateChecked(va, 2, ACC_FETCH);
   if (excCause >= 0) return 0;
   if (!inRam(pa, 2)) {
     accessFault(ACC_FETCH, va);
     return 0;
   }
-  tlbFill(fetchTable, va, pa);
+  if (cacheable(pa, ACC_FETCH)) tlbFill(fetchTable, va, pa);
   return <u32>load<u16>(ramPtr(pa));
 }
 
@@ -350,14 +376,22 @@ export function fetchSlow(va: u64): u32 {
   if ((<u32>va & 0xfff) <= 0xffc) {
     let host = tlbLookup(fetchTable, va, 4);
     if (host == 0) {
-      const pa = translate(va, ACC_FETCH);
+      const pa = translateChecked(va, 2, ACC_FETCH);
       if (excCause >= 0) return 0;
       if (!inRam(pa, 2)) {
         accessFault(ACC_FETCH, va);
         return 0;
       }
-      tlbFill(fetchTable, va, pa);
       host = ramPtr(pa);
+      if (!cacheable(pa, ACC_FETCH)) {
+        // Not cacheable: fetch this halfword (and the next one if needed) checked one at a time.
+        const lo = <u32>load<u16>(host);
+        if ((lo & 3) != 3) return lo;
+        const hi = fetchHalf(va + 2);
+        if (excCause >= 0) return 0;
+        return lo | (hi << 16);
+      }
+      tlbFill(fetchTable, va, pa);
     }
     fetchVpn = vpn;
     fetchAdd = <u64>host - va;

@@ -66,6 +66,10 @@ const CSR_MIDELEG = 0x303;
 const CSR_MCOUNTEREN = 0x306;
 const CSR_SCOUNTEREN = 0x106;
 const CSR_MENVCFG = 0x30a;
+const CSR_PMPCFG0 = 0x3a0;
+const CSR_PMPADDR0 = 0x3b0;
+const PMP_NAPOT_RWX = 0x1fn;
+const PMPADDR_ALL = 0x3f_ffff_ffff_ffffn;
 const MENVCFG_STCE = 1n << 63n;
 const TICKS_PER_MS = 10_000;
 const SLICE_MS = 10;
@@ -185,6 +189,10 @@ export class Machine {
     hart.setCsr(CSR_MCOUNTEREN, 0x7n);
     hart.setCsr(CSR_SCOUNTEREN, 0x7n);
     hart.setCsr(CSR_MENVCFG, MENVCFG_STCE);
+    // With PMP implemented, S/U accesses matching no entry fail: open all of
+    // memory to them, as firmware does.
+    hart.setCsr(CSR_PMPADDR0, PMPADDR_ALL);
+    hart.setCsr(CSR_PMPCFG0, PMP_NAPOT_RWX);
     hart.setReg(10, 0n);
     hart.setReg(11, BigInt(layout.dtbAddress));
     hart.pc = BigInt(payload.entry);
