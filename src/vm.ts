@@ -12,12 +12,16 @@ import { readFile } from 'node:fs/promises';
 import { Machine, type MachineExit } from './machine/machine.js';
 import { CommandStatusFilter, commandCmdline } from './machine/command-status.js';
 import { ensureDefaultImage } from './backends/image/index.js';
+import { openDisk, DiskError, type OpenDisk } from './backends/block/index.js';
+import { virtioBlk } from './devices/virtio/blk.js';
 
 export interface VmOptions {
   /** Kernel `Image` or ELF: a path or the bytes. Default: the default image. */
   kernel?: string | Uint8Array;
   /** initrd/initramfs: a path or the bytes; null for none. Default: the default image's (when the kernel is default). */
   initrd?: string | Uint8Array | null;
+  /** M-mode firmware (path or bytes), e.g. OpenSBI's fw_dynamic.bin; default: none (the host serves SBI). */
+  bios?: string | Uint8Array;
   /** Guest RAM in MiB (default 256). */
   memMiB?: number;
   /** The kernel command line (default `console=ttyS0 earlycon=sbi`). */
@@ -30,6 +34,17 @@ export interface VmOptions {
   onProgress?: (line: string) => void;
   /** Stop with reason 'timeout' after about this many guest instructions. */
   instructionLimit?: number;
+  /**
+   * Disks (virtio-blk), attached in this order to the first virtio slots:
+   * the guest names them /dev/vda, /dev/vdb, … At most 8 virtio devices fit.
+   */
+  disks?: VmDisk[];
+  /** Device problems worth telling the user (e.g. a guest driver broke the virtio protocol). */
+  onWarning?: (message: string) => void;
+  /** After a guest kernel panic: 'stop' (default; run() resolves with reason 'panic') or 'restart' the VM. */
+  panic?: 'stop' | 'restart';
+  /** Extra serial ports to create: 1..3 for the guest's ttyS1..ttyS3 (see onSerialOutput, writeSerial). */
+  serialPorts?: number[];
 }
 
 export interface VmExit extends MachineExit {
@@ -51,9 +66,55 @@ async function bytesOf(src: string | Uint8Array, what: string): Promise<Uint8Arr
   }
 }
 
+/** One disk of a VM (see `colinux run cobdN=`). */
+export interface VmDisk {
+  /** Image file or host block device. */
+  path: string;
+  /** The guest may only read it. */
+  readOnly?: boolean;
+  /** Copy-on-write overlay file (created if missing); the image is then never written. */
+  overlay?: string;
+  /** Name in messages and the virtio-blk ID string (/sys/block/vdX/serial); default `cobdN` (N = position). */
+  name?: string;
+}
+
+/** virtio-mmio slots on the board (disks, network cards, shared folders together). */
+export const MAX_VIRTIO_DEVICES = 8;
+
+/** Open every disk (DiskError names the one that failed); nothing stays open on failure. */
+async function openDisks(specs: VmDisk[]): Promise<Array<[string, OpenDisk]>> {
+  if (specs.length > MAX_VIRTIO_DEVICES) {
+    throw new DiskError(
+      `${specs.length} disks: the virt board has ${MAX_VIRTIO_DEVICES} virtio slots (shared by disks, network cards and shared folders)`,
+    );
+  }
+  const opened: Array<[string, OpenDisk]> = [];
+  try {
+    for (const [i, d] of specs.entries()) {
+      const name = d.name ?? `cobd${i}`;
+      const disk = await openDisk({
+        name: `${name}=${d.path}`,
+        path: d.path,
+        readOnly: d.readOnly,
+        overlay: d.overlay,
+      });
+      opened.push([name, disk]);
+    }
+  } catch (e) {
+    await Promise.allSettled(opened.map(([, d]) => d.close()));
+    throw e;
+  }
+  return opened;
+}
+
 export class Vm {
   private machine: Machine;
   private readonly listeners: Array<(bytes: Uint8Array) => void> = [];
+  private readonly serialListeners = new Map<number, Array<(bytes: Uint8Array) => void>>();
+  private readonly restartListeners: Array<(why: 'reboot' | 'panic', exit: VmExit) => void> = [];
+  private panicPolicy: 'stop' | 'restart' = 'stop';
+  /** stop() was called: a reboot in progress must not bring the VM back. */
+  private stopRequested = false;
   private readonly filter: CommandStatusFilter | undefined;
   private readonly make: () => Machine;
 
@@ -74,6 +135,14 @@ export class Vm {
       kernel = await bytesOf(opts.kernel, 'kernel');
       if (opts.initrd) initrd = await bytesOf(opts.initrd, 'initrd');
     }
+    const firmware = opts.bios === undefined ? undefined : await bytesOf(opts.bios, 'bios');
+    const disks = await openDisks(opts.disks ?? []);
+    const diskDevices = disks.map(([name, disk]) =>
+      virtioBlk(disk, {
+        id: name,
+        onError: (reason) => opts.onWarning?.(`${name}: device reset needed: ${reason}`),
+      }),
+    );
     const words = [opts.cmdline ?? DEFAULT_KERNEL_ARGS.join(' '), ...(opts.kernelArgs ?? [])];
     let cmdline = words.filter((w) => w !== '').join(' ');
     if (opts.cmd !== undefined) cmdline = commandCmdline(cmdline, opts.cmd);
@@ -85,10 +154,36 @@ export class Vm {
         initrd,
         cmdline,
         instructionLimit: opts.instructionLimit,
+        firmware,
+        virtio: [...diskDevices],
         onOutput: (bytes) => vm?.deliver(bytes),
+        serialPorts: (opts.serialPorts ?? []).map((index) => ({
+          index,
+          onOutput: (bytes: Uint8Array) => vm?.deliverSerial(index, bytes),
+        })),
       });
-    vm = new Vm(make, opts.cmd !== undefined);
+    try {
+      vm = new Vm(make, opts.cmd !== undefined);
+    } catch (e) {
+      await Promise.allSettled(disks.map(([, d]) => d.close()));
+      throw e;
+    }
+    vm.closers.push(...disks.map(([, d]) => () => d.close()));
+    if (opts.panic !== undefined) vm.panicPolicy = opts.panic;
     return vm;
+  }
+
+  private readonly closers: Array<() => Promise<void>> = [];
+
+  /**
+   * Release host resources: finish disk I/O, make writes durable, close
+   * files, drop image locks. run() does this when the VM ends.
+   */
+  async close(): Promise<void> {
+    const all = this.closers.splice(0);
+    const results = await Promise.allSettled(all.map((c) => c()));
+    const failed = results.find((r) => r.status === 'rejected');
+    if (failed) throw (failed as PromiseRejectedResult).reason;
   }
 
   /** Receive console output (called with each chunk as the guest writes it). */
@@ -103,7 +198,39 @@ export class Vm {
 
   /** Stop the VM from the host side; run() resolves with reason 'stopped'. */
   stop(): void {
+    this.stopRequested = true;
     this.machine.stop('stopped', 0);
+  }
+
+  /**
+   * Press the power button: the guest is asked to shut down cleanly (init
+   * stops its services, syncs, powers off) and run() then resolves with
+   * reason 'poweroff'. Nothing happens if the guest ignores it; see stop().
+   */
+  pressPowerButton(): void {
+    this.machine.pressPowerButton();
+  }
+
+  /** Receive what the guest writes to serial port ttyS`index` (given in `serialPorts`). */
+  onSerialOutput(index: number, listener: (bytes: Uint8Array) => void): void {
+    const list = this.serialListeners.get(index) ?? [];
+    list.push(listener);
+    this.serialListeners.set(index, list);
+  }
+
+  /** Send input to serial port ttyS`index` (given in `serialPorts`). */
+  writeSerial(index: number, data: Uint8Array | string): void {
+    const bytes = typeof data === 'string' ? new TextEncoder().encode(data) : data;
+    this.machine.sendSerialInput(index, bytes);
+  }
+
+  /** Called when run() restarts the VM: after a guest reboot, or a panic with `panic: 'restart'`. */
+  onRestart(listener: (why: 'reboot' | 'panic', exit: VmExit) => void): void {
+    this.restartListeners.push(listener);
+  }
+
+  private deliverSerial(index: number, bytes: Uint8Array): void {
+    for (const l of this.serialListeners.get(index) ?? []) l(bytes);
   }
 
   private deliver(bytes: Uint8Array): void {
@@ -113,9 +240,19 @@ export class Vm {
 
   /** Boot and run until the guest powers off, panics or is stopped. A guest reboot restarts it. */
   async run(): Promise<VmExit> {
+    try {
+      return await this.runMachine();
+    } finally {
+      await this.close();
+    }
+  }
+
+  private async runMachine(): Promise<VmExit> {
     for (;;) {
       const exit = await this.machine.run();
-      if (exit.reason === 'reboot') {
+      if (exit.reason === 'reboot' || (exit.reason === 'panic' && this.panicPolicy === 'restart')) {
+        if (this.stopRequested) return { reason: 'stopped', exitCode: 0, source: 'host' };
+        for (const l of this.restartListeners) l(exit.reason, exit);
         this.machine = this.make();
         continue;
       }

@@ -37,6 +37,23 @@ export interface Source {
 
 export type SettingName = 'kernel' | 'initrd' | 'mem' | 'bios' | 'root' | 'cmdline';
 
+/** Highest coLinux block device number (`cobd0=` … `cobd31=`). */
+export const MAX_COBD_INDEX = 31;
+/** virtio-mmio slots on the virt board, shared by disks, network cards and shared folders. */
+export const VIRTIO_SLOTS = 8;
+
+/** One `cobdN=path[,ro|,cow[=overlay]]`. */
+export interface DiskConfig {
+  /** N of cobdN. */
+  index: number;
+  /** Absolute path of the image file or host block device. */
+  path: string;
+  readOnly: boolean;
+  /** Absolute path of the copy-on-write overlay (`,cow` → `<path>.cow`). */
+  overlay?: string;
+  source: Source;
+}
+
 export interface VmConfig {
   /** Absolute path of the kernel Image; undefined = the machine's default. */
   kernel?: string;
@@ -48,6 +65,8 @@ export interface VmConfig {
   bios?: string;
   /** Root device for the kernel (`root=`), with coLinux's /dev/cobdN already translated. */
   root?: string;
+  /** Disks (`cobdN=`), sorted by N: the order they are attached, so the guest names them vda, vdb, … */
+  disks: DiskConfig[];
   /** Words of `cmdline=` (last one wins), quotes removed. */
   cmdline: string[];
   /** Bare words and unknown name=value arguments, in order, quotes removed. */
@@ -89,7 +108,9 @@ type Kind =
   /** A guest device name; /dev/cobdN is translated to /dev/vdX. */
   | 'device'
   /** Kernel command-line words, split like the kernel does. */
-  | 'words';
+  | 'words'
+  /** A disk: `path[,ro|,rw|,cow|,cow=overlay]`. */
+  | 'disk';
 
 export interface SettingSpec {
   /** `mem`, or for a reserved family the prefix (`cobd`) with `family: true`. */
@@ -176,16 +197,17 @@ export const SETTINGS: readonly SettingSpec[] = [
     none: undefined,
     placeholder: '<path>|none',
     example: 'bios=fw_dynamic.bin',
-    description: 'M-mode firmware for firmware boot (stored, not used yet)',
+    description: 'M-mode firmware (e.g. OpenSBI fw_dynamic.bin), started at 0x80000000 as with QEMU -bios',
     defaultText: 'none, cooperative boot',
   },
   {
     name: 'cobd',
     family: true,
-    supported: false,
-    placeholder: '<file>',
+    supported: true,
+    kind: 'disk',
+    placeholder: '<file>[,ro|,cow[=<overlay>]]',
     example: 'cobd0=disk.img',
-    description: 'block device N on a host file, via virtio-blk',
+    description: `disk N (0 to ${MAX_COBD_INDEX}) on an image file or host block device, via virtio-blk; ,ro read-only; ,cow writes go to <file>.cow (or <overlay>); the guest sees disks as /dev/vda, /dev/vdb, … in order of N; at most ${VIRTIO_SLOTS} virtio devices in all`,
   },
   {
     name: 'eth',
@@ -323,6 +345,10 @@ export function formatConfig(cfg: VmConfig): string {
     const src = cfg.sources[name];
     lines.push(`${s.name}=${value}${src ? `  [${src.where}]` : ''}`);
   }
+  for (const [i, d] of cfg.disks.entries()) {
+    const opts = `${d.readOnly ? ',ro' : ''}${d.overlay !== undefined ? `,cow=${d.overlay}` : ''}`;
+    lines.push(`cobd${d.index}=${d.path}${opts} (guest /dev/${virtioDiskName(i)})  [${d.source.where}]`);
+  }
   lines.push(
     `kernel args: ${cfg.kernelArgs.length > 0 ? cfg.kernelArgs.map(quoteKernelWord).join(' ') : '(none)'}`,
   );
@@ -351,12 +377,20 @@ export function cobdToVirtio(n: number): string {
 }
 
 /**
- * Translate a coLinux root device (`/dev/cobd0`, devfs-style `/dev/cobd/0`)
- * to its virtio-blk name; anything else is returned unchanged.
+ * Translate a coLinux root device (`/dev/cobd0`, devfs-style `/dev/cobd/0`,
+ * a partition `/dev/cobd0p1`) to its virtio-blk name; anything else is
+ * returned unchanged. `disks` are the configured cobd numbers: disks are
+ * attached in increasing N and the guest names them vda, vdb, … in that
+ * order, so with cobd0 and cobd3, /dev/cobd3 is /dev/vdb. Without `disks`
+ * (or when N is not among them) cobdN maps to the Nth name.
  */
-export function translateRootDevice(dev: string): string {
-  const m = /^\/dev\/cobd\/?(\d+)$/.exec(dev);
-  return m ? cobdToVirtio(Number(m[1])) : dev;
+export function translateRootDevice(dev: string, disks?: readonly number[]): string {
+  const m = /^\/dev\/cobd\/?(\d+)(?:p(\d+))?$/.exec(dev);
+  if (!m) return dev;
+  const n = Number(m[1]);
+  const sorted = [...(disks ?? [])].sort((a, b) => a - b);
+  const pos = sorted.indexOf(n);
+  return cobdToVirtio(pos >= 0 ? pos : n) + (m[2] ?? '');
 }
 
 // ---------------------------------------------------------------------------
@@ -561,7 +595,8 @@ function applySetting(ctx: Ctx, loc: Loc, spec: SettingSpec, name: string, value
     case 'device':
       if (value === '') bad(`empty value; give a device, e.g. ${spec.example}`);
       if (/\s/.test(value)) bad(`a device name cannot contain spaces; e.g. ${spec.example}`);
-      if (spec.field === 'root') cfg.root = translateRootDevice(value);
+      // Translated once every cobdN= is known (parseRunArgs).
+      if (spec.field === 'root') cfg.root = value;
       break;
     case 'words': {
       let words: string[];
@@ -573,10 +608,52 @@ function applySetting(ctx: Ctx, loc: Loc, spec: SettingSpec, name: string, value
       if (spec.field === 'cmdline') cfg.cmdline = words;
       break;
     }
+    case 'disk':
+      applyDisk(ctx, loc, name, value, bad);
+      return;
     default:
       bad('internal error: setting has no kind');
   }
   cfg.sources[spec.name as SettingName] = whereOf(ctx, loc);
+}
+
+function applyDisk(
+  ctx: Ctx,
+  loc: Loc,
+  name: string,
+  value: string,
+  bad: (problem: string) => never,
+): void {
+  const index = Number(name.slice('cobd'.length));
+  if (index > MAX_COBD_INDEX) bad(`disk numbers go from 0 to ${MAX_COBD_INDEX}`);
+  const [file, ...options] = value.split(',');
+  if (file === undefined || file === '') {
+    bad('empty path; give an image file, e.g. cobd0=disk.img or cobd0=disk.img,ro');
+  }
+  const disk: DiskConfig = {
+    index,
+    path: resolvePath(file, loc.dir),
+    readOnly: false,
+    source: whereOf(ctx, loc),
+  };
+  for (const o of options) {
+    if (o === 'ro') disk.readOnly = true;
+    else if (o === 'rw') disk.readOnly = false;
+    else if (o === 'cow') disk.overlay = `${disk.path}.cow`;
+    else if (o.startsWith('cow=') && o.length > 4) disk.overlay = resolvePath(o.slice(4), loc.dir);
+    else {
+      bad(
+        `unknown disk option "${o}"; the options are ro, rw, cow and cow=<overlay file> (an image path cannot contain ",")`,
+      );
+    }
+  }
+  if (disk.readOnly && disk.overlay !== undefined) {
+    bad('ro and cow exclude each other: ,cow already keeps the image unchanged; use one');
+  }
+  const cfg = ctx.cfg;
+  cfg.disks = [...cfg.disks.filter((d) => d.index !== index), disk].sort(
+    (a, b) => a.index - b.index,
+  );
 }
 
 function appendKernelArg(ctx: Ctx, loc: Loc, word: string): void {
@@ -747,6 +824,7 @@ function isHelp(a: string): boolean {
 export function parseRunArgs(argv: string[], opts: ParseOptions = {}): VmConfig {
   const cfg: VmConfig = {
     memMiB: DEFAULT_MEM_MIB,
+    disks: [],
     cmdline: [],
     kernelArgs: [],
     help: false,
@@ -793,7 +871,31 @@ export function parseRunArgs(argv: string[], opts: ParseOptions = {}): VmConfig 
     }
     handleItem(ctx, loc, a);
   }
+  finishDisks(ctx);
   return cfg;
+}
+
+/** Check the disk count; translate root=/dev/cobdN now that every disk is known. */
+function finishDisks(ctx: Ctx): void {
+  const cfg = ctx.cfg;
+  if (cfg.disks.length > VIRTIO_SLOTS) {
+    const extra = cfg.disks[VIRTIO_SLOTS]!;
+    fail(
+      ctx,
+      { file: extra.source.file, line: extra.source.line, dir: ctx.cwd },
+      `cobd${extra.index}=: too many disks (${cfg.disks.length}); the virt board has ${VIRTIO_SLOTS} virtio slots, shared by disks, network cards and shared folders`,
+    );
+  }
+  if (cfg.root === undefined) return;
+  const m = /^\/dev\/cobd\/?(\d+)(?:p\d+)?$/.exec(cfg.root);
+  const indices = cfg.disks.map((d) => d.index);
+  if (m && cfg.disks.length > 0 && !indices.includes(Number(m[1]))) {
+    const where = cfg.sources.root?.file !== undefined ? `${cfg.sources.root.where}: ` : '';
+    cfg.warnings.push(
+      `${where}root=${cfg.root}: no cobd${m[1]}= disk is configured (disks: ${indices.map((i) => `cobd${i}`).join(', ')})`,
+    );
+  }
+  cfg.root = translateRootDevice(cfg.root, indices);
 }
 
 // ---------------------------------------------------------------------------
@@ -839,6 +941,20 @@ export function fileProblems(cfg: VmConfig, opts: CheckOptions = {}): string[] {
   check('kernel', cfg.kernel, true);
   check('initrd', cfg.initrd, false);
   check('bios', cfg.bios, true);
+  for (const d of cfg.disks) {
+    const prefix = `${d.source.file !== undefined ? `${d.source.where}: ` : ''}cobd${d.index}=${d.path}: `;
+    let st: fs.Stats;
+    try {
+      st = fs.statSync(d.path);
+    } catch (e) {
+      const why = (e as { code?: unknown }).code === 'ENOENT' ? 'no such file' : readErrorText(e);
+      problems.push(`${prefix}${why}; create an image with: colinux disk create ${d.path} 4G`);
+      continue;
+    }
+    if (st.isDirectory()) problems.push(`${prefix}is a directory; give a disk image file or a block device`);
+    else if (!st.isFile() && !st.isBlockDevice())
+      problems.push(`${prefix}is neither a regular file nor a block device`);
+  }
   return problems;
 }
 

@@ -5,6 +5,7 @@
  *   colinux [run] [name=value | @file | word]… [--cmd "shell command"]
  *   colinux image build [default] [--rebuild]
  *   colinux config check [name=value | @file]…
+ *   colinux disk create|info|commit|discard …
  *
  * Exit status: 0 the guest powered off cleanly; with --cmd, the command's
  * status; 1 the VM failed (error, or the guest stopped before the command
@@ -26,6 +27,8 @@ import {
 } from './config.js';
 import { ensureDefaultImage } from '../backends/image/index.js';
 import { attachTerminal } from './terminal.js';
+import { cmdDisk } from './disk.js';
+import { DiskError } from '../backends/block/index.js';
 
 export const EXIT_OK = 0;
 export const EXIT_VM_ERROR = 1;
@@ -46,6 +49,7 @@ function usage(): string {
     'usage: colinux [run] [name=value | @file | kernel-word]… [--cmd "command"]',
     '       colinux image build [default] [--rebuild]',
     '       colinux config check [name=value | @file]…',
+    '       colinux disk create|info|commit|discard …   (colinux disk help)',
     '       colinux --version',
     '',
     helpText(),
@@ -71,11 +75,6 @@ async function cmdRun(argv: string[]): Promise<number> {
     throw e;
   }
   for (const w of cfg.warnings) process.stderr.write(`colinux: warning: ${w}\n`);
-  if (cfg.bios !== undefined) {
-    return fail(
-      `bios=${cfg.bios}: firmware boot is not supported yet; remove bios= to boot the kernel directly`,
-    );
-  }
   let cmdline: string;
   try {
     cmdline = buildKernelCmdline(cfg, DEFAULT_KERNEL_ARGS);
@@ -89,14 +88,22 @@ async function cmdRun(argv: string[]): Promise<number> {
       kernel: cfg.kernel,
       initrd: cfg.initrd,
       memMiB: cfg.memMiB,
+      bios: cfg.bios,
       cmdline,
       cmd: cfg.cmd,
       onProgress: (line) => process.stderr.write(`${line}\n`),
+      disks: cfg.disks.map((d) => ({
+        name: `cobd${d.index}`,
+        path: d.path,
+        readOnly: d.readOnly,
+        overlay: d.overlay,
+      })),
+      onWarning: (msg) => process.stderr.write(`colinux: warning: ${msg}\n`),
     });
   } catch (e) {
-    if (e instanceof BootError) return fail(e.message);
+    if (e instanceof BootError || e instanceof DiskError) return fail(e.message);
     const msg = (e as Error).message;
-    return fail(msg, /^(kernel|initrd)=/.test(msg) ? EXIT_USAGE : EXIT_VM_ERROR);
+    return fail(msg, /^(kernel|initrd|bios)=/.test(msg) ? EXIT_USAGE : EXIT_VM_ERROR);
   }
 
   vm.onOutput((bytes) => process.stdout.write(bytes));
@@ -183,6 +190,12 @@ export async function main(argv: string[]): Promise<number> {
       return cmdImage(rest);
     case 'config':
       return cmdConfig(rest);
+    case 'disk':
+      return cmdDisk(
+        rest,
+        (s) => process.stdout.write(s),
+        (s) => process.stderr.write(s),
+      );
     case 'help':
     case '--help':
     case '-h':

@@ -95,3 +95,44 @@ export function layoutBoot(
   }
   return { dtbAddress, initrd };
 }
+
+/** Where M-mode firmware ends up: raw images at RAM_BASE, ELF files at their physical addresses. */
+export function placeFirmware(bytes: Uint8Array): KernelPayload {
+  if (isElf(bytes)) {
+    const elf = parseElf(bytes);
+    let end = RAM_BASE;
+    const segments = elf.segments
+      .filter((s) => s.memSize > 0n)
+      .map((s) => {
+        const address = Number(s.paddr);
+        end = Math.max(end, address + Number(s.memSize));
+        return { address, data: s.data };
+      });
+    return { segments, entry: Number(elf.entry), end };
+  }
+  if (bytes.length === 0) throw new BootError('the firmware file is empty');
+  return {
+    segments: [{ address: RAM_BASE, data: bytes }],
+    entry: RAM_BASE,
+    end: RAM_BASE + bytes.length,
+  };
+}
+
+/** Firmware (like OpenSBI) must fit below the kernel, which QEMU and colinux place at RAM_BASE + 2 MiB. */
+export const FIRMWARE_LIMIT = RAM_BASE + KERNEL_OFFSET;
+
+/**
+ * OpenSBI's fw_dynamic handoff (struct fw_dynamic_info, version 2): six
+ * 64-bit words telling the firmware where the next stage is and in which mode.
+ */
+export function fwDynamicInfo(nextAddr: number): Uint8Array {
+  const info = new Uint8Array(48);
+  const dv = new DataView(info.buffer);
+  dv.setBigUint64(0, 0x4942534fn, true); // magic "OSBI"
+  dv.setBigUint64(8, 2n, true); // version
+  dv.setBigUint64(16, BigInt(nextAddr), true); // next_addr
+  dv.setBigUint64(24, 1n, true); // next_mode: S
+  dv.setBigUint64(32, 0n, true); // options
+  dv.setBigUint64(40, 0n, true); // boot_hart
+  return info;
+}

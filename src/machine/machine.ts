@@ -5,8 +5,21 @@
  * deadline or host event, so an idle guest costs almost nothing.
  */
 import { Hart, Exit, Line, RAM_BASE } from './core.js';
-import { createVirtBoard, buildDeviceTree, type VirtBoard } from './virt-board.js';
-import { placeKernel, layoutBoot, BootError } from './boot.js';
+import {
+  createVirtBoard,
+  buildDeviceTree,
+  POWER_BUTTON_PIN,
+  type VirtBoard,
+} from './virt-board.js';
+import { SerialLink } from './serial-link.js';
+import {
+  placeKernel,
+  placeFirmware,
+  layoutBoot,
+  fwDynamicInfo,
+  BootError,
+  FIRMWARE_LIMIT,
+} from './boot.js';
 import { isElf, parseElf, type ElfFile } from './elf.js';
 import { handleSbiCall } from '../sbi/sbi.js';
 import type { DeviceFactory, GuestMemory } from './device.js';
@@ -38,8 +51,16 @@ export interface MachineOptions {
   sliceInstructions?: number;
   /** Stop with reason 'timeout' after about this many instructions. */
   instructionLimit?: number;
+  /**
+   * M-mode firmware (e.g. OpenSBI fw_dynamic/fw_jump), loaded at 0x8000_0000
+   * and started in M-mode with a0 = hartid, a1 = device tree, a2 = fw_dynamic
+   * info, as QEMU's -bios does. Without it the host serves SBI itself.
+   */
+  firmware?: Uint8Array;
   /** Devices for virtio-mmio slots 0, 1, … (at most 8). */
   virtio?: DeviceFactory[];
+  /** Extra serial ports ttyS1..ttyS3 (`index` 1..3) and where their output goes. */
+  serialPorts?: Array<{ index: number; onOutput: (bytes: Uint8Array) => void }>;
 }
 
 export type ExitReason = 'poweroff' | 'reboot' | 'panic' | 'error' | 'stopped' | 'timeout';
@@ -106,6 +127,7 @@ export class Machine {
   private readonly watcher = new ConsoleWatcher();
   private panicSince = 0;
   private virtioSlots: number[] = [];
+  private readonly serialLinks: SerialLink[] = [];
 
   constructor(opts: MachineOptions) {
     if (!Number.isInteger(opts.memMiB) || opts.memMiB < MIN_MEM_MIB || opts.memMiB > MAX_MEM_MIB) {
@@ -137,7 +159,18 @@ export class Machine {
       rtcClock: opts.rtcClock,
       onPowerOff: (code) => this.finish({ reason: 'poweroff', exitCode: code, source: 'syscon' }),
       onReset: () => this.finish({ reason: 'reboot', exitCode: 0, source: 'syscon' }),
+      serialPorts: (opts.serialPorts ?? []).map((p) => {
+        const link = new SerialLink(p.index, p.onOutput);
+        this.serialLinks.push(link);
+        return {
+          index: p.index,
+          onTransmit: (b: number) => link.transmit(b),
+          onRxSpace: () => link.feed(),
+        };
+      }),
+      onGpioInputRead: (value, inputEnabled) => this.powerButtonSampled(value, inputEnabled),
     });
+    for (const l of this.serialLinks) l.uart = this.board.serials.get(l.index);
     const virtio = opts.virtio ?? [];
     if (virtio.length > 8) throw new BootError('at most 8 virtio devices fit the virt board');
     const memory: GuestMemory = {
@@ -175,10 +208,15 @@ export class Machine {
       isaExtensions: ISA_EXTENSIONS,
       mmuType: 'sv39',
       virtioSlots: this.virtioSlots,
+      serialPorts: this.serialLinks.map((l) => l.index),
     });
     if (dtb.length > 0x10_0000) throw new BootError('device tree too large');
     hart.ramView(layout.dtbAddress, dtb.length).set(dtb);
 
+    if (opts.firmware) {
+      this.startFirmware(opts.firmware, payload.entry, layout.dtbAddress, ramSize);
+      return;
+    }
     // Cooperative boot: S-mode at the kernel entry, SBI served by the host,
     // every trap and supervisor interrupt delegated to S-mode.
     hart.x.setHostSbi(1);
@@ -197,6 +235,34 @@ export class Machine {
     hart.setReg(11, BigInt(layout.dtbAddress));
     hart.pc = BigInt(payload.entry);
     hart.x.setPriv(1);
+  }
+
+  /** Firmware boot: M-mode at the firmware entry, the firmware serves SBI. */
+  private startFirmware(
+    firmware: Uint8Array,
+    kernelEntry: number,
+    dtbAddress: number,
+    ramSize: number,
+  ): void {
+    const hart = this.hart;
+    const fw = placeFirmware(firmware);
+    if (fw.end > FIRMWARE_LIMIT) {
+      throw new BootError(
+        `the firmware is too large: it ends at 0x${fw.end.toString(16)}, past the kernel at 0x${FIRMWARE_LIMIT.toString(16)}`,
+      );
+    }
+    for (const seg of fw.segments) {
+      if (!hart.inRam(seg.address, seg.data.length))
+        throw new BootError('the firmware does not fit in RAM');
+      hart.ramView(seg.address, seg.data.length).set(seg.data);
+    }
+    const infoAddress = RAM_BASE + ramSize - 4096; // last page, above the device tree
+    hart.ramView(infoAddress, 48).set(fwDynamicInfo(kernelEntry));
+    hart.setReg(10, 0n);
+    hart.setReg(11, BigInt(dtbAddress));
+    hart.setReg(12, BigInt(infoAddress));
+    hart.pc = BigInt(fw.entry);
+    hart.x.setPriv(3);
   }
 
   /** Load an ELF at its physical addresses and start it in M-mode (as QEMU -bios none, or Spike). */
@@ -245,6 +311,7 @@ export class Machine {
       isaExtensions: ISA_EXTENSIONS,
       mmuType: 'sv48',
       virtioSlots: this.virtioSlots,
+      serialPorts: this.serialLinks.map((l) => l.index),
     });
     const dtbAddress = RAM_BASE + ramSize - 0x10_0000;
     hart.ramView(dtbAddress, dtb.length).set(dtb);
@@ -275,7 +342,34 @@ export class Machine {
     this.wake();
   }
 
+  /**
+   * Press the power button (a momentary push: it is released as soon as the
+   * guest has read it pressed). The guest's gpio-keys driver reports
+   * KEY_POWER; acpid or systemd-logind then shut the system down cleanly.
+   */
+  pressPowerButton(): void {
+    this.board.gpio.setPin(POWER_BUTTON_PIN, false);
+    this.wake();
+  }
+
+  private powerButtonSampled(value: number, inputEnabled: number): void {
+    const bit = 1 << POWER_BUTTON_PIN;
+    const gpio = this.board.gpio;
+    if (!gpio.pin(POWER_BUTTON_PIN) && (inputEnabled & bit) !== 0 && (value & bit) === 0) {
+      gpio.setPin(POWER_BUTTON_PIN, true);
+    }
+  }
+
+  /** Send input to extra serial port ttyS`index` (held until the guest's driver listens). */
+  sendSerialInput(index: number, bytes: Uint8Array): void {
+    const link = this.serialLinks.find((l) => l.index === index);
+    if (!link) throw new RangeError(`no serial port ttyS${index} on this machine`);
+    link.send(bytes);
+    this.wake();
+  }
+
   private feedUart(): void {
+    for (const l of this.serialLinks) l.feed();
     if (this.input.length === 0 || !this.board.uart.receiverReady()) return;
     const n = this.board.uart.pushInput(Uint8Array.from(this.input.slice(0, 256)));
     if (n > 0) this.input.splice(0, n);
@@ -291,6 +385,7 @@ export class Machine {
   }
 
   private flushOutput(): void {
+    for (const l of this.serialLinks) l.flush();
     if (this.outLen === 0) return;
     const chunk = this.outBuf.slice(0, this.outLen);
     this.outLen = 0;
