@@ -5,6 +5,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../helpers/colinux.js';
+import { assemble, toolchainProblem } from '../helpers/riscv.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'colinux-cli-'));
 
@@ -62,4 +63,36 @@ test('an unknown command is refused with a pointer to --help', async () => {
   const r = await runCli(['frobnicate']);
   assert.equal(r.code, 2);
   assert.match(r.stderr, /unknown command "frobnicate"/);
+});
+
+test('a bare-metal ELF runs in M-mode and its HTIF exit code becomes the status', async () => {
+  const problem = await toolchainProblem();
+  if (problem) return assert.fail(problem);
+  const elf = join(dir, 'prog.elf');
+  writeFileSync(
+    elf,
+    assemble(`
+  .section .text.init
+  .globl _start
+_start:
+  li t0, 0x10000000
+  li t1, 'o'
+  sb t1, 0(t0)
+  li t1, 'k'
+  sb t1, 0(t0)
+  csrr t2, mhartid
+  bnez t2, 1f
+  li a0, (7 << 1) | 1
+  la t0, tohost
+  sd a0, 0(t0)
+1: j 1b
+  .section .tohost,"aw",@progbits
+  .align 6
+  .globl tohost
+tohost: .dword 0
+`),
+  );
+  const r = await runCli(['run', `kernel=${elf}`]);
+  assert.equal(r.code, 7, r.stderr);
+  assert.equal(r.stdout, 'ok');
 });
