@@ -139,8 +139,21 @@ export class Machine {
     const ramSize = opts.memMiB * 2 ** 20;
 
     this.hart = new Hart(ramSize, {
-      mmioRead: (addr, size) => this.board.bus.read(addr, size as 1 | 2 | 4) ?? 0,
-      mmioWrite: (addr, size, value) => void this.board.bus.write(addr, size as 1 | 2 | 4, value),
+      mmioRead: (addr, size) => {
+        try {
+          return this.board.bus.read(addr, size as 1 | 2 | 4) ?? 0;
+        } catch (e) {
+          this.deviceFault(addr, e);
+          return 0;
+        }
+      },
+      mmioWrite: (addr, size, value) => {
+        try {
+          this.board.bus.write(addr, size as 1 | 2 | 4, value);
+        } catch (e) {
+          this.deviceFault(addr, e);
+        }
+      },
       time: () => this.ticks(),
     });
     const hart = this.hart;
@@ -398,6 +411,27 @@ export class Machine {
     this.hart.x.requestExit(Exit.Requested);
   }
 
+  private readonly sbiHost = {
+    consoleWrite: (b: Uint8Array) => this.emitBytes(b),
+    consoleRead: () => (this.input.length ? this.input.shift()! : -1),
+    systemReset: (kind: 'shutdown' | 'reboot', code: number) =>
+      this.finish({
+        reason: kind === 'shutdown' ? 'poweroff' : 'reboot',
+        exitCode: code,
+        source: 'sbi',
+      }),
+  };
+
+  /** A device threw: never let it unwind through the CPU core; stop the VM with the reason. */
+  private deviceFault(addr: number, e: unknown): void {
+    this.finish({
+      reason: 'error',
+      exitCode: 1,
+      message: `${addr ? `device at 0x${addr.toString(16)}` : 'host service'} failed: ${(e as Error).message ?? String(e)}`,
+      source: 'host',
+    });
+  }
+
   private raiseLine(line: Line, level: boolean): void {
     this.hart.setLine(line, level);
     if (level) this.wake();
@@ -439,16 +473,11 @@ export class Machine {
           if (r === Exit.Budget) {
             if (performance.now() >= sliceEnd) break;
           } else if (r === Exit.Ecall) {
-            handleSbiCall(hart, {
-              consoleWrite: (b) => this.emitBytes(b),
-              consoleRead: () => (this.input.length ? this.input.shift()! : -1),
-              systemReset: (kind, code) =>
-                this.finish({
-                  reason: kind === 'shutdown' ? 'poweroff' : 'reboot',
-                  exitCode: code,
-                  source: 'sbi',
-                }),
-            });
+            try {
+              handleSbiCall(hart, this.sbiHost);
+            } catch (e) {
+              this.deviceFault(0, e);
+            }
           } else if (r === Exit.Wfi) {
             const deadline = hart.x.nextDeadline();
             if (deadline === 0xffff_ffff_ffff_ffffn) sleepMs = Infinity;
@@ -464,7 +493,11 @@ export class Machine {
               message: `guest trap reached M-mode (mcause=0x${cause.toString(16)} mepc=0x${epc.toString(16)} mtval=0x${tval.toString(16)}); the kernel cannot continue`,
             });
           } else if (r === Exit.Htif) {
-            this.htif?.service();
+            try {
+              this.htif?.service();
+            } catch (e) {
+              this.deviceFault(0, e);
+            }
           }
           if (limit !== undefined && hart.x.getInstret() >= limit) {
             this.finish({
