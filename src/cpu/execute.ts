@@ -93,6 +93,8 @@ function remuw(a: u64, b: u64): u64 {
   return sext32(<u64>(x % y));
 }
 
+const RVC_CACHE: usize = memory.data(65536 * 4, 16);
+
 /** Take the exception raised by a helper; returns the handler's pc. */
 function exceptionTrap(pc: u64): u64 {
   const cause = <u64>S.excCause;
@@ -200,9 +202,17 @@ export function run(budget: i32): i32 {
     let raw = inst;
     if ((inst & 3) != 3) {
       raw = inst & 0xffff;
-      inst = expandCompressed(raw);
-      len = 2;
+      // Expansions are memoised per 16-bit encoding; 1 marks an illegal one
+      // (a real expansion always ends in binary 11).
+      const slot = RVC_CACHE + (<usize>raw << 2);
+      inst = load<u32>(slot);
       if (inst == 0) {
+        inst = expandCompressed(raw);
+        if (inst == 0) inst = 1;
+        store<u32>(slot, inst);
+      }
+      len = 2;
+      if (inst == 1) {
         pc = illegal(pc, raw);
         continue;
       }
