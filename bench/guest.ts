@@ -19,7 +19,7 @@ export class BenchError extends Error {}
 let clkTck: number | undefined;
 
 /** Clock ticks per second of /proc/PID/stat times. */
-function ticksPerSecond(): number {
+export function ticksPerSecond(): number {
   if (clkTck === undefined) {
     try {
       clkTck = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
@@ -306,11 +306,33 @@ export interface CommandRun {
   exitCode: number | null;
   /** The status from the "colinux-exit-status:N" marker, if printed. */
   markerStatus: number | undefined;
+  /** For each mark that appeared: when (ms since spawn) and the process's CPU time then (s). */
+  marks: Record<string, { ms: number; cpuS: number }>;
 }
 
-/** Run the VM until it exits by itself (a command-mode boot), with a safety timeout. */
-export async function runToExit(cmd: VmCommand, timeoutMs: number): Promise<CommandRun> {
+/**
+ * Run the VM until it exits by itself (a command-mode boot), with a safety
+ * timeout. `marks`: patterns to watch for in the console output; the first
+ * time each matches, the time and the process's CPU time are recorded.
+ */
+export async function runToExit(
+  cmd: VmCommand,
+  timeoutMs: number,
+  marks: Record<string, RegExp> = {},
+): Promise<CommandRun> {
   const g = new GuestProcess(cmd);
+  const seen: Record<string, { ms: number; cpuS: number }> = {};
+  g.child.stdout!.on('data', () => {
+    for (const [name, re] of Object.entries(marks)) {
+      if (seen[name] === undefined && re.test(g.output)) {
+        try {
+          seen[name] = { ms: performance.now() - g.started, cpuS: cpuSeconds(g.pid) };
+        } catch {
+          // the process is already gone; the mark stays unrecorded
+        }
+      }
+    }
+  });
   try {
     const exit = await g.waitExit(timeoutMs);
     const wallMs = performance.now() - g.started;
@@ -327,6 +349,7 @@ export async function runToExit(cmd: VmCommand, timeoutMs: number): Promise<Comm
       wallMs,
       exitCode: exit.code,
       markerStatus: m ? Number(m[1]) : undefined,
+      marks: seen,
     };
   } catch (e) {
     if (e instanceof BenchError) throw e;

@@ -18,8 +18,8 @@
  * Exit status: 0 when everything ran (however slow), 1 when something
  * failed to run or the two VMs computed different checksums, 2 bad usage.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { ensureDefaultImage } from '../src/backends/image/index.js';
 import { commandCmdline } from '../src/machine/command-status.js';
@@ -28,13 +28,15 @@ import {
   BenchError,
   measureBoot,
   runToExit,
+  ticksPerSecond,
   type BootRun,
   type CommandRun,
   type VmCommand,
 } from './guest.js';
 import { profileColinux, type ProfileResult, type RunCounters } from './profile.js';
-import { formatRatio, formatTable, metric, mib, type Metric } from './report.js';
+import { formatRatio, formatTable, median, metric, mib, type Metric } from './report.js';
 import { buildCpubench, checkHostTools, QEMU, repoRoot, writeCombinedInitrd } from './setup.js';
+import { measureNet, netMetrics, withQemuUserNet } from './net.js';
 
 const MEM_MIB = 256;
 const GUEST_CMD = 'cat /proc/cmdline; /bench/cpubench';
@@ -123,7 +125,12 @@ interface CpuRun {
   phaseChecks: Record<string, string>;
   guestCmdline: string | undefined;
   wallMs: number;
+  /** Host CPU time the VM process used from cpubench's start line to its total line, s. */
+  hostCpuS: number;
 }
+
+/** Console lines bracketing the benchmark, for the host CPU time it used. */
+const CPUBENCH_MARKS = { start: /cpubench: start/, total: /cpubench: total [^\n]*\n/ };
 
 function parseCpubench(vm: string, r: CommandRun): CpuRun {
   const out = r.output.replace(/\r/g, '');
@@ -148,23 +155,71 @@ function parseCpubench(vm: string, r: CommandRun): CpuRun {
     phaseChecks,
     guestCmdline: cmdline?.[1]?.trim(),
     wallMs: r.wallMs,
+    hostCpuS: r.marks.start && r.marks.total ? r.marks.total.cpuS - r.marks.start.cpuS : Number.NaN,
   };
 }
 
 function describeCounters(label: string, c: RunCounters): string {
   const s = c.wallMs / 1000;
-  const mips = c.instructions / 1e6 / s;
   const corePct = (c.coreMs / c.wallMs) * 100;
   const exits = Object.entries(c.exits)
     .filter(([, n]) => n > 0)
     .map(([k, n]) => `${k} ${n}`)
     .join(', ');
+  const rate =
+    c.instructions / s < 1e6
+      ? `${(c.instructions / s / 1e3).toFixed(1)} k instructions/s`
+      : `${(c.instructions / 1e6 / s).toFixed(1)} MIPS`;
   return (
-    `  ${label}: ${(c.instructions / 1e6).toFixed(1)} M guest instructions in ${s.toFixed(2)} s wall = ` +
-    `${mips.toFixed(1)} MIPS; wasm core running ${corePct.toFixed(0)}% of the wall time ` +
-    `(${(c.instructions / 1e6 / (c.coreMs / 1000 || NaN)).toFixed(1)} MIPS while running); ` +
-    `${c.mmio} MMIO accesses, ${c.timeReads} time reads; run() exits: ${exits}`
+    `  ${label}: ${(c.instructions / 1e6).toFixed(1)} M guest instructions in ${s.toFixed(2)} s = ${rate}; ` +
+    `wasm core running ${corePct.toFixed(corePct < 1 ? 2 : 0)}% of the wall time; ` +
+    `${c.mmio} MMIO accesses, ${c.timeReads} host clock reads; run() returns: ${exits || 'none'}`
   );
+}
+
+/**
+ * Per-phase guest instruction counts (from the in-process run) against the
+ * timed medians of both VMs: the speed each VM ran each phase at. QEMU's
+ * figure assumes it retires the same instructions (same binary, same input;
+ * only the kernel's share, timer ticks, may differ slightly).
+ */
+function phaseSpeedTable(
+  profile: ProfileResult,
+  cpu: Record<'colinux' | 'qemu', CpuRun[]>,
+): string {
+  const rows: string[][] = [
+    ['cpubench phase', 'guest instr (M)', 'colinux MIPS', 'qemu MIPS (est.)'],
+  ];
+  const med = (vm: 'colinux' | 'qemu', p: string): number =>
+    median(cpu[vm].map((r) => r.phaseMs[p] ?? NaN));
+  const add = (name: string, ins: number, cMs: number, qMs: number): void => {
+    rows.push([
+      name,
+      (ins / 1e6).toFixed(0),
+      (ins / 1e3 / cMs).toFixed(0),
+      (ins / 1e3 / qMs).toFixed(0),
+    ]);
+  };
+  for (const p of PHASES) {
+    const c = profile.cpubenchPhases[p];
+    if (c) add(p, c.instructions, med('colinux', p), med('qemu', p));
+  }
+  add(
+    'total',
+    profile.cpubench.instructions,
+    median(cpu.colinux.map((r) => r.totalMs)),
+    median(cpu.qemu.map((r) => r.totalMs)),
+  );
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return rows
+    .map(
+      (r) =>
+        '  ' +
+        r
+          .map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!)))
+          .join(' | '),
+    )
+    .join('\n');
 }
 
 async function main(): Promise<number> {
@@ -188,6 +243,12 @@ async function main(): Promise<number> {
   if (opts.kernel !== undefined && opts.initrd !== undefined) {
     kernel = opts.kernel;
     baseInitrd = opts.initrd;
+    for (const [what, path] of [
+      ['--kernel', kernel],
+      ['--initrd', baseInitrd],
+    ] as const) {
+      if (!existsSync(path)) throw new BenchError(`${what} ${path}: no such file`);
+    }
   } else {
     log('default image (built on first use, a few minutes)…');
     try {
@@ -202,6 +263,7 @@ async function main(): Promise<number> {
   log(`initrd ${baseInitrd}`);
 
   const work = mkdtempSync(join(tmpdir(), 'colinux-bench-'));
+  const loadStart = loadavg()[0]!;
   let ok = false;
   try {
     const cpubench = buildCpubench(root, work);
@@ -267,7 +329,7 @@ async function main(): Promise<number> {
     for (let i = 1; i <= opts.runs; i++) {
       for (const cmd of [colinux(['--cmd', GUEST_CMD]), qemu(cmdCmdline)]) {
         log(`[cpubench ${i}/${opts.runs}] ${cmd.name}: boot, run /bench/cpubench, power off…`);
-        const r = parseCpubench(cmd.name, await runToExit(cmd, 1_800_000));
+        const r = parseCpubench(cmd.name, await runToExit(cmd, 1_800_000, CPUBENCH_MARKS));
         cpu[cmd.name as 'colinux' | 'qemu'].push(r);
         const phases = PHASES.map((p) => `${p} ${(r.phaseMs[p] ?? NaN).toFixed(0)}`).join(', ');
         log(
@@ -297,6 +359,16 @@ async function main(): Promise<number> {
       problems.push(`the guests saw different kernel command lines: ${[...cmdlines].join(' / ')}`);
     }
 
+    // TCP throughput through user-mode networking (bench/net.ts).
+    const netRuns = await measureNet({
+      runs: opts.runs,
+      colinux: (guestCmd) => colinux(['eth0=slirp', '--cmd', guestCmd]),
+      qemu: (guestCmd) =>
+        withQemuUserNet(qemu(commandCmdline(DEFAULT_KERNEL_ARGS.join(' '), guestCmd))),
+      log,
+    });
+    problems.push(...netRuns.problems);
+
     // 3. One in-process colinux run that counts instructions (not timed).
     let profile: ProfileResult | undefined;
     if (opts.profile) {
@@ -308,6 +380,7 @@ async function main(): Promise<number> {
         initrd: new Uint8Array(readFileSync(initrd)),
         shellCmdline,
         cmdCmdline,
+        phases: PHASES,
         idleSeconds: Math.min(opts.idleSeconds, 5),
         timeoutMs: 1_800_000,
       });
@@ -337,6 +410,13 @@ async function main(): Promise<number> {
         c('colinux', (r) => r.totalMs / 1000),
         c('qemu', (r) => r.totalMs / 1000),
       ),
+      metric(
+        'cpubench host CPU time of the VM process',
+        's',
+        2,
+        c('colinux', (r) => r.hostCpuS),
+        c('qemu', (r) => r.hostCpuS),
+      ),
       ...PHASES.map((p) =>
         metric(
           `  cpubench ${p}`,
@@ -354,7 +434,7 @@ async function main(): Promise<number> {
         c('qemu', (r) => r.wallMs / 1000),
       ),
       metric(
-        `idle host CPU at the prompt (${opts.idleSeconds} s)`,
+        `idle host CPU at the prompt, ${opts.idleSeconds} s window`,
         '% of a core',
         2,
         b('colinux', (r) => r.idleCpuPercent),
@@ -374,6 +454,7 @@ async function main(): Promise<number> {
         b('colinux', (r) => r.poweroffMs / 1000),
         b('qemu', (r) => r.poweroffMs / 1000),
       ),
+      ...netMetrics(netRuns),
     ];
 
     const out: string[] = [];
@@ -384,25 +465,43 @@ async function main(): Promise<number> {
     );
     out.push('');
     out.push(formatTable(metrics));
+    const loadEnd = loadavg()[0]!;
+    out.push('');
+    out.push(
+      `host: ${cpus().length} CPUs (${cpus()[0]?.model ?? 'unknown'}), 1-minute load average ${loadStart.toFixed(1)} ` +
+        `at the start, ${loadEnd.toFixed(1)} at the end; other work on the host slows both VMs' wall times ` +
+        '(the host CPU time rows are less sensitive to it).',
+    );
     out.push('');
     out.push(
       'ratio = colinux / qemu: for times, CPU and memory lower is better, so a ratio above 1× means colinux is ' +
         'slower or heavier by that factor.',
     );
     out.push(
+      `idle CPU is counted in clock ticks: one tick over the ${opts.idleSeconds} s window is ` +
+        `${(100 / (ticksPerSecond() * opts.idleSeconds)).toFixed(2)}% of a core, so ratios of values that small are noise.`,
+    );
+    out.push(
       `cpubench checksum: ${ref.checksum} (${problems.some((p) => p.startsWith('CHECKSUM')) ? 'MISMATCH' : 'identical on every run of both VMs'})`,
     );
     if (profile) {
-      const qemuCpuS = metrics[2]!.qemu.median;
-      const ins = profile.cpubench.instructions;
       out.push('');
-      out.push('colinux inside view (one extra in-process run, not part of the medians):');
+      out.push(
+        'colinux inside view (one extra in-process run, not part of the medians; a single run, so host load shows):',
+      );
       out.push(describeCounters('boot to prompt', profile.boot));
+      out.push(
+        `    (the in-process boot, from the machine's creation, took ${(profile.boot.wallMs / 1000).toFixed(2)} s; ` +
+          `the ${metrics[0]!.colinux.median.toFixed(2)} s median from spawning the CLI adds node start-up, ` +
+          'module loading, wasm compilation and reading the image)',
+      );
       out.push(describeCounters('idle at prompt', profile.idle));
       out.push(describeCounters('cpubench', profile.cpubench));
+      out.push('');
+      out.push(phaseSpeedTable(profile, cpu));
       out.push(
-        `  qemu ran cpubench in ${qemuCpuS.toFixed(2)} s; at colinux's instruction count for it that is about ` +
-          `${(ins / 1e6 / qemuCpuS).toFixed(0)} MIPS (an estimate: same program, the kernel's share may differ slightly)`,
+        "  (instructions counted by colinux; MIPS = those instructions / each VM's median phase time; " +
+          "QEMU's figure assumes it retires the same instructions, true for the program itself)",
       );
     }
     process.stdout.write(out.join('\n') + '\n');
@@ -417,6 +516,7 @@ async function main(): Promise<number> {
           gcc: tools.gccVersion,
           cpus: cpus().length,
           cpuModel: cpus()[0]?.model,
+          loadAverage1m: { start: loadStart, end: loadEnd },
         },
         settings: {
           runs: opts.runs,

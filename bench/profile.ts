@@ -203,7 +203,9 @@ export async function profileColinux(opts: {
   const b = session(opts.kernel, opts.initrd, opts.cmdCmdline);
   const runB = b.m.run();
   const started = b.when((o) => o.includes('cpubench: start'));
-  const phaseEnds = phases.map((name) => b.when((o) => new RegExp(`cpubench: phase=${name} [^\\n]*\\n`).test(o)));
+  const phaseEnds = phases.map((name) =>
+    b.when((o) => new RegExp(`cpubench: phase=${name} [^\\n]*\\n`).test(o)),
+  );
   const done = b.when((o) => /cpubench: total [^\n]*\n/.test(o));
   const exitB = await withTimeout(runB, opts.timeoutMs, 'end of cpubench', b);
   if (exitB.reason !== 'poweroff')

@@ -11,3 +11,7 @@ export {
 } from './machine/machine.js';
 export { runBareMetal, type BareMetalResult } from './machine/baremetal.js';
 export { ensureDefaultImage, type DefaultImage } from './backends/image/index.js';
+export type { VmShare } from './backends/fs/index.js';
+export type { VmDisk } from './vm.js';
+export { DiskError, type OpenDisk, type DiskSpec, openDisk } from './backends/block/index.js';
+export type { BlockBackend } from './devices/virtio/blk.js';

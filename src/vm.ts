@@ -14,6 +14,14 @@ import { CommandStatusFilter, commandCmdline } from './machine/command-status.js
 import { ensureDefaultImage } from './backends/image/index.js';
 import { openDisk, DiskError, type OpenDisk } from './backends/block/index.js';
 import { virtioBlk } from './devices/virtio/blk.js';
+import { openShares, shareDevices, type VmShare } from './backends/fs/index.js';
+import { virtioNet } from './devices/virtio/net.js';
+import { openNetBackend, NetError, type NetBackendSpec } from './backends/net/index.js';
+import type { NetBackend, NetStats } from './net/link.js';
+import type { PortForward } from './net/stack.js';
+import { defaultMac, formatMac, isUsableMac, parseMac } from './net/bytes.js';
+import { runtimeDir } from './cli/runtime.js';
+import * as path from 'node:path';
 
 export interface VmOptions {
   /** Kernel `Image` or ELF: a path or the bytes. Default: the default image. */
@@ -39,6 +47,16 @@ export interface VmOptions {
    * the guest names them /dev/vda, /dev/vdb, … At most 8 virtio devices fit.
    */
   disks?: VmDisk[];
+  /**
+   * Network cards (virtio-net), attached after the disks; the guest names
+   * them eth0, eth1, … in this order.
+   */
+  nics?: VmNic[];
+  /**
+   * Shared folders (virtio-9p), attached after the network cards: the guest
+   * mounts each with `mount -t 9p -o trans=virtio,version=9p2000.L <tag> DIR`.
+   */
+  shares?: VmShare[];
   /** Device problems worth telling the user (e.g. a guest driver broke the virtio protocol). */
   onWarning?: (message: string) => void;
   /** After a guest kernel panic: 'stop' (default; run() resolves with reason 'panic') or 'restart' the VM. */
@@ -76,6 +94,75 @@ export interface VmDisk {
   overlay?: string;
   /** Name in messages and the virtio-blk ID string (/sys/block/vdX/serial); default `cobdN` (N = position). */
   name?: string;
+}
+
+/** One network card of a VM (see `colinux run ethN=`). */
+export interface VmNic {
+  /**
+   * `slirp`: user-mode NAT (DHCP gives 10.0.2.15; the host is 10.0.2.2; DNS
+   * 10.0.2.3). `switch`: an Ethernet segment shared with other VMs of this
+   * user that join switch `switchName`.
+   */
+  kind: 'slirp' | 'switch';
+  /** MAC as aa:bb:cc:dd:ee:ff or 6 bytes; default: stable per card position (02:63:6c:…). */
+  mac?: string | Uint8Array;
+  /** slirp: host → guest port forwards (bound to 127.0.0.1 unless hostAddress is given). */
+  forwards?: PortForward[];
+  /** slirp: no access to the host or the outside world. */
+  restrict?: boolean;
+  /** switch: the switch's name. */
+  switchName?: string;
+  /** switch: directory of the switch sockets (default: the runtime directory's switch/). */
+  switchDir?: string;
+  /** Instead of kind's backend: your own (tests, embedders). */
+  backend?: NetBackend;
+  /** Name in messages (default ethN, N = position). */
+  name?: string;
+}
+
+function nicMac(nic: VmNic, index: number): Uint8Array {
+  if (nic.mac === undefined) return defaultMac('colinux', index);
+  const mac = typeof nic.mac === 'string' ? parseMac(nic.mac) : nic.mac;
+  if (!mac || !isUsableMac(mac)) {
+    throw new NetError(
+      `${nic.name ?? `eth${index}`}: MAC ${typeof nic.mac === 'string' ? nic.mac : formatMac(nic.mac)} is not a unicast MAC address`,
+    );
+  }
+  return mac;
+}
+
+/** Open every NIC's backend (NetError names the one that failed); nothing stays open on failure. */
+async function openNics(
+  nics: VmNic[],
+): Promise<Array<{ mac: Uint8Array; backend: NetBackend; name: string }>> {
+  const opened: Array<{ mac: Uint8Array; backend: NetBackend; name: string }> = [];
+  try {
+    for (const [i, nic] of nics.entries()) {
+      const name = nic.name ?? `eth${i}`;
+      const mac = nicMac(nic, i);
+      let backend = nic.backend;
+      if (!backend) {
+        let spec: NetBackendSpec;
+        if (nic.kind === 'switch') {
+          if (nic.switchName === undefined)
+            throw new NetError(`${name}: a switch NIC needs switchName`);
+          spec = {
+            kind: 'switch',
+            name: nic.switchName,
+            dir: nic.switchDir ?? path.join(runtimeDir(), 'switch'),
+          };
+        } else {
+          spec = { kind: 'slirp', forwards: nic.forwards, restrict: nic.restrict };
+        }
+        backend = await openNetBackend(spec, mac, name);
+      }
+      opened.push({ mac, backend, name });
+    }
+  } catch (e) {
+    for (const n of opened) n.backend.close();
+    throw e;
+  }
+  return opened;
 }
 
 /** virtio-mmio slots on the board (disks, network cards, shared folders together). */
@@ -136,7 +223,36 @@ export class Vm {
       if (opts.initrd) initrd = await bytesOf(opts.initrd, 'initrd');
     }
     const firmware = opts.bios === undefined ? undefined : await bytesOf(opts.bios, 'bios');
+    const nicSpecs = opts.nics ?? [];
+    const shareSpecs = opts.shares ?? [];
+    if ((opts.disks ?? []).length + nicSpecs.length + shareSpecs.length > MAX_VIRTIO_DEVICES) {
+      throw new NetError(
+        `${(opts.disks ?? []).length} disks, ${nicSpecs.length} network cards and ${shareSpecs.length} shared folders: the virt board has ${MAX_VIRTIO_DEVICES} virtio slots (shared by disks, network cards and shared folders)`,
+      );
+    }
     const disks = await openDisks(opts.disks ?? []);
+    let nics: Awaited<ReturnType<typeof openNics>>;
+    try {
+      nics = await openNics(nicSpecs);
+    } catch (e) {
+      await Promise.allSettled(disks.map(([, d]) => d.close()));
+      throw e;
+    }
+    let shares: Awaited<ReturnType<typeof openShares>>;
+    try {
+      shares = await openShares(shareSpecs);
+    } catch (e) {
+      await Promise.allSettled(disks.map(([, d]) => d.close()));
+      for (const n of nics) n.backend.close();
+      throw e;
+    }
+    const nicDevices = nics.map((n) =>
+      virtioNet({
+        mac: n.mac,
+        backend: n.backend,
+        onError: (reason) => opts.onWarning?.(`${n.name}: device reset needed: ${reason}`),
+      }),
+    );
     const diskDevices = disks.map(([name, disk]) =>
       virtioBlk(disk, {
         id: name,
@@ -155,7 +271,7 @@ export class Vm {
         cmdline,
         instructionLimit: opts.instructionLimit,
         firmware,
-        virtio: [...diskDevices],
+        virtio: [...diskDevices, ...nicDevices, ...shareDevices(shares, opts.onWarning)],
         onOutput: (bytes) => vm?.deliver(bytes),
         serialPorts: (opts.serialPorts ?? []).map((index) => ({
           index,
@@ -166,14 +282,25 @@ export class Vm {
       vm = new Vm(make, opts.cmd !== undefined);
     } catch (e) {
       await Promise.allSettled(disks.map(([, d]) => d.close()));
+      for (const n of nics) n.backend.close();
+      await Promise.allSettled(shares.map((sh) => sh.backend.close()));
       throw e;
     }
-    vm.closers.push(...disks.map(([, d]) => () => d.close()));
+    vm.closers.push(...shares.map((sh) => () => sh.backend.close()));
+    for (const [, d] of disks) vm.closers.push(() => d.close());
+    vm.closers.push(...nics.map((n) => async () => n.backend.close()));
+    vm.nicBackends = nics.map((n) => n.backend);
     if (opts.panic !== undefined) vm.panicPolicy = opts.panic;
     return vm;
   }
 
   private readonly closers: Array<() => Promise<void>> = [];
+  private nicBackends: NetBackend[] = [];
+
+  /** Counters of each network card's backend (frames, drops by reason, connections), in NIC order. */
+  netStats(): NetStats[] {
+    return this.nicBackends.map((b) => b.stats());
+  }
 
   /**
    * Release host resources: finish disk I/O, make writes durable, close

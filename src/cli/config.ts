@@ -19,6 +19,15 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import {
+  formatSerialEndpoint,
+  parseSerialEndpoint,
+  SERIAL_MAX_INDEX,
+  SERIAL_MIN_INDEX,
+  type SerialEndpoint,
+} from './serial-spec.js';
+import { vmNameProblem } from './runtime.js';
+import { MAX_ETH_INDEX, NIC_FORMS, formatNicSpec, parseNicSpec, type NicSpec } from './net-spec.js';
 
 /** Largest kernel command line the RISC-V kernel keeps (COMMAND_LINE_SIZE 1024, including the NUL). */
 export const KERNEL_CMDLINE_MAX = 1023;
@@ -35,7 +44,17 @@ export interface Source {
   where: string;
 }
 
-export type SettingName = 'kernel' | 'initrd' | 'mem' | 'bios' | 'root' | 'cmdline';
+export type SettingName = 'kernel' | 'initrd' | 'mem' | 'bios' | 'root' | 'cmdline' | 'panic';
+
+/** One `ttysN=<host end>`: guest serial port ttySN (N = 1..3) and its host end. */
+export interface SerialPortConfig {
+  index: number;
+  endpoint: SerialEndpoint;
+  source: Source;
+}
+
+/** One `ethN=`: network card ethN and what it is plugged into (src/cli/net-spec.ts). */
+export type NicConfig = NicSpec & { index: number; source: Source };
 
 /** Highest coLinux block device number (`cobd0=` … `cobd31=`). */
 export const MAX_COBD_INDEX = 31;
@@ -54,6 +73,19 @@ export interface DiskConfig {
   source: Source;
 }
 
+/** Highest shared folder number (`cofs0=` … `cofs31=`). */
+export const MAX_COFS_INDEX = 31;
+
+/** One `cofsN=dir[,ro]`: a host directory the guest mounts by the 9p tag `cofsN`. */
+export interface ShareConfig {
+  /** N of cofsN (the mount tag is `cofsN`). */
+  index: number;
+  /** Absolute path of the host directory. */
+  path: string;
+  readOnly: boolean;
+  source: Source;
+}
+
 export interface VmConfig {
   /** Absolute path of the kernel Image; undefined = the machine's default. */
   kernel?: string;
@@ -67,12 +99,26 @@ export interface VmConfig {
   root?: string;
   /** Disks (`cobdN=`), sorted by N: the order they are attached, so the guest names them vda, vdb, … */
   disks: DiskConfig[];
+  /** Shared folders (`cofsN=`), sorted by N. */
+  shares: ShareConfig[];
   /** Words of `cmdline=` (last one wins), quotes removed. */
   cmdline: string[];
   /** Bare words and unknown name=value arguments, in order, quotes removed. */
   kernelArgs: string[];
   /** `--cmd`: shell command to run in the guest. */
   cmd?: string;
+  /** `--name`: the VM's name (for colinux ls, console, stop, kill); default: the first free vmN. */
+  name?: string;
+  /** `--detach`: run the VM in the background. */
+  detach: boolean;
+  /** `--log`: the console log file; null for `--log none`; undefined for the default place. */
+  log?: string | null;
+  /** `panic=`: what a guest kernel panic does. */
+  panic: 'stop' | 'restart';
+  /** Extra serial ports (`ttysN=`), sorted by N. */
+  serialPorts: SerialPortConfig[];
+  /** Network cards (`ethN=`), sorted by N. */
+  nics: NicConfig[];
   /** `--help` / `-h` was given (nothing else was parsed). */
   help: boolean;
   /** Where each known setting that was given came from. */
@@ -109,8 +155,16 @@ type Kind =
   | 'device'
   /** Kernel command-line words, split like the kernel does. */
   | 'words'
+  /** One of `choices`. */
+  | 'choice'
+  /** A serial port's host end (src/cli/serial-spec.ts). */
+  | 'serial'
   /** A disk: `path[,ro|,rw|,cow|,cow=overlay]`. */
-  | 'disk';
+  | 'disk'
+  /** A shared folder: `dir[,ro|,rw]`. */
+  | 'share'
+  /** A network card: `slirp[,…]` or `switch:NAME[,MAC]` (src/cli/net-spec.ts). */
+  | 'nic';
 
 export interface SettingSpec {
   /** `mem`, or for a reserved family the prefix (`cobd`) with `family: true`. */
@@ -121,7 +175,9 @@ export interface SettingSpec {
   supported: boolean;
   kind?: Kind;
   /** VmConfig field the value is stored in. */
-  field?: 'kernel' | 'initrd' | 'memMiB' | 'bios' | 'root' | 'cmdline';
+  field?: 'kernel' | 'initrd' | 'memMiB' | 'bios' | 'root' | 'cmdline' | 'panic';
+  /** The values a 'choice' setting accepts. */
+  choices?: readonly string[];
   /** Value that `none` maps to (for path-or-none). */
   none?: null | undefined;
   min?: number;
@@ -190,6 +246,18 @@ export const SETTINGS: readonly SettingSpec[] = [
     description: 'extra kernel arguments (replaces an earlier cmdline=; cmdline= clears it)',
   },
   {
+    name: 'panic',
+    supported: true,
+    kind: 'choice',
+    field: 'panic',
+    choices: ['stop', 'restart'],
+    placeholder: 'stop|restart',
+    example: 'panic=restart',
+    description:
+      'after a guest kernel panic: stop (show the reason, exit 3) or restart the VM (for the kernel\'s own panic=N, use cmdline="panic=N")',
+    defaultText: 'stop',
+  },
+  {
     name: 'bios',
     supported: true,
     kind: 'path-or-none',
@@ -197,7 +265,8 @@ export const SETTINGS: readonly SettingSpec[] = [
     none: undefined,
     placeholder: '<path>|none',
     example: 'bios=fw_dynamic.bin',
-    description: 'M-mode firmware (e.g. OpenSBI fw_dynamic.bin), started at 0x80000000 as with QEMU -bios',
+    description:
+      'M-mode firmware (e.g. OpenSBI fw_dynamic.bin), started at 0x80000000 as with QEMU -bios',
     defaultText: 'none, cooperative boot',
   },
   {
@@ -212,26 +281,30 @@ export const SETTINGS: readonly SettingSpec[] = [
   {
     name: 'eth',
     family: true,
-    supported: false,
-    placeholder: '<spec>',
-    example: 'eth0=nat',
-    description: 'network interface N, via virtio-net',
+    supported: true,
+    kind: 'nic',
+    placeholder:
+      'slirp[,<mac>][,tcp:<hostport>:<guestport>[:<count>]/udp:…][,restrict] | switch:<name>[,<mac>]',
+    example: 'eth0=slirp,,tcp:2222:22',
+    description: `network card ethN (N = 0 to ${MAX_ETH_INDEX}), via virtio-net: slirp = user-mode NAT (guest 10.0.2.15 by DHCP, host reachable at 10.0.2.2, DNS 10.0.2.3) with host→guest port forwards bound to 127.0.0.1 unless tcp:ADDR:… says otherwise, restrict = no access to the host or outside; switch:NAME = an Ethernet segment shared with this user's other VMs on switch NAME; the MAC defaults to one derived from --name`,
   },
   {
     name: 'cofs',
     family: true,
-    supported: false,
-    placeholder: '<dir>',
+    supported: true,
+    kind: 'share',
+    placeholder: '<dir>[,ro]',
     example: 'cofs0=/home/me/shared',
-    description: 'host directory N shared with the guest, via virtio-9p',
+    description: `host directory shared with the guest (N = 0 to ${MAX_COFS_INDEX}), via virtio-9p with mount tag cofsN; ,ro read-only; the default image mounts cofs0 on /mnt/cofs0 (others: mount -t 9p -o trans=virtio,version=9p2000.L cofsN /mnt/x)`,
   },
   {
     name: 'ttys',
     family: true,
-    supported: false,
-    placeholder: '<spec>',
-    example: 'ttys0=socket',
-    description: 'serial port N attached to a host endpoint',
+    supported: true,
+    kind: 'serial',
+    placeholder: 'unix:<path>|tcp:[<host>:]<port>|file:<path>',
+    example: 'ttys1=unix:/tmp/vm-ttyS1.sock',
+    description: `guest serial port /dev/ttySN (N = ${SERIAL_MIN_INDEX} to ${SERIAL_MAX_INDEX}; ttyS0 is the console) on a host Unix socket or TCP port colinux listens on (one client at a time), or appended to a file (output only); pipe:<name> for a named pipe on Windows`,
   },
 ];
 
@@ -247,6 +320,21 @@ export const OPTIONS: readonly OptionSpec[] = [
     names: ['--cmd'],
     placeholder: '<command>',
     description: 'shell command to run in the guest (also --cmd=<command>)',
+  },
+  {
+    names: ['--name'],
+    placeholder: '<name>',
+    description:
+      'name of the VM for colinux ls/console/stop/kill: letters, digits, "_", "." and "-", up to 32 (default: the first free vm1, vm2, …)',
+  },
+  {
+    names: ['--detach', '-d'],
+    description: 'run the VM in the background; returns once it runs (attach with colinux console)',
+  },
+  {
+    names: ['--log'],
+    placeholder: '<file>|none',
+    description: 'console log file (default: <state dir>/logs/<name>.log)',
   },
   { names: ['--help', '-h'], description: 'show this help and exit' },
 ];
@@ -287,9 +375,13 @@ export function helpText(): string {
       ]),
     ),
     '',
-    'Reserved, not supported yet:',
-    ...rows(reserved.map((s) => [`${settingLabel(s)}${s.placeholder}`, s.description])),
-    '',
+    ...(reserved.length > 0
+      ? [
+          'Reserved, not supported yet:',
+          ...rows(reserved.map((s) => [`${settingLabel(s)}${s.placeholder}`, s.description])),
+          '',
+        ]
+      : []),
     'Options:',
     ...rows(
       OPTIONS.map((o) => [
@@ -338,6 +430,9 @@ export function formatConfig(cfg: VmConfig): string {
       case 'root':
         value = cfg.root ?? '(not set)';
         break;
+      case 'panic':
+        value = cfg.panic;
+        break;
       case 'cmdline':
         value = cfg.cmdline.length > 0 ? cfg.cmdline.map(quoteKernelWord).join(' ') : '(empty)';
         break;
@@ -347,8 +442,17 @@ export function formatConfig(cfg: VmConfig): string {
   }
   for (const [i, d] of cfg.disks.entries()) {
     const opts = `${d.readOnly ? ',ro' : ''}${d.overlay !== undefined ? `,cow=${d.overlay}` : ''}`;
-    lines.push(`cobd${d.index}=${d.path}${opts} (guest /dev/${virtioDiskName(i)})  [${d.source.where}]`);
+    lines.push(
+      `cobd${d.index}=${d.path}${opts} (guest /dev/${virtioDiskName(i)})  [${d.source.where}]`,
+    );
   }
+  for (const sh of cfg.shares) {
+    lines.push(
+      `cofs${sh.index}=${sh.path}${sh.readOnly ? ',ro' : ''} (guest mount tag cofs${sh.index})  [${sh.source.where}]`,
+    );
+  }
+  lines.push(...formatSerialPorts(cfg));
+  lines.push(...formatNics(cfg));
   lines.push(
     `kernel args: ${cfg.kernelArgs.length > 0 ? cfg.kernelArgs.map(quoteKernelWord).join(' ') : '(none)'}`,
   );
@@ -598,6 +702,15 @@ function applySetting(ctx: Ctx, loc: Loc, spec: SettingSpec, name: string, value
       // Translated once every cobdN= is known (parseRunArgs).
       if (spec.field === 'root') cfg.root = value;
       break;
+    case 'choice': {
+      const choices = spec.choices ?? [];
+      if (!choices.includes(value)) bad(`use ${choices.join(' or ')}, e.g. ${spec.example}`);
+      if (spec.field === 'panic') cfg.panic = value as VmConfig['panic'];
+      break;
+    }
+    case 'serial':
+      applySerial(ctx, loc, name, value, bad);
+      return;
     case 'words': {
       let words: string[];
       try {
@@ -610,6 +723,12 @@ function applySetting(ctx: Ctx, loc: Loc, spec: SettingSpec, name: string, value
     }
     case 'disk':
       applyDisk(ctx, loc, name, value, bad);
+      return;
+    case 'share':
+      applyShare(ctx, loc, name, value, bad);
+      return;
+    case 'nic':
+      applyNic(ctx, loc, name, value, bad);
       return;
     default:
       bad('internal error: setting has no kind');
@@ -653,6 +772,107 @@ function applyDisk(
   const cfg = ctx.cfg;
   cfg.disks = [...cfg.disks.filter((d) => d.index !== index), disk].sort(
     (a, b) => a.index - b.index,
+  );
+}
+
+function applyShare(
+  ctx: Ctx,
+  loc: Loc,
+  name: string,
+  value: string,
+  bad: (problem: string) => never,
+): void {
+  const index = Number(name.slice('cofs'.length));
+  if (index > MAX_COFS_INDEX) bad(`shared folder numbers go from 0 to ${MAX_COFS_INDEX}`);
+  const [dir, ...options] = value.split(',');
+  if (dir === undefined || dir === '') {
+    bad('empty path; give a host directory, e.g. cofs0=/home/me/shared or cofs0=.,ro');
+  }
+  const share: ShareConfig = {
+    index,
+    path: resolvePath(dir, loc.dir),
+    readOnly: false,
+    source: whereOf(ctx, loc),
+  };
+  for (const o of options) {
+    if (o === 'ro') share.readOnly = true;
+    else if (o === 'rw') share.readOnly = false;
+    else
+      bad(
+        `unknown shared folder option "${o}"; the options are ro and rw (a directory path cannot contain ",")`,
+      );
+  }
+  const cfg = ctx.cfg;
+  cfg.shares = [...cfg.shares.filter((d) => d.index !== index), share].sort(
+    (a, b) => a.index - b.index,
+  );
+}
+
+/** Shared folders take virtio slots after the disks and network cards. */
+function finishShares(ctx: Ctx): void {
+  const cfg = ctx.cfg;
+  const used = cfg.disks.length + cfg.nics.length + cfg.shares.length;
+  if (cfg.shares.length === 0 || used <= VIRTIO_SLOTS) return;
+  const extra = cfg.shares[Math.max(0, VIRTIO_SLOTS - cfg.disks.length - cfg.nics.length)]!;
+  fail(
+    ctx,
+    { file: extra.source.file, line: extra.source.line, dir: ctx.cwd },
+    `cofs${extra.index}=: ${cfg.shares.length} shared folder(s), ${cfg.nics.length} network card(s) and ${cfg.disks.length} disk(s) need ${used} virtio slots; the virt board has ${VIRTIO_SLOTS}; remove some`,
+  );
+}
+
+function applySerial(
+  ctx: Ctx,
+  loc: Loc,
+  name: string,
+  value: string,
+  bad: (problem: string) => never,
+): void {
+  const index = Number(name.slice('ttys'.length));
+  if (index === 0) {
+    bad(
+      `ttyS0 is the console (this terminal, colinux console NAME and the log); extra serial ports are ttys${SERIAL_MIN_INDEX}= to ttys${SERIAL_MAX_INDEX}=`,
+    );
+  }
+  if (index < SERIAL_MIN_INDEX || index > SERIAL_MAX_INDEX) {
+    bad(`serial ports go from ttys${SERIAL_MIN_INDEX}= to ttys${SERIAL_MAX_INDEX}=`);
+  }
+  const endpoint = parseSerialEndpoint(value, (p) => resolvePath(p, loc.dir));
+  if (typeof endpoint === 'string') bad(endpoint);
+  const cfg = ctx.cfg;
+  const port: SerialPortConfig = { index, endpoint, source: whereOf(ctx, loc) };
+  cfg.serialPorts = [...cfg.serialPorts.filter((p) => p.index !== index), port].sort(
+    (a, b) => a.index - b.index,
+  );
+}
+
+function applyNic(
+  ctx: Ctx,
+  loc: Loc,
+  name: string,
+  value: string,
+  bad: (problem: string) => never,
+): void {
+  const index = Number(name.slice('eth'.length));
+  if (index > MAX_ETH_INDEX) bad(`network cards go from eth0= to eth${MAX_ETH_INDEX}=`);
+  if (value === '') bad(`empty value; use ${NIC_FORMS}`);
+  const spec = parseNicSpec(value);
+  if (typeof spec === 'string') bad(spec);
+  const cfg = ctx.cfg;
+  const nic: NicConfig = { ...spec, index, source: whereOf(ctx, loc) };
+  cfg.nics = [...cfg.nics.filter((n) => n.index !== index), nic].sort((a, b) => a.index - b.index);
+}
+
+/** `ethN=…` lines for formatConfig. */
+export function formatNics(cfg: VmConfig): string[] {
+  return cfg.nics.map((n) => `eth${n.index}=${formatNicSpec(n)}  [${n.source.where}]`);
+}
+
+/** `ttysN=…` lines for formatConfig. */
+export function formatSerialPorts(cfg: VmConfig): string[] {
+  return cfg.serialPorts.map(
+    (p) =>
+      `ttys${p.index}=${formatSerialEndpoint(p.endpoint)} (guest /dev/ttyS${p.index})  [${p.source.where}]`,
   );
 }
 
@@ -825,14 +1045,19 @@ export function parseRunArgs(argv: string[], opts: ParseOptions = {}): VmConfig 
   const cfg: VmConfig = {
     memMiB: DEFAULT_MEM_MIB,
     disks: [],
+    shares: [],
     cmdline: [],
     kernelArgs: [],
+    detach: false,
+    panic: 'stop',
+    serialPorts: [],
+    nics: [],
     help: false,
     sources: {},
     warnings: [],
   };
   for (let i = 0; i < argv.length && argv[i] !== '--'; i++) {
-    if (argv[i] === '--cmd') i++;
+    if (argv[i] === '--cmd' || argv[i] === '--name' || argv[i] === '--log') i++;
     else if (isHelp(argv[i]!)) {
       cfg.help = true;
       return cfg;
@@ -862,6 +1087,29 @@ export function parseRunArgs(argv: string[], opts: ParseOptions = {}): VmConfig 
       cfg.cmd = a.slice('--cmd='.length);
       continue;
     }
+    if (a === '--detach' || a === '-d') {
+      cfg.detach = true;
+      continue;
+    }
+    const opt = /^(--name|--log)(?:=(.*))?$/.exec(a);
+    if (opt) {
+      let v = opt[2];
+      if (v === undefined) {
+        if (i + 1 >= argv.length) {
+          fail(ctx, loc, `${a} needs a value; write ${a} ${a === '--name' ? 'web' : 'vm.log'}`);
+        }
+        v = argv[++i]!;
+      }
+      if (opt[1] === '--name') {
+        const problem = vmNameProblem(v);
+        if (problem !== undefined) fail(ctx, loc, `--name ${JSON.stringify(v)}: ${problem}`);
+        cfg.name = v;
+      } else {
+        if (v === '') fail(ctx, loc, '--log needs a file name, or none');
+        cfg.log = v === 'none' ? null : resolvePath(v, cwd);
+      }
+      continue;
+    }
     if (a.startsWith('-')) {
       fail(
         ctx,
@@ -872,7 +1120,22 @@ export function parseRunArgs(argv: string[], opts: ParseOptions = {}): VmConfig 
     handleItem(ctx, loc, a);
   }
   finishDisks(ctx);
+  finishNics(ctx);
+  finishShares(ctx);
   return cfg;
+}
+
+/** Disks and network cards share the board's virtio slots. */
+function finishNics(ctx: Ctx): void {
+  const cfg = ctx.cfg;
+  const used = cfg.disks.length + cfg.nics.length;
+  if (cfg.nics.length === 0 || used <= VIRTIO_SLOTS) return;
+  const extra = cfg.nics[Math.max(0, VIRTIO_SLOTS - cfg.disks.length)]!;
+  fail(
+    ctx,
+    { file: extra.source.file, line: extra.source.line, dir: ctx.cwd },
+    `eth${extra.index}=: ${cfg.nics.length} network card(s) and ${cfg.disks.length} disk(s) need ${used} virtio slots; the virt board has ${VIRTIO_SLOTS}, shared by disks, network cards and shared folders; remove some`,
+  );
 }
 
 /** Check the disk count; translate root=/dev/cobdN now that every disk is known. */
@@ -951,9 +1214,20 @@ export function fileProblems(cfg: VmConfig, opts: CheckOptions = {}): string[] {
       problems.push(`${prefix}${why}; create an image with: colinux disk create ${d.path} 4G`);
       continue;
     }
-    if (st.isDirectory()) problems.push(`${prefix}is a directory; give a disk image file or a block device`);
+    if (st.isDirectory())
+      problems.push(`${prefix}is a directory; give a disk image file or a block device`);
     else if (!st.isFile() && !st.isBlockDevice())
       problems.push(`${prefix}is neither a regular file nor a block device`);
+  }
+  for (const sh of cfg.shares) {
+    const prefix = `${sh.source.file !== undefined ? `${sh.source.where}: ` : ''}cofs${sh.index}=${sh.path}: `;
+    try {
+      if (!fs.statSync(sh.path).isDirectory()) {
+        problems.push(`${prefix}not a directory; give the directory to share`);
+      }
+    } catch (e) {
+      problems.push(`${prefix}${readErrorText(e)}; check the path`);
+    }
   }
   return problems;
 }

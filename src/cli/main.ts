@@ -5,12 +5,14 @@
  *   colinux [run] [name=value | @file | word]… [--cmd "shell command"]
  *   colinux image build [default] [--rebuild]
  *   colinux config check [name=value | @file]…
+ *   colinux run --detach [--name NAME] …, ls, console NAME, stop NAME, kill NAME
  *   colinux disk create|info|commit|discard …
  *
  * Exit status: 0 the guest powered off cleanly; with --cmd, the command's
  * status; 1 the VM failed (error, or the guest stopped before the command
  * finished); 2 bad usage or configuration; 3 the guest kernel panicked;
- * 130/143 stopped by SIGINT/SIGTERM (when stdin is not a terminal).
+ * 130/143 stopped by SIGINT/SIGTERM (the guest is asked to shut down first);
+ * 4 no VM of that name (console, stop, kill); 5 stop had to stop the VM hard.
  */
 import { readFileSync } from 'node:fs';
 import { Vm, DEFAULT_KERNEL_ARGS } from '../vm.js';
@@ -27,13 +29,16 @@ import {
 } from './config.js';
 import { ensureDefaultImage } from '../backends/image/index.js';
 import { attachTerminal } from './terminal.js';
+import { startDetached, isDaemonChild } from './daemon.js';
+import { openVmHost, runHosted, signalHandler } from './run-host.js';
+import { cmdConsole, cmdKill, cmdLs, cmdStop } from './vm-commands.js';
+import { EXIT_OK, EXIT_VM_ERROR, EXIT_USAGE, EXIT_PANIC } from './exit-codes.js';
 import { cmdDisk } from './disk.js';
 import { DiskError } from '../backends/block/index.js';
+import { NetError } from '../backends/net/index.js';
+import { vmNics } from './net-spec.js';
 
-export const EXIT_OK = 0;
-export const EXIT_VM_ERROR = 1;
-export const EXIT_USAGE = 2;
-export const EXIT_PANIC = 3;
+export { EXIT_OK, EXIT_VM_ERROR, EXIT_USAGE, EXIT_PANIC };
 
 function version(): string {
   const pkg = JSON.parse(
@@ -49,6 +54,11 @@ function usage(): string {
     'usage: colinux [run] [name=value | @file | kernel-word]… [--cmd "command"]',
     '       colinux image build [default] [--rebuild]',
     '       colinux config check [name=value | @file]…',
+    '       colinux run --detach [--name NAME] …   start a VM in the background',
+    '       colinux ls [--json]                     list running VMs',
+    '       colinux console [--read-only] [--no-replay] NAME   attach (Ctrl-A d detaches)',
+    '       colinux stop [--timeout SEC] NAME…      shut down cleanly (power button)',
+    '       colinux kill NAME…                      stop at once',
     '       colinux disk create|info|commit|discard …   (colinux disk help)',
     '       colinux --version',
     '',
@@ -82,6 +92,15 @@ async function cmdRun(argv: string[]): Promise<number> {
     return fail((e as Error).message);
   }
 
+  if (cfg.detach && !isDaemonChild()) {
+    if (cfg.cmd !== undefined) {
+      return fail('--cmd runs in the foreground and exits with the command; drop --detach');
+    }
+    return startDetached(argv);
+  }
+  const host = await openVmHost(cfg, version());
+  if (typeof host === 'number') return host;
+
   let vm: Vm;
   try {
     vm = await Vm.create({
@@ -91,6 +110,8 @@ async function cmdRun(argv: string[]): Promise<number> {
       bios: cfg.bios,
       cmdline,
       cmd: cfg.cmd,
+      panic: cfg.panic,
+      serialPorts: cfg.serialPorts.map((p) => p.index),
       onProgress: (line) => process.stderr.write(`${line}\n`),
       disks: cfg.disks.map((d) => ({
         name: `cobd${d.index}`,
@@ -98,13 +119,30 @@ async function cmdRun(argv: string[]): Promise<number> {
         readOnly: d.readOnly,
         overlay: d.overlay,
       })),
+      nics: vmNics(cfg.nics, cfg.name),
+      shares: cfg.shares.map((sh) => ({
+        tag: `cofs${sh.index}`,
+        path: sh.path,
+        readOnly: sh.readOnly,
+      })),
       onWarning: (msg) => process.stderr.write(`colinux: warning: ${msg}\n`),
     });
   } catch (e) {
-    if (e instanceof BootError || e instanceof DiskError) return fail(e.message);
+    await host.close(undefined);
+    if (e instanceof BootError || e instanceof DiskError || e instanceof NetError)
+      return fail(e.message);
     const msg = (e as Error).message;
-    return fail(msg, /^(kernel|initrd|bios)=/.test(msg) ? EXIT_USAGE : EXIT_VM_ERROR);
+    return fail(msg, /^(kernel|initrd|bios|cofs\d+)=/.test(msg) ? EXIT_USAGE : EXIT_VM_ERROR);
   }
+
+  host.attach(vm);
+  try {
+    await host.openSerialPorts();
+  } catch (e) {
+    await host.close(undefined);
+    return fail((e as Error).message);
+  }
+  if (!isDaemonChild()) host.addLocalViewer();
 
   vm.onOutput((bytes) => process.stdout.write(bytes));
   // A reader that goes away (`colinux … | head`) ends the VM quietly, as with any command.
@@ -112,15 +150,23 @@ async function cmdRun(argv: string[]): Promise<number> {
     if (e.code === 'EPIPE') vm.stop();
     else throw e;
   });
-  const terminal = attachTerminal(vm, { commandMode: cfg.cmd !== undefined });
+  const terminal = attachTerminal(vm, {
+    commandMode: cfg.cmd !== undefined,
+    onSignal: signalHandler(host),
+  });
   let exit;
   try {
-    exit = await vm.run();
+    exit = await runHosted(host);
   } finally {
     terminal.detach();
   }
+  await host.close(exit);
   await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
 
+  // Stopped because of a signal (the guest shut down, or was stopped hard): 128 + signal.
+  if (terminal.signal && exit.reason !== 'panic') {
+    return 128 + (terminal.signal === 'SIGINT' ? 2 : 15);
+  }
   switch (exit.reason) {
     case 'poweroff':
       if (cfg.cmd !== undefined && exit.commandStatus === undefined) {
@@ -190,6 +236,15 @@ export async function main(argv: string[]): Promise<number> {
       return cmdImage(rest);
     case 'config':
       return cmdConfig(rest);
+    case 'ls':
+    case 'list':
+      return cmdLs(rest);
+    case 'console':
+      return cmdConsole(rest);
+    case 'stop':
+      return cmdStop(rest);
+    case 'kill':
+      return cmdKill(rest);
     case 'disk':
       return cmdDisk(
         rest,

@@ -27,7 +27,14 @@ export const ESCAPE_HELP = [
   '',
 ].join('\r\n');
 
-export function attachTerminal(vm: Vm, opts: { commandMode: boolean }): TerminalLink {
+export function attachTerminal(
+  vm: Vm,
+  opts: {
+    commandMode: boolean;
+    /** SIGINT/SIGTERM handler (default: stop the VM); with it, signals are caught on a TTY too. */
+    onSignal?: (sig: NodeJS.Signals) => void;
+  },
+): TerminalLink {
   const stdin = process.stdin;
   const tty = stdin.isTTY === true;
   let escaped = false;
@@ -62,8 +69,9 @@ export function attachTerminal(vm: Vm, opts: { commandMode: boolean }): Terminal
     if (opts.commandMode) vm.write(Uint8Array.of(CTRL_D));
   };
   const onSignal = (sig: NodeJS.Signals): void => {
-    signal = sig;
-    vm.stop();
+    signal ??= sig;
+    if (opts.onSignal) opts.onSignal(sig);
+    else vm.stop();
   };
 
   if (tty) stdin.setRawMode(true);
@@ -71,7 +79,7 @@ export function attachTerminal(vm: Vm, opts: { commandMode: boolean }): Terminal
   stdin.on('end', onEnd);
   stdin.on('error', () => undefined);
   stdin.resume();
-  if (!tty) {
+  if (!tty || opts.onSignal) {
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
   }

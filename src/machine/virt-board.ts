@@ -20,6 +20,7 @@ import { GoldfishRtc } from '../devices/goldfish-rtc.js';
 import { Plic, PLIC_NUM_SOURCES } from '../devices/plic.js';
 import { SifiveTest, SYSCON_PASS, SYSCON_RESET } from '../devices/sifive-test.js';
 import { Uart16550, UART_CLOCK_HZ } from '../devices/uart16550.js';
+import { SifiveGpio } from '../devices/sifive-gpio.js';
 
 /** The memory map (single source of truth). */
 export const VIRT_MAP = {
@@ -28,6 +29,10 @@ export const VIRT_MAP = {
   clint: { base: 0x0200_0000, size: 0x1_0000 },
   plic: { base: 0x0c00_0000, size: 0x60_0000 },
   uart: { base: 0x1000_0000, size: 0x100, irq: 10 },
+  /** Extra NS16550A UARTs ttyS1..ttyS3 (`ttysN=`), in UART0's page; ttySn at base + (n-1)·stride, IRQ irqBase + n-1. */
+  uartExtra: { base: 0x1000_0100, size: 0x100, stride: 0x100, count: 3, irqBase: 12 },
+  /** SiFive GPIO controller, one pin (pin 0: the power button), one IRQ per pin. */
+  gpio: { base: 0x0010_2000, size: 0x1000, irq: 15 },
   virtio: { base: 0x1000_1000, size: 0x1000, stride: 0x1000, count: 8, irqBase: 1 },
   ram: { base: 0x8000_0000 },
 } as const;
@@ -42,7 +47,28 @@ const INTC_SEI = 9;
 const INTC_MEI = 11;
 
 /** Phandles used in the generated tree. */
-export const VIRT_PHANDLE = { cpu0: 1, cpu0Intc: 2, plic: 3, test: 4 } as const;
+export const VIRT_PHANDLE = { cpu0: 1, cpu0Intc: 2, plic: 3, test: 4, gpio: 5 } as const;
+
+/** GPIO pin of the power button (active low, gpio-keys KEY_POWER). */
+export const POWER_BUTTON_PIN = 0;
+/** Linux input event code KEY_POWER. */
+const KEY_POWER = 116;
+const GPIO_ACTIVE_LOW = 1;
+
+/** Guest serial ports besides the console: ttyS1..ttyS3. */
+export const EXTRA_UART_MIN = 1;
+export const EXTRA_UART_MAX = VIRT_MAP.uartExtra.count;
+
+/** Address and PLIC source of extra UART ttyS`n` (1..3). */
+export function extraUartInfo(n: number): { base: number; size: number; irq: number } {
+  const u = VIRT_MAP.uartExtra;
+  if (!Number.isInteger(n) || n < EXTRA_UART_MIN || n > EXTRA_UART_MAX) {
+    throw new RangeError(
+      `virt: no serial port ttyS${n} (ttyS${EXTRA_UART_MIN}..ttyS${EXTRA_UART_MAX})`,
+    );
+  }
+  return { base: u.base + (n - 1) * u.stride, size: u.size, irq: u.irqBase + n - 1 };
+}
 
 export const UART_PATH = `/soc/serial@${VIRT_MAP.uart.base.toString(16)}`;
 
@@ -83,6 +109,17 @@ export interface VirtBoardOptions {
   onPowerOff?: (exitCode: number) => void;
   /** syscon reset. */
   onReset?: () => void;
+  /** Extra UARTs to create (ttyS1..ttyS3), with their host callbacks. */
+  serialPorts?: ExtraUartWiring[];
+  /** The guest sampled the GPIO input register (the value it got, the input-enabled pins). */
+  onGpioInputRead?: (value: number, inputEnabled: number) => void;
+}
+
+export interface ExtraUartWiring {
+  /** 1..3 for ttyS1..ttyS3. */
+  index: number;
+  onTransmit: (byte: number) => void;
+  onRxSpace?: () => void;
 }
 
 export interface VirtioSlot extends VirtioSlotInfo {
@@ -97,6 +134,10 @@ export interface VirtBoard {
   clint: Clint;
   rtc: GoldfishRtc;
   syscon: SifiveTest;
+  /** GPIO controller; pin POWER_BUTTON_PIN is the power button. */
+  gpio: SifiveGpio;
+  /** Extra UARTs by index (1..3), only those requested in `serialPorts`. */
+  serials: ReadonlyMap<number, Uart16550>;
   /** Slot `n` (0..7): address, PLIC source and its line. */
   virtioSlot(n: number): VirtioSlot;
   /** Map a virtio-mmio transport in slot `n`; returns the slot. */
@@ -117,12 +158,30 @@ export function createVirtBoard(opts: VirtBoardOptions): VirtBoard {
   });
   const rtc = new GoldfishRtc(plic.sourceLine(VIRT_MAP.rtc.irq), opts.rtcClock);
   const syscon = new SifiveTest({ onPowerOff: opts.onPowerOff, onReset: opts.onReset });
+  const gpio = new SifiveGpio({
+    irqs: [plic.sourceLine(VIRT_MAP.gpio.irq)],
+    onInputRead: opts.onGpioInputRead,
+  });
+  const serials = new Map<number, Uart16550>();
+  for (const w of opts.serialPorts ?? []) {
+    const info = extraUartInfo(w.index);
+    if (serials.has(w.index)) throw new RangeError(`virt: ttyS${w.index} given twice`);
+    const u = new Uart16550({
+      irq: plic.sourceLine(info.irq),
+      onTransmit: w.onTransmit,
+      onRxSpace: w.onRxSpace,
+      rxFifoSize: opts.uartRxFifoSize,
+    });
+    serials.set(w.index, u);
+    bus.map(info.base, u);
+  }
 
   bus.map(VIRT_MAP.test.base, syscon);
   bus.map(VIRT_MAP.rtc.base, rtc);
   bus.map(VIRT_MAP.clint.base, clint);
   bus.map(VIRT_MAP.plic.base, plic);
   bus.map(VIRT_MAP.uart.base, uart);
+  bus.map(VIRT_MAP.gpio.base, gpio);
 
   const virtioSlot = (n: number): VirtioSlot => {
     const info = virtioSlotInfo(n);
@@ -135,6 +194,8 @@ export function createVirtBoard(opts: VirtBoardOptions): VirtBoard {
     clint,
     rtc,
     syscon,
+    gpio,
+    serials,
     virtioSlot,
     mapVirtio(n: number, dev: MmioDevice): VirtioSlot {
       const slot = virtioSlot(n);
@@ -165,6 +226,8 @@ export interface DeviceTreeOptions {
   mmuType: MmuType;
   /** Populated virtio-mmio slots (0..7); only these get a node. */
   virtioSlots?: number[];
+  /** Extra UARTs present (1..3 for ttyS1..ttyS3); each gets a node and a serialN alias. */
+  serialPorts?: number[];
   /** Optional `rng-seed` bytes in /chosen. */
   rngSeed?: Uint8Array;
   /** Optional memory reservation block entries. */
@@ -250,6 +313,36 @@ export function buildDeviceTreeNode(opts: DeviceTreeOptions): FdtNode {
       interrupts: M.uart.irq,
     }),
   ];
+  socChildren.push(
+    node(`gpio@${hex(M.gpio.base)}`, {
+      compatible: 'sifive,gpio0',
+      reg: reg(M.gpio.base, M.gpio.size),
+      'interrupt-parent': P.plic,
+      interrupts: M.gpio.irq,
+      'gpio-controller': true,
+      '#gpio-cells': 2,
+      'interrupt-controller': true,
+      '#interrupt-cells': 2,
+      '#address-cells': 0,
+      phandle: P.gpio,
+    }),
+  );
+  const serialPorts = [...new Set(opts.serialPorts ?? [])].sort((a, b) => a - b);
+  const serialAliases: Record<string, string> = {};
+  for (const n of serialPorts) {
+    const u = extraUartInfo(n);
+    const name = `serial@${hex(u.base)}`;
+    serialAliases[`serial${n}`] = `/soc/${name}`;
+    socChildren.push(
+      node(name, {
+        compatible: 'ns16550a',
+        reg: reg(u.base, u.size),
+        'clock-frequency': UART_CLOCK_HZ,
+        'interrupt-parent': P.plic,
+        interrupts: u.irq,
+      }),
+    );
+  }
   const slots = [...new Set(opts.virtioSlots ?? [])].sort((a, b) => a - b);
   for (const n of slots) {
     const s = virtioSlotInfo(n);
@@ -297,11 +390,19 @@ export function buildDeviceTreeNode(opts: DeviceTreeOptions): FdtNode {
     },
     [
       node('chosen', chosenProps),
-      node('aliases', { serial0: UART_PATH }),
+      node('aliases', { serial0: UART_PATH, ...serialAliases }),
       node(`memory@${hex(ramBase)}`, { device_type: 'memory', reg: reg(ramBase, opts.ramSize) }),
       cpus,
       node('poweroff', syscon('syscon-poweroff', SYSCON_PASS)),
       node('reboot', syscon('syscon-reboot', SYSCON_RESET)),
+      // The host's power button: `colinux stop` presses it.
+      node('gpio-keys', { compatible: 'gpio-keys' }, [
+        node('power', {
+          label: 'Power Button',
+          'linux,code': KEY_POWER,
+          gpios: cells(P.gpio, POWER_BUTTON_PIN, GPIO_ACTIVE_LOW),
+        }),
+      ]),
       soc,
     ],
   );

@@ -322,30 +322,77 @@ test('empty values for settings that need one', () => {
   throwsConfig(() => parseRunArgs(['']), 'empty argument; remove it');
 });
 
-test('reserved families are known but not supported yet', () => {
-  for (const [arg, name] of [
-    ['cobd0=disk.img', 'cobd0'],
-    ['eth1=nat', 'eth1'],
-    ['cofs0=/home', 'cofs0'],
-    ['ttys12=sock', 'ttys12'],
-  ]) {
-    throwsConfig(
-      () => parseRunArgs([arg!]),
-      `${arg}: ${name}= is not supported yet (`,
-      'remove it for now',
-    );
-  }
+test('ethN=: slirp with MAC, forwards and restrict; switch:NAME; canonical form', () => {
+  const cfg = parseMem([
+    'eth0=slirp,02:AA:bb:00:00:01,tcp:2222:22/udp:5353:53/tcp:0.0.0.0:8080:80:3,restrict',
+    'eth2=switch:lab',
+    'eth1=nat',
+  ]);
+  assert.deepEqual(
+    cfg.nics.map((n) => n.index),
+    [0, 1, 2],
+  );
+  const [e0, e1, e2] = cfg.nics;
+  assert.equal(e0!.kind, 'slirp');
+  if (e0!.kind !== 'slirp' || e2!.kind !== 'switch') throw new Error('kinds');
+  assert.equal(e0!.mac, '02:aa:bb:00:00:01');
+  assert.equal(e0!.restrict, true);
+  assert.deepEqual(e0!.forwards, [
+    { proto: 'tcp', hostPort: 2222, guestPort: 22, count: 1 },
+    { proto: 'udp', hostPort: 5353, guestPort: 53, count: 1 },
+    { proto: 'tcp', hostAddress: '0.0.0.0', hostPort: 8080, guestPort: 80, count: 3 },
+  ]);
+  assert.equal(e1!.kind, 'slirp');
+  assert.equal(e2!.name, 'lab');
+  const out = formatConfig(cfg);
+  assert.match(
+    out,
+    /^eth0=slirp,02:aa:bb:00:00:01,tcp:2222:22\/udp:5353:53\/tcp:0\.0\.0\.0:8080:80:3,restrict {2}\[command line\]$/m,
+  );
+  assert.match(out, /^eth1=slirp {2}\[command line\]$/m);
+  assert.match(out, /^eth2=switch:lab {2}\[command line\]$/m);
+  // coLinux's empty MAC field, a later value replacing an earlier one, files with FILE:LINE.
+  assert.deepEqual(
+    (parseMem(['eth0=slirp', 'eth0=slirp,,tcp:80:8080']).nics[0] as { forwards: unknown[] })
+      .forwards,
+    [{ proto: 'tcp', hostPort: 80, guestPort: 8080, count: 1 }],
+  );
   const e = throwsConfig(
-    () => parseMem(['@vm.conf'], { '/w/vm.conf': 'mem=64\ncobd0="c:\\disk"\n' }),
-    'vm.conf:2: cobd0=c:\\disk: cobd0= is not supported yet',
+    () => parseMem(['@vm.conf'], { '/w/vm.conf': 'mem=64\neth0=tuntap\n' }),
+    'vm.conf:2: eth0=tuntap: tuntap needs host drivers and privileges',
   );
   assert.equal(e.line, 2);
   // Without a number they are not the family: passed to the kernel.
-  assert.deepEqual(parseRunArgs(['cobd=1', 'ethx=2', 'eth0']).kernelArgs, [
-    'cobd=1',
-    'ethx=2',
-    'eth0',
-  ]);
+  assert.deepEqual(parseRunArgs(['ethx=2', 'eth0']).kernelArgs, ['ethx=2', 'eth0']);
+});
+
+test('ethN=: bad values get one clear message each', () => {
+  const bad: Array<[string, string]> = [
+    ['eth16=slirp', 'network cards go from eth0= to eth15='],
+    ['eth0=', 'empty value'],
+    ['eth0=wifi', 'unknown network type "wifi"'],
+    ['eth0=slirp,01:00:5e:00:00:01', 'must be unicast'],
+    ['eth0=slirp,00:00:00:00:00:00', 'not all zero'],
+    ['eth0=slirp,tcp:22', 'write tcp:[ADDR:]HOSTPORT:GUESTPORT[:COUNT]'],
+    ['eth0=slirp,tcp:0:22', 'host port "0" is not a port number'],
+    ['eth0=slirp,tcp:22:70000', 'guest port "70000" is not a port number'],
+    ['eth0=slirp,tcp:65000:22:1000', 'go past 65535'],
+    ['eth0=slirp,tcp:2222:22:0', 'COUNT "0"'],
+    ['eth0=slirp,tcp:300.1.1.1:22:22', 'is not an IPv4 address'],
+    ['eth0=slirp,tcp:2222:22/tcp:2222:23', 'host tcp port 2222 is forwarded twice'],
+    ['eth0=slirp,sctp:1:2', '"sctp:1:2" is not a MAC address, a port forward'],
+    ['eth0=slirp,tcp:1:2,02:00:00:00:00:01', 'must come right after slirp'],
+    ['eth0=switch', 'switch needs a name'],
+    ['eth0=switch:../x', 'switch name "../x"'],
+    ['eth0=switch:lab,bogus', '"bogus" after switch:lab is not a MAC address'],
+  ];
+  for (const [arg, message] of bad) throwsConfig(() => parseRunArgs([arg]), `${arg}: `, message);
+  // Disks and network cards share the 8 virtio slots.
+  const nine = Array.from({ length: 9 }, (_, i) => `eth${i}=slirp`);
+  throwsConfig(
+    () => parseRunArgs(nine),
+    'eth8=: 9 network card(s) and 0 disk(s) need 9 virtio slots',
+  );
 });
 
 test('options: --cmd, --cmd=, --help, -h, unknown options, --', () => {
@@ -358,7 +405,7 @@ test('options: --cmd, --cmd=, --help, -h, unknown options, --', () => {
   throwsConfig(() => parseRunArgs(['--cmd']), '--cmd needs a value; write --cmd "uname -a"');
   throwsConfig(
     () => parseRunArgs(['--quiet']),
-    'unknown option --quiet; the options are --cmd, --help, -h; to pass --quiet to the kernel, put it after --',
+    'unknown option --quiet; the options are --cmd, --name, --detach, -d, --log, --help, -h; to pass --quiet to the kernel, put it after --',
   );
   throwsConfig(() => parseRunArgs(['-s']), 'unknown option -s');
   // --help wins over anything else, even errors.
@@ -541,7 +588,7 @@ test('helpText and formatConfig derive from the table', () => {
   assert.match(help, /--cmd <command>/);
   assert.match(help, /--help, -h/);
   assert.match(help, /default: 256/);
-  assert.match(help, /Reserved, not supported yet:/);
+  assert.doesNotMatch(help, /Reserved, not supported yet:/);
 
   const cfg = parseMem(['@vm.conf', 'initrd=none', 'quiet', '--cmd', 'ls'], {
     '/w/vm.conf': 'mem=64\nroot=/dev/cobd0\ncmdline="a b=\'c d\'"\n',

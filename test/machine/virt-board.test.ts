@@ -42,6 +42,7 @@ test('virt board maps the devices at the table addresses and wires the UART to t
   assert.deepEqual(bases, [
     VIRT_MAP.test.base,
     VIRT_MAP.rtc.base,
+    VIRT_MAP.gpio.base,
     VIRT_MAP.clint.base,
     VIRT_MAP.plic.base,
     VIRT_MAP.uart.base,

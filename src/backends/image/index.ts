@@ -10,7 +10,15 @@
  * ~/.cache/colinux.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { downloadPackage, extractDeb, privateApt, RISCV_ARCH, RISCV_SUITE } from './apt.js';
@@ -127,6 +135,99 @@ export async function ensureDefaultImage(opts: EnsureImageOptions = {}): Promise
   );
 }
 
+/** Bump when the kernel build's output changes for the same fragment and source package. */
+const KERNEL_BUILDER_VERSION = `default-kernel/1 ${LINUX_SOURCE_PACKAGE}`;
+
+interface CachedKernel {
+  image: string;
+  config: string;
+  version: string;
+}
+
+/**
+ * The compiled kernel for `fragment`, cached on its own under
+ * <cache>/kernels/<key>/ (key: the fragment and the source package only), so
+ * a change to the init files alone rebuilds the initramfs in seconds and
+ * reuses the kernel. Builds hold a lock of their own (concurrent callers build
+ * once) and publish atomically, so a half-built kernel is never reused.
+ */
+async function ensureKernel(
+  root: string,
+  fragment: string,
+  tarball: string,
+  progress: (line: string) => void,
+): Promise<CachedKernel> {
+  const key = recipeKey(KERNEL_BUILDER_VERSION, { 'kernel.config': fragment }, {});
+  const short = key.slice(0, 16);
+  const kernelsDir = join(root, 'kernels');
+  const dir = join(kernelsDir, `kernel-${short}`);
+  const image = join(dir, KERNEL_NAME);
+  const config = join(dir, 'kernel.config');
+  const manifest = join(dir, MANIFEST_NAME);
+  const read = (): CachedKernel | undefined => {
+    if (![image, config, manifest].every((p) => existsSync(p))) return undefined;
+    try {
+      const m = JSON.parse(readFileSync(manifest, 'utf8')) as { key?: unknown; release?: unknown };
+      if (m.key !== key || typeof m.release !== 'string') return undefined;
+      return { image, config, version: m.release };
+    } catch {
+      return undefined;
+    }
+  };
+  const cached = read();
+  if (cached) {
+    progress(`colinux: reusing the compiled kernel ${cached.version} (${dir})`);
+    return cached;
+  }
+  mkdirSync(kernelsDir, { recursive: true });
+  return withLock(
+    join(kernelsDir, `kernel-${short}.lock`),
+    (holder) => progress(`colinux: waiting for another build of this kernel (${holder})…`),
+    async () => read() ?? buildKernelInto(),
+  );
+
+  async function buildKernelInto(): Promise<CachedKernel> {
+    for (const n of readdirSync(kernelsDir)) {
+      if (n.startsWith(`.tmp-kernel-${short}-`)) {
+        rmSync(join(kernelsDir, n), { recursive: true, force: true });
+      }
+    }
+    const work = join(
+      kernelsDir,
+      `.tmp-kernel-${short}-${process.pid}-${randomBytes(4).toString('hex')}`,
+    );
+    const out = join(work, 'out');
+    const logsDir = join(root, 'logs');
+    mkdirSync(logsDir, { recursive: true });
+    const kernelLog = join(logsDir, `kernel-${short}.log`);
+    writeFileSync(kernelLog, `colinux kernel build log, ${new Date().toISOString()}\n`);
+    try {
+      const k = await buildKernel({
+        tarball,
+        fragment,
+        workDir: join(work, 'linux'),
+        outDir: out,
+        logPath: kernelLog,
+        progress,
+      });
+      writeFileSync(
+        join(out, MANIFEST_NAME),
+        JSON.stringify(
+          { key, builder: KERNEL_BUILDER_VERSION, release: k.version, source: tarball },
+          null,
+          2,
+        ) + '\n',
+      );
+      publishDir(out, dir);
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+    const built = read();
+    if (!built) throw new ImageBuildError(`colinux: the kernel built into ${dir} is incomplete`);
+    return built;
+  }
+}
+
 async function build(
   root: string,
   r: ReturnType<typeof recipe>,
@@ -167,17 +268,10 @@ async function build(
       `colinux: initramfs: ${initrd.entries} entries, ${(initrd.bytes / 1024).toFixed(0)} KiB`,
     );
 
-    const kernelLog = join(logsDir, `default-${short}-kernel.log`);
-    writeFileSync(kernelLog, `colinux kernel build log, ${new Date().toISOString()}\n`);
     const tarball = linuxSourceTarball();
-    const k = await buildKernel({
-      tarball,
-      fragment: r.fragment,
-      workDir: join(work, 'linux'),
-      outDir: out,
-      logPath: kernelLog,
-      progress,
-    });
+    const k = await ensureKernel(root, r.fragment, tarball, progress);
+    copyFileSync(k.image, join(out, KERNEL_NAME));
+    copyFileSync(k.config, join(out, 'kernel.config'));
 
     const manifest = {
       recipe: 'default',

@@ -1,0 +1,225 @@
+/** virtio-net on the real transport and virtqueues, with a fake backend and a driver in fake RAM. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  VirtioNet,
+  NET_HDR_LEN,
+  RX_BACKLOG_HIGH,
+  VIRTIO_NET_F_GUEST_CSUM,
+  VIRTIO_NET_F_GUEST_TSO4,
+  VIRTIO_NET_F_MRG_RXBUF,
+  VIRTIO_NET_F_MAC,
+  VIRTIO_NET_F_STATUS,
+  VIRTIO_NET_HDR_F_DATA_VALID,
+  VIRTIO_NET_HDR_F_NEEDS_CSUM,
+  VIRTIO_NET_HDR_GSO_TCPV4,
+} from '../../src/devices/virtio/net.js';
+import {
+  VirtioMmio,
+  STATUS_ACKNOWLEDGE,
+  STATUS_DRIVER,
+  STATUS_FEATURES_OK,
+  STATUS_DRIVER_OK,
+} from '../../src/devices/virtio/mmio.js';
+import type { NetBackend, NetPort } from '../../src/net/link.js';
+import { FakeMemory, RingDriver, RAM_BASE } from './virtio-driver.js';
+import { TestLine } from './helpers.js';
+
+class FakeBackend implements NetBackend {
+  linkUp = true;
+  port: NetPort | undefined;
+  sent: Uint8Array[] = [];
+  pumps = 0;
+  flushes = 0;
+  attach(p: NetPort): void {
+    this.port = p;
+  }
+  detach(p: NetPort): void {
+    if (this.port === p) this.port = undefined;
+  }
+  transmit(f: Uint8Array): void {
+    this.sent.push(f);
+  }
+  pump(): void {
+    this.pumps++;
+  }
+  flush(): void {
+    this.flushes++;
+  }
+  stats(): Record<string, number> {
+    return {};
+  }
+  close(): void {}
+}
+
+const MAC = new Uint8Array([0x02, 0x63, 0x6c, 1, 2, 3]);
+
+/** A driver that accepts the offered features in `accept` (default: all). */
+function setup(accept = ~0n) {
+  const mem = new FakeMemory(8 << 20);
+  const irq = new TestLine();
+  const backend = new FakeBackend();
+  let dev!: VirtioNet;
+  const t = new VirtioMmio(
+    { memory: mem, irq, wake: () => {} },
+    (host) => (dev = new VirtioNet(host, { mac: MAC, backend })),
+  );
+  const W = (off: number, v: number): void => t.write(off, 4, v);
+  W(0x70, STATUS_ACKNOWLEDGE | STATUS_DRIVER);
+  W(0x14, 0);
+  const lo = t.read(0x10, 4);
+  W(0x14, 1);
+  const hi = t.read(0x10, 4);
+  const want = (BigInt(lo) | (BigInt(hi) << 32n)) & accept;
+  W(0x24, 0);
+  W(0x20, Number(want & 0xffff_ffffn));
+  W(0x24, 1);
+  W(0x20, Number(want >> 32n));
+  W(0x70, STATUS_ACKNOWLEDGE | STATUS_DRIVER | STATUS_FEATURES_OK);
+  const rx = new RingDriver(mem, 256, RAM_BASE + 0x1000);
+  const tx = new RingDriver(mem, 256, RAM_BASE + 0x40_0000);
+  for (const [i, d] of [rx, tx].entries()) {
+    W(0x30, i);
+    W(0x38, 256);
+    W(0x80, d.desc >>> 0);
+    W(0x90, d.avail >>> 0);
+    W(0xa0, d.used >>> 0);
+    W(0x44, 1);
+  }
+  W(0x70, STATUS_ACKNOWLEDGE | STATUS_DRIVER | STATUS_FEATURES_OK | STATUS_DRIVER_OK);
+  const features = BigInt(lo) | (BigInt(hi) << 32n);
+  return { mem, irq, t, rx, tx, backend, dev: () => dev, features };
+}
+
+function frame(len: number, fill = 0xab): Uint8Array {
+  return new Uint8Array(len).fill(fill);
+}
+
+test('features, MAC and link status in config space', () => {
+  const env = setup();
+  for (const b of [VIRTIO_NET_F_MAC, VIRTIO_NET_F_STATUS, VIRTIO_NET_F_GUEST_CSUM]) {
+    assert.ok(env.features & (1n << BigInt(b)), `feature ${b}`);
+  }
+  assert.deepEqual(
+    Array.from({ length: 6 }, (_, i) => env.t.read(0x100 + i, 1)),
+    [...MAC],
+  );
+  assert.equal(env.t.read(0x106, 2), 1); // LINK_UP
+  env.dev().setLinkUp(false);
+  assert.equal(env.t.read(0x106, 2), 0);
+  assert.equal(env.t.read(0x60, 4) & 2, 2, 'config-change interrupt');
+});
+
+test('transmit: frames reach the backend; runts, giants and GSO frames are dropped, chains returned', () => {
+  const env = setup();
+  const hdr = new Uint8Array(NET_HDR_LEN);
+  const gso = new Uint8Array(NET_HDR_LEN);
+  gso[1] = 1;
+  env.tx.addChain([{ out: hdr }, { out: frame(60) }]);
+  env.tx.addChain([{ out: new Uint8Array([...hdr, ...frame(1514)]) }]);
+  env.tx.addChain([{ out: hdr }, { out: frame(10) }]);
+  env.tx.addChain([{ out: hdr }, { out: frame(9000) }]);
+  env.tx.addChain([{ out: gso }, { out: frame(60) }]);
+  env.tx.addChain([{ out: new Uint8Array(4) }]);
+  env.t.write(0x50, 4, 1);
+  assert.deepEqual(
+    env.backend.sent.map((f) => f.length),
+    [60, 1514],
+  );
+  assert.equal(env.tx.takeUsed().length, 6);
+  assert.equal(env.dev().counters.txDropped, 4);
+  assert.equal(env.backend.flushes, 1);
+});
+
+test('receive: frames wait for buffers, then arrive behind the header (DATA_VALID when vouched for)', () => {
+  const env = setup();
+  const port = env.backend.port!;
+  port.deliver(frame(100, 1), true);
+  port.deliver(frame(200, 2), false);
+  assert.equal(env.rx.takeUsed().length, 0);
+  const a = env.rx.addChain([{ in: 1526 }]);
+  const b = env.rx.addChain([{ in: 1526 }]);
+  env.t.write(0x50, 4, 0);
+  const used = env.rx.takeUsed();
+  assert.deepEqual(used, [
+    [a.head, NET_HDR_LEN + 100],
+    [b.head, NET_HDR_LEN + 200],
+  ]);
+  const h1 = env.mem.read(a.addrs[0]!, NET_HDR_LEN + 100);
+  assert.equal(h1[0], VIRTIO_NET_HDR_F_DATA_VALID);
+  assert.equal(h1[10], 1); // num_buffers
+  assert.ok(h1.subarray(NET_HDR_LEN).every((x) => x === 1));
+  assert.equal(env.mem.read(b.addrs[0]!, 1)[0], 0);
+  assert.ok(env.irq.level);
+  // Mergeable buffers: a frame larger than one buffer spans two (num_buffers = 2).
+  const small = env.rx.addChain([{ in: 64 }]);
+  port.deliver(frame(1000, 7));
+  assert.deepEqual(env.rx.takeUsed(), []);
+  const next = env.rx.addChain([{ in: 1526 }]);
+  env.t.write(0x50, 4, 0);
+  assert.deepEqual(env.rx.takeUsed(), [
+    [small.head, 64],
+    [next.head, NET_HDR_LEN + 1000 - 64],
+  ]);
+  assert.equal(env.mem.read(small.addrs[0]!, 12)[10], 2);
+});
+
+test('receive without mergeable buffers: one buffer per frame; a too small one is returned empty', () => {
+  const env = setup(~(1n << BigInt(VIRTIO_NET_F_MRG_RXBUF)));
+  assert.equal(env.dev().gsoMax() > 0, true, 'TSO4 alone uses big buffers');
+  const small = env.rx.addChain([{ in: 64 }]);
+  env.backend.port!.deliver(frame(1000));
+  assert.deepEqual(env.rx.takeUsed(), [[small.head, 0]]);
+  assert.equal(env.dev().counters.rxDropped, 1);
+});
+
+test('receive GSO: a 30 000-byte TCP segment spans buffers with NEEDS_CSUM and the GSO fields', () => {
+  const env = setup();
+  const port = env.backend.port!;
+  assert.ok(env.dev().gsoMax() >= 60_000);
+  const f = frame(14 + 20 + 20 + 30_000, 9);
+  f[14 + 20 + 12] = 5 << 4; // TCP data offset: 20 bytes
+  const bufs = Array.from({ length: 30 }, () => env.rx.addChain([{ in: 1526 }]));
+  port.deliver(f, true, { size: 1460, csumStart: 34 });
+  const used = env.rx.takeUsed();
+  const total = NET_HDR_LEN + f.length;
+  assert.equal(used.length, Math.ceil(total / 1526));
+  assert.equal(
+    used.reduce((n, [, len]) => n + len, 0),
+    total,
+  );
+  const h = new DataView(env.mem.read(bufs[0]!.addrs[0]!, NET_HDR_LEN).buffer);
+  assert.equal(h.getUint8(0), VIRTIO_NET_HDR_F_NEEDS_CSUM);
+  assert.equal(h.getUint8(1), VIRTIO_NET_HDR_GSO_TCPV4);
+  assert.equal(h.getUint16(2, true), 54); // hdr_len
+  assert.equal(h.getUint16(4, true), 1460); // gso_size
+  assert.equal(h.getUint16(6, true), 34); // csum_start
+  assert.equal(h.getUint16(8, true), 16); // csum_offset
+  assert.equal(h.getUint16(10, true), used.length); // num_buffers
+  // Without TSO4 the device refuses GSO frames.
+  const plain = setup(~(1n << BigInt(VIRTIO_NET_F_GUEST_TSO4)));
+  assert.equal(plain.dev().gsoMax(), 0);
+  plain.backend.port!.deliver(f, true, { size: 1460, csumStart: 34 });
+  assert.equal(plain.dev().counters.rxDropped, 1);
+});
+
+test('receive backlog: congestion is reported, and the backend is pumped once buffers arrive', () => {
+  const env = setup();
+  const port = env.backend.port!;
+  for (let i = 0; i < RX_BACKLOG_HIGH; i++) port.deliver(frame(60));
+  assert.ok(port.congested());
+  for (let i = 0; i < 5000; i++) port.deliver(frame(60));
+  assert.ok(env.dev().counters.rxDropped > 0, 'a full backlog drops');
+  for (let i = 0; i < 250; i++) env.rx.addChain([{ in: 1526 }]);
+  env.t.write(0x50, 4, 0);
+  assert.equal(env.rx.takeUsed().length, 250);
+  // 1024 were kept, 250 delivered: still above the low mark, no pump yet.
+  assert.equal(env.backend.pumps, 0);
+  for (let round = 0; round < 4; round++) {
+    for (let i = 0; i < 250; i++) env.rx.addChain([{ in: 1526 }]);
+    env.t.write(0x50, 4, 0);
+    env.rx.takeUsed();
+  }
+  assert.ok(!port.congested());
+  assert.equal(env.backend.pumps, 1);
+});
