@@ -8,7 +8,8 @@
  *   node dist/bench/cofs.js [--runs N] [--files N] [--big-mib N] [--json PATH]
  *
  * The guest script (written into the share, run with --cmd / colinux.cmd=)
- * times each phase with the guest clock and prints `phase NAME MS` lines:
+ * times each phase with the guest clock (/proc/uptime, 10 ms) and prints
+ * `phase NAME MS` lines:
  *   9p-read-tree   cp -r  share/tree → tmpfs
  *   9p-read-big    cat    share/big.bin → /dev/null
  *   9p-write-tree  cp -r  tmpfs → share
@@ -79,8 +80,8 @@ const log = (s: string): void => void process.stderr.write(`bench: ${s}\n`);
 
 function script(bigMiB: number): string {
   return `
-t() { date +%s%N; }
-phase() { n=$1; shift; a=$(t); "$@" || { echo "phase-failed $n"; exit 1; }; b=$(t); echo "phase $n $(( (b - a) / 1000000 ))"; }
+t() { read u _ < /proc/uptime; echo "\${u%.*}\${u#*.}"; }
+phase() { n=$1; shift; a=$(t); "$@" || { echo "phase-failed $n"; exit 1; }; b=$(t); echo "phase $n $(( (b - a) * 10 ))"; }
 S=/mnt/cofs0
 [ -d $S/src ] || { echo "no share"; exit 1; }
 rm -rf $S/out; mkdir $S/out

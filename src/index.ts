@@ -15,3 +15,7 @@ export type { VmShare } from './backends/fs/index.js';
 export type { VmDisk } from './vm.js';
 export { DiskError, type OpenDisk, type DiskSpec, openDisk } from './backends/block/index.js';
 export type { BlockBackend } from './devices/virtio/blk.js';
+export type { VmNic } from './vm.js';
+export { NetError } from './backends/net/index.js';
+export type { NetBackend, NetPort, NetStats } from './net/link.js';
+export type { PortForward } from './net/stack.js';

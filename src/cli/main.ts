@@ -3,7 +3,7 @@
  * The `colinux` command.
  *
  *   colinux [run] [name=value | @file | word]… [--cmd "shell command"]
- *   colinux image build [default] [--rebuild]
+ *   colinux image build [default|debian] [--rebuild]
  *   colinux config check [name=value | @file]…
  *   colinux run --detach [--name NAME] …, ls, console NAME, stop NAME, kill NAME
  *   colinux disk create|info|commit|discard …
@@ -34,6 +34,7 @@ import { openVmHost, runHosted, signalHandler } from './run-host.js';
 import { cmdConsole, cmdKill, cmdLs, cmdStop } from './vm-commands.js';
 import { EXIT_OK, EXIT_VM_ERROR, EXIT_USAGE, EXIT_PANIC } from './exit-codes.js';
 import { cmdDisk } from './disk.js';
+import { ensureDebianImage } from '../backends/image/debian.js';
 import { DiskError } from '../backends/block/index.js';
 import { NetError } from '../backends/net/index.js';
 import { vmNics } from './net-spec.js';
@@ -52,7 +53,7 @@ function version(): string {
 function usage(): string {
   return [
     'usage: colinux [run] [name=value | @file | kernel-word]… [--cmd "command"]',
-    '       colinux image build [default] [--rebuild]',
+    '       colinux image build [default|debian] [--rebuild]',
     '       colinux config check [name=value | @file]…',
     '       colinux run --detach [--name NAME] …   start a VM in the background',
     '       colinux ls [--json]                     list running VMs',
@@ -105,7 +106,8 @@ async function cmdRun(argv: string[]): Promise<number> {
   try {
     vm = await Vm.create({
       kernel: cfg.kernel,
-      initrd: cfg.initrd,
+      // With root=, the kernel mounts that disk itself: no default initramfs.
+      initrd: cfg.initrd ?? (cfg.root !== undefined && cfg.kernel === undefined ? null : undefined),
       memMiB: cfg.memMiB,
       bios: cfg.bios,
       cmdline,
@@ -139,6 +141,7 @@ async function cmdRun(argv: string[]): Promise<number> {
   try {
     await host.openSerialPorts();
   } catch (e) {
+    await vm.close();
     await host.close(undefined);
     return fail((e as Error).message);
   }
@@ -190,9 +193,25 @@ async function cmdRun(argv: string[]): Promise<number> {
 async function cmdImage(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
   if (sub !== 'build')
-    return fail(`unknown image command "${sub ?? ''}"; use: colinux image build [default]`);
+    return fail(`unknown image command "${sub ?? ''}"; use: colinux image build [default|debian]`);
   const name = rest.find((a) => !a.startsWith('--')) ?? 'default';
-  if (name !== 'default') return fail(`unknown image "${name}"; available: default`);
+  if (name !== 'default' && name !== 'debian')
+    return fail(`unknown image "${name}"; available: default, debian`);
+  if (name === 'debian') {
+    try {
+      const img = await ensureDebianImage({
+        rebuild: rest.includes('--rebuild'),
+        onProgress: (line) => process.stderr.write(`${line}\n`),
+      });
+      process.stdout.write(`disk=${img.disk}\n`);
+      process.stderr.write(
+        `colinux: boot it with: colinux run cobd0=${img.disk},cow=debian.cow root=/dev/cobd0\n`,
+      );
+      return EXIT_OK;
+    } catch (e) {
+      return fail((e as Error).message, EXIT_VM_ERROR);
+    }
+  }
   try {
     const img = await ensureDefaultImage({
       rebuild: rest.includes('--rebuild'),

@@ -232,3 +232,23 @@ export function vmNics(
       : { kind: 'slirp', forwards: n.forwards, restrict: n.restrict, mac, name };
   });
 }
+
+/** Port forwards of all NICs for `colinux ls`, as "tcp:HOSTPORT->GUESTPORT" (ranges as A-B). */
+export function forwardLabels(nics: readonly NicSpec[]): string[] {
+  const out: string[] = [];
+  for (const n of nics) {
+    if (n.kind !== 'slirp') continue;
+    for (const fw of n.forwards) {
+      const count = fw.count ?? 1;
+      const range = (p: number): string => (count > 1 ? `${p}-${p + count - 1}` : `${p}`);
+      const addr =
+        fw.hostAddress === undefined
+          ? ''
+          : fw.hostAddress.includes(':')
+            ? `[${fw.hostAddress}]:`
+            : `${fw.hostAddress}:`;
+      out.push(`${fw.proto}:${addr}${range(fw.hostPort)}->${range(fw.guestPort)}`);
+    }
+  }
+  return out;
+}

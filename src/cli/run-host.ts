@@ -16,6 +16,7 @@ import {
 } from './runtime.js';
 import { VmHost } from './vm-host.js';
 import type { VmExit } from '../vm.js';
+import { forwardLabels } from './net-spec.js';
 
 function say(line: string): void {
   process.stderr.write(`colinux: ${line}\n`);
@@ -37,6 +38,8 @@ function diskLabels(cfg: VmConfig): string[] {
  */
 export async function openVmHost(cfg: VmConfig, version: string): Promise<VmHost | number> {
   const detached = isDaemonChild();
+  // Whoever read our stderr may be gone (a closed pipe): that must not crash a running VM.
+  process.stderr.on('error', () => undefined);
   let claim: VmClaim | undefined;
   try {
     claim = await claimVmName(runtimeDir(), cfg.name, (p) =>
@@ -62,7 +65,12 @@ export async function openVmHost(cfg: VmConfig, version: string): Promise<VmHost
       logPath: cfg.log === null ? null : (cfg.log ?? defaultLogPath(name)),
       detached,
       version,
-      info: { memMiB: cfg.memMiB, disks: diskLabels(cfg), forwards: [], panic: cfg.panic },
+      info: {
+        memMiB: cfg.memMiB,
+        disks: diskLabels(cfg),
+        forwards: forwardLabels(cfg.nics),
+        panic: cfg.panic,
+      },
       serialPorts: cfg.serialPorts,
       notice: detached ? undefined : say,
     });

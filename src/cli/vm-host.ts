@@ -177,6 +177,7 @@ export class VmHost {
     if (!vm) throw new Error('run before attach');
     if (this.killed || this.state === 'stopping') {
       // Asked to stop while starting: there is no guest to shut down yet.
+      await vm.close();
       return { reason: 'stopped', exitCode: 0, source: 'host' };
     }
     this.setState('running');

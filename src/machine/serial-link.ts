@@ -52,9 +52,4 @@ export class SerialLink {
     const n = uart.pushInput(Uint8Array.from(this.input.slice(0, 256)));
     if (n > 0) this.input.splice(0, n);
   }
-
-  /** Whether input is waiting for the guest. */
-  get pending(): boolean {
-    return this.input.length > 0;
-  }
 }

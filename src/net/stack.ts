@@ -122,6 +122,13 @@ const POOL_SIZE = 16;
 export const GATEWAY_MAC = new Uint8Array([0x02, 0x00, 0x0a, 0x00, 0x02, 0x02]);
 
 const MAX_TCP_CONNS = 4096;
+/**
+ * Host memory all TCP connections together may hold for the guest (queued
+ * toward it, or offered as receive window): with many connections each gets
+ * a smaller share, down to MIN_CONN_BUFFER, so a guest cannot pin gigabytes.
+ */
+const TCP_BUFFER_BUDGET = 64 * 1024 * 1024;
+const MIN_CONN_BUFFER = 16 * 1024;
 const MAX_UDP_MAPPINGS = 512;
 const MAX_PEERS_PER_MAPPING = 64;
 const UDP_IDLE_MS = 120_000;
@@ -214,6 +221,8 @@ export class UserNet implements NetBackend {
       clock: this.clock,
       output: (f, gso) => this.output(f, gso),
       gsoMax: () => this.port?.gsoMax?.() ?? 0,
+      bufferShare: () =>
+        Math.max(MIN_CONN_BUFFER, Math.floor(TCP_BUFFER_BUDGET / Math.max(1, this.tcp.size))),
       congested: () => this.port?.congested() ?? false,
       macs: (ip) => [this.macOf(ip), GATEWAY_MAC],
       remove: (c) => this.removeConn(c),

@@ -148,6 +148,11 @@ export interface TcpEnv {
   remove(conn: TcpConn): void;
   /** Ask for an ACK flush once the current batch of guest frames is processed. */
   wantAck(conn: TcpConn): void;
+  /**
+   * This connection's share of the host memory budget, in bytes: the most it
+   * may queue toward the guest, and the largest window it may offer.
+   */
+  bufferShare(): number;
   /** The connection has data but the link is congested; call trySend() on pump. */
   blocked(conn: TcpConn): void;
 }
@@ -226,6 +231,15 @@ export type TcpState =
   | 'LAST_ACK'
   | 'TIME_WAIT'
   | 'CLOSED';
+
+/** States in which data (and our FIN) may still be sent or resent. */
+const SENDING_STATES: ReadonlySet<TcpState> = new Set([
+  'ESTABLISHED',
+  'CLOSE_WAIT',
+  'FIN_WAIT_1',
+  'CLOSING',
+  'LAST_ACK',
+]);
 
 /** What a connection reports when it ends (for counters and tests). */
 export type TcpEndReason = 'closed' | 'reset-by-guest' | 'reset-by-host' | 'timeout' | 'refused';
@@ -609,9 +623,7 @@ export class TcpConn implements HostTcpHandlers {
 
   /** Send what the guest's window and the link allow; then the FIN, once everything is sent. */
   trySend(): void {
-    const s = this.state;
-    if (s !== 'ESTABLISHED' && s !== 'CLOSE_WAIT' && s !== 'FIN_WAIT_1' && s !== 'LAST_ACK')
-      if (s !== 'CLOSING') return;
+    if (!SENDING_STATES.has(this.state)) return;
     const dataEnd = seqAdd(this.sndUna, this.sendQ.length);
     for (;;) {
       const unsent = seqDiff(dataEnd, this.sndNxt);
@@ -694,7 +706,7 @@ export class TcpConn implements HostTcpHandlers {
   /** Receive window toward the guest: our buffer minus what the host socket still holds. */
   private rcvWindow(): number {
     const held = this.sock && !this.sockClosed ? this.sock.bufferedAmount : 0;
-    let w = Math.max(0, RCV_BUF - held);
+    let w = Math.max(0, Math.min(RCV_BUF, this.env.bufferShare()) - held);
     // Never move the right edge back (RFC 9293 §3.8.6).
     const promised = seqDiff(this.rcvAdv, this.rcvNxt);
     if (w < promised) w = promised;
@@ -829,10 +841,11 @@ export class TcpConn implements HostTcpHandlers {
     const sock = this.sock;
     if (!sock || this.sockClosed) return;
     const notReady = this.state === 'SYN_SENT' || this.state === 'CONNECTING';
-    if (!this.hostPaused && (notReady || this.sendQ.length >= SENDQ_HIGH)) {
+    const high = Math.min(SENDQ_HIGH, this.env.bufferShare());
+    if (!this.hostPaused && (notReady || this.sendQ.length >= high)) {
       this.hostPaused = true;
       sock.pause();
-    } else if (this.hostPaused && !notReady && this.sendQ.length < SENDQ_LOW) {
+    } else if (this.hostPaused && !notReady && this.sendQ.length < Math.min(SENDQ_LOW, high / 4)) {
       this.hostPaused = false;
       sock.resume();
     }

@@ -20,6 +20,7 @@ import {
   virtioDiskName,
   type VmConfig,
 } from '../../src/cli/config.js';
+import { forwardLabels } from '../../src/cli/net-spec.js';
 
 /** A temp directory with the given files; returns its path. */
 function tree(files: Record<string, string>): string {
@@ -351,6 +352,11 @@ test('ethN=: slirp with MAC, forwards and restrict; switch:NAME; canonical form'
   );
   assert.match(out, /^eth1=slirp {2}\[command line\]$/m);
   assert.match(out, /^eth2=switch:lab {2}\[command line\]$/m);
+  assert.deepEqual(forwardLabels(cfg.nics), [
+    'tcp:2222->22',
+    'udp:5353->53',
+    'tcp:0.0.0.0:8080-8082->80-82',
+  ]);
   // coLinux's empty MAC field, a later value replacing an earlier one, files with FILE:LINE.
   assert.deepEqual(
     (parseMem(['eth0=slirp', 'eth0=slirp,,tcp:80:8080']).nics[0] as { forwards: unknown[] })

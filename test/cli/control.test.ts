@@ -3,7 +3,7 @@
  * for the Vm; the runtime directory, name claims and stale-file cleanup.
  * (Real VMs in real processes: test/daemon/daemon.test.ts.)
  */
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -37,6 +37,7 @@ class FakeVm {
     this.out.push(l);
   }
   onRestart(): void {}
+  async close(): Promise<void> {}
   onSerialOutput(): void {}
   writeSerial(): void {}
   write(d: Uint8Array | string): void {
@@ -58,9 +59,16 @@ class FakeVm {
   }
 }
 
+const tmpDirs: string[] = [];
+after(() => {
+  for (const d of tmpDirs) fs.rmSync(d, { recursive: true, force: true });
+});
+
 function tmpDir(): string {
   // Short: Unix socket paths are limited to about 100 bytes.
-  return fs.mkdtempSync(path.join(os.tmpdir(), 'cl-'));
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'cl-'));
+  tmpDirs.push(d);
+  return d;
 }
 
 async function startHost(

@@ -751,3 +751,37 @@ test('9p server: readdir snapshots are bounded per session and retaken when drop
   await backend.close();
   fs.rmSync(dir, { recursive: true });
 });
+
+test('9p server: names are raw bytes; Tflush answers after the flushed request', async () => {
+  const { c, root, server, backend } = await session();
+  const raw = Uint8Array.of(0x6e, 0xff, 0xfe, 0x41); // not UTF-8
+  const d = await c.walk(root);
+  await c.rpc('Tlcreate', { fid: d, name: raw, flags: LFLAG.WRONLY, mode: 0o644, gid: 0 });
+  const host = fs
+    .readdirSync(exportDir, { encoding: 'buffer' })
+    .find((n) => n.length === 4 && n[1] === 0xff);
+  assert.ok(host, 'the host file has exactly the bytes the guest sent');
+  const l = await c.walk(root);
+  await c.rpc('Tlopen', { fid: l, flags: 0 });
+  const listed = parseDirents((await c.rpc('Treaddir', { fid: l, offset: 0n, count: 65536 })).data);
+  assert.ok(listed.some((e) => e.name === Buffer.from(raw).toString()));
+  await c.rpc('Tunlinkat', { dirfid: root, name: raw, flags: 0 });
+
+  // Tflush of a tag in flight: its reply comes first, then Rflush.
+  const f = await c.walk(root, 'hello.txt');
+  await c.rpc('Tlopen', { fid: f, flags: 0 });
+  const order: string[] = [];
+  const read = server
+    .handle(encodeMessage('Tread', 500, { fid: f, offset: 0n, count: 10 }))
+    .then((r) => {
+      order.push(`reply ${r[4]}`);
+    });
+  const flush = server.handle(encodeMessage('Tflush', 501, { oldtag: 500 })).then((r) => {
+    order.push(`flush ${r[4]}`);
+  });
+  await Promise.all([read, flush]);
+  assert.deepEqual(order, ['reply 117', 'flush 109']);
+  const idle = await server.handle(encodeMessage('Tflush', 502, { oldtag: 999 }));
+  assert.equal(idle[4], 109, 'flushing nothing is fine');
+  await backend.close();
+});

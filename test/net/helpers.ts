@@ -13,7 +13,7 @@ import {
   type UdpDatagram,
 } from '../../src/net/ipv4.js';
 import { parseTcp, type TcpSegment } from '../../src/net/tcp.js';
-import { wr16, wr32, checksum } from '../../src/net/bytes.js';
+import { wr16, wr32, checksum, sum16, finishChecksum } from '../../src/net/bytes.js';
 import type {
   Clock,
   NetHost,
@@ -103,7 +103,10 @@ export class FakeHost implements NetHost {
       close: () => {},
     };
   }
+  /** The receive callback of the last bound (forward) UDP socket. */
+  lastBoundReceive: UdpReceive | undefined;
   async bindUdp(_a: string, _p: number, onMessage: UdpReceive): Promise<HostUdpSocket> {
+    this.lastBoundReceive = onMessage;
     return this.openUdp(onMessage);
   }
   async listenTcp(
@@ -134,11 +137,25 @@ export class Guest {
   readonly net: UserNet;
   readonly out: Uint8Array[] = [];
   congested = false;
-  constructor(opts: Omit<UserNetOptions, 'mac'>) {
+  /** GSO frames received (their partial checksums were completed, as the guest kernel would). */
+  gsoFrames = 0;
+  constructor(opts: Omit<UserNetOptions, 'mac'>, gsoMax = 0) {
     this.net = new UserNet({ ...opts, mac: GUEST_MAC });
     this.net.attach({
-      deliver: (f) => this.out.push(f),
+      deliver: (f, _checksummed, gso) => {
+        if (gso) {
+          // Complete the partial checksum: the pseudo-header sum is already in the field.
+          this.gsoFrames++;
+          const partial = (f[gso.csumStart + 16]! << 8) | f[gso.csumStart + 17]!;
+          f[gso.csumStart + 16] = 0;
+          f[gso.csumStart + 17] = 0;
+          const c = finishChecksum(sum16(f, gso.csumStart, f.length, partial));
+          wr16(f, gso.csumStart + 16, c);
+        }
+        this.out.push(f);
+      },
       congested: () => this.congested,
+      gsoMax: () => gsoMax,
       setLinkUp: () => {},
     });
   }

@@ -357,6 +357,25 @@ test("TCP: sending respects the guest's window and MSS; the host is paused when 
   assert.equal(sock.paused, false);
 });
 
+test('TCP with GSO toward the guest: large segments (≤ 32 × MSS) with a correct partial checksum', () => {
+  const host = new FakeHost();
+  const g = new Guest({ host, clock: new FakeClock() }, 65000);
+  const { sock, iss } = open(g, host, { mss: 1000, wscale: 7 });
+  const data = Uint8Array.from({ length: 200_000 }, (_, i) => (i * 7) & 0xff);
+  sock.handlers.onData(data);
+  // takeTcp() verifies every checksum (the fake guest completed the partial ones).
+  const segs = g.takeTcp();
+  assert.ok(g.gsoFrames > 0);
+  assert.ok(segs.some((s) => s.data.length > 1000));
+  assert.ok(segs.every((s) => s.data.length <= 32_000));
+  let seq = iss + 1;
+  for (const s of segs) {
+    assert.equal(s.seq, seq);
+    assert.deepEqual(s.data, data.subarray(seq - iss - 1, seq - iss - 1 + s.data.length));
+    seq += s.data.length;
+  }
+});
+
 test('TCP: lost data is retransmitted on timeout; endless loss gives up with resets', () => {
   const { g, host, clock } = setup();
   const { sock, iss } = open(g, host);
@@ -458,6 +477,34 @@ test('port forward: a host connection becomes a SYN to the guest; data flows onc
   g.net.close();
   assert.ok(sock.wasReset);
   assert.equal(host.listeners.size, 0);
+});
+
+test('UDP port forward: host datagrams reach the guest from 10.0.2.2, replies go back to the client', async () => {
+  const host = new FakeHost();
+  const g = new Guest({
+    host,
+    clock: new FakeClock(),
+    forwards: [{ proto: 'udp', hostPort: 5353, guestPort: 53 }],
+  });
+  await g.net.start();
+  // The forward's bound socket records what it sends in host.udpSent.
+  const forwardReceive = host.lastBoundReceive!;
+  const fromClient = (data: string, port: number): void =>
+    forwardReceive(new TextEncoder().encode(data), '127.0.0.1', port);
+  fromClient('query-1', 40001);
+  fromClient('query-2', 40002);
+  const [d1, d2] = g.takeUdp();
+  assert.equal(d1!.ip.src, GATEWAY_IP);
+  assert.equal(d1!.ip.dst, GUEST_IP);
+  assert.equal(d1!.dstPort, 53);
+  assert.notEqual(d1!.srcPort, d2!.srcPort, 'each client gets its own source port');
+  g.send(udpFrame(GUEST_IP, 53, GATEWAY_IP, d2!.srcPort, new TextEncoder().encode('answer-2')));
+  const sent = host.udpSent;
+  assert.equal(sent.length, 1);
+  assert.equal(new TextDecoder().decode(sent[0]!.data), 'answer-2');
+  assert.equal(sent[0]!.port, 40002);
+  assert.equal(sent[0]!.address, '127.0.0.1');
+  g.net.close();
 });
 
 test('hostile input: truncated, corrupted and random frames are dropped and counted, never thrown', () => {

@@ -93,7 +93,8 @@ class NicPort implements NetPort {
 }
 
 async function until(cond: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 500; i++) {
+  // A safety net, not a timing: normally this takes milliseconds.
+  for (let i = 0; i < 3000; i++) {
     if (cond()) return;
     await new Promise((r) => setTimeout(r, 10));
   }

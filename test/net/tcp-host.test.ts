@@ -27,7 +27,8 @@ function listen(server: net.Server): Promise<number> {
 /** Wait (polling the event loop) until `pick` finds a segment among those the stack sends. */
 async function waitFor(g: Guest, pick: (s: Seg) => boolean, what: string): Promise<Seg> {
   const seen: Seg[] = [];
-  for (let i = 0; i < 500; i++) {
+  // A safety net, not a timing: normally this takes milliseconds.
+  for (let i = 0; i < 3000; i++) {
     for (const s of g.takeTcp()) {
       seen.push(s);
       if (pick(s)) return s;
@@ -227,7 +228,7 @@ test('real host: a port forward carries data both ways and closes cleanly', asyn
   assert.equal(new TextDecoder().decode(data.data), 'hello guest');
   const ack = (data.seq + data.data.length) >>> 0;
   send(9001, ACK | PSH | FIN, new TextEncoder().encode('hello host'), ack);
-  for (let i = 0; i < 200 && !ended; i++) await new Promise((r) => setTimeout(r, 10));
+  for (let i = 0; i < 3000 && !ended; i++) await new Promise((r) => setTimeout(r, 10));
   assert.ok(ended);
   assert.equal(fromGuest, 'hello host');
   const fin = await waitFor(g, (s) => (s.flags & FIN) !== 0, 'FIN from the host client');

@@ -178,13 +178,16 @@ export class VirtioBlk implements VirtioDevice {
       );
       return;
     }
-    const p = this.execute(chain).then(
-      (written) => this.complete(q, chain, VIRTIO_BLK_S_OK, written),
-      (e: unknown) =>
-        this.complete(q, chain, e instanceof RequestError ? e.status : VIRTIO_BLK_S_IOERR, 0),
-    );
+    const p = this.execute(chain)
+      .then(
+        (written) => this.complete(q, chain, VIRTIO_BLK_S_OK, written),
+        (e: unknown) =>
+          this.complete(q, chain, e instanceof RequestError ? e.status : VIRTIO_BLK_S_IOERR, 0),
+      )
+      // Never an unhandled rejection: a bug here stops the device, not the host.
+      .catch((e: unknown) => this.host.fail(`virtio-blk: internal error: ${String(e)}`))
+      .finally(() => this.inFlight.delete(p));
     this.inFlight.add(p);
-    void p.finally(() => this.inFlight.delete(p));
   }
 
   private complete(q: Virtqueue, chain: Chain, status: number, written: number): void {
