@@ -6,7 +6,9 @@
  * (`-M virt`, virtio-blk-device, cache=writeback), same kernel, same image
  * (a fresh sparse copy per run), same RAM. Not part of `npm test`.
  *
- *   node dist/bench/blk.js [--runs N] [--seconds S] [--dd-mib N] [--json PATH]
+ *   node dist/bench/blk.js [--runs N] [--seconds S] [--dd-mib N] [--disk PATH] [--json PATH]
+ *
+ * --disk: a Debian root disk image to use instead of the cached one.
  *
  * The guest script (written into the image copy with debugfs, run through
  * `--cmd` / colinux.cmd=) prints `phase NAME MS` for dd and the dbench
@@ -32,6 +34,7 @@ interface Options {
   runs: number;
   seconds: number;
   ddMiB: number;
+  disk?: string;
   json?: string;
 }
 
@@ -48,6 +51,7 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--seconds') o.seconds = num();
     else if (a === '--dd-mib') o.ddMiB = num();
     else if (a === '--json') o.json = argv[++i];
+    else if (a === '--disk') o.disk = argv[++i];
     else throw new BenchError(`unknown argument ${a}`);
   }
   return o;
@@ -81,7 +85,7 @@ function sh(cmd: string, args: string[]): void {
 async function main(): Promise<number> {
   const opts = parseArgs(process.argv.slice(2));
   const kernel = (await ensureDefaultImage({ onProgress: log })).kernel;
-  const debian = await ensureDebianImage({ onProgress: log });
+  const debian = opts.disk ? { disk: opts.disk } : await ensureDebianImage({ onProgress: log });
   const work = mkdtempSync(join(tmpdir(), 'colinux-blk-bench-'));
   try {
     const local = join(work, 'bench.sh');

@@ -50,6 +50,7 @@ const MANIFEST_NAME = 'manifest.json';
 /** Guest RAM for the second stage (dpkg likes some). */
 const STAGE2_MEM_MIB = 1024;
 const STAGE2_OK = 'COLINUX-STAGE2-OK';
+const STAGE2_TIMEOUT_MS = 4 * 3600_000;
 
 export interface DebianImage {
   /** The ext4 root disk image (boot with root=/dev/vda). */
@@ -337,6 +338,7 @@ async function secondStage(
   const disk = await openDisk({ name: 'debian image', path: diskPath });
   let text = '';
   let partial = '';
+  let okSeen = false;
   const decoder = new TextDecoder();
   try {
     const machine = new Machine({
@@ -347,15 +349,25 @@ async function secondStage(
       onOutput: (bytes) => {
         const s = decoder.decode(bytes, { stream: true });
         text += s;
+        // Done: it powers off by itself; if it does not within a minute, stop it.
+        if (!okSeen && text.includes(STAGE2_OK)) {
+          okSeen = true;
+          setTimeout(() => machine.stop('stopped'), 60_000).unref();
+        }
         if (text.length > 1 << 20) text = text.slice(-(1 << 19));
         const lines = (partial + s).split('\n');
         partial = lines.pop() ?? '';
         for (const l of lines) onLine(l.replace(/\r$/, ''));
       },
     });
-    const exit = await machine.run();
+    const guard = setTimeout(
+      () => machine.stop('timeout', 1, 'the second stage took longer than 4 hours'),
+      STAGE2_TIMEOUT_MS,
+    );
+    guard.unref();
+    const exit = await machine.run().finally(() => clearTimeout(guard));
     if (partial) onLine(partial);
-    if (exit.reason !== 'poweroff')
+    if (exit.reason !== 'poweroff' && !okSeen)
       text += `\n(colinux: the VM stopped: ${exit.reason} ${exit.message ?? ''})\n`;
     return text;
   } finally {
