@@ -24,6 +24,7 @@ import { ensureDebianImage } from '../src/backends/image/debian.js';
 import { commandCmdline } from '../src/machine/command-status.js';
 import { DEFAULT_KERNEL_ARGS } from '../src/vm.js';
 import { BenchError, runToExit, type VmCommand } from './guest.js';
+import { benchMain, GUEST_PHASE_SH, parseBenchArgs } from './cli.js';
 import { formatTable, metric, type Metric } from './report.js';
 import { QEMU, repoRoot } from './setup.js';
 
@@ -39,31 +40,19 @@ interface Options {
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { runs: 3, seconds: 20, ddMiB: 256 };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    const num = (): number => {
-      const v = Number(argv[++i]);
-      if (!Number.isInteger(v) || v < 1) throw new BenchError(`${a} needs a whole number >= 1`);
-      return v;
-    };
-    if (a === '--runs') o.runs = num();
-    else if (a === '--seconds') o.seconds = num();
-    else if (a === '--dd-mib') o.ddMiB = num();
-    else if (a === '--json') o.json = argv[++i];
-    else if (a === '--disk') o.disk = argv[++i];
-    else throw new BenchError(`unknown argument ${a}`);
-  }
-  return o;
+  return parseBenchArgs<Options>(
+    argv,
+    { runs: 3, seconds: 20, ddMiB: 256 },
+    { '--runs': 'runs', '--seconds': 'seconds', '--dd-mib': 'ddMiB' },
+    { '--json': 'json', '--disk': 'disk' },
+  );
 }
 
 const log = (s: string): void => void process.stderr.write(`bench: ${s}\n`);
 
 function script(o: Options): string {
   return `
-t() { read u _ < /proc/uptime; echo "\${u%.*}\${u#*.}"; }
-phase() { n=$1; shift; a=$(t); "$@" || { echo "phase-failed $n"; exit 1; }; b=$(t); echo "phase $n $(( (b - a) * 10 ))"; }
-mkdir -p /bench || exit 1
+${GUEST_PHASE_SH}mkdir -p /bench || exit 1
 sync; echo 3 > /proc/sys/vm/drop_caches
 phase dd-write sh -c "dd if=/dev/zero of=/bench/big bs=1M count=${o.ddMiB} conv=fsync 2>/dev/null"
 sync; echo 3 > /proc/sys/vm/drop_caches
@@ -167,10 +156,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => process.exit(code),
-  (e: unknown) => {
-    process.stderr.write(`bench: ${e instanceof BenchError ? e.message : String(e)}\n`);
-    process.exit(1);
-  },
-);
+benchMain(main);

@@ -36,6 +36,7 @@ import { ensureDefaultImage } from '../src/backends/image/index.js';
 import { commandCmdline } from '../src/machine/command-status.js';
 import { DEFAULT_KERNEL_ARGS } from '../src/vm.js';
 import { BenchError, runToExit, type VmCommand } from './guest.js';
+import { benchMain, GUEST_PHASE_SH, parseBenchArgs } from './cli.js';
 import { formatTable, metric, type Metric } from './report.js';
 import { QEMU, repoRoot } from './setup.js';
 
@@ -59,30 +60,19 @@ interface Options {
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { runs: 3, files: 3000, bigMiB: 100 };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    const num = (): number => {
-      const v = Number(argv[++i]);
-      if (!Number.isInteger(v) || v < 1) throw new BenchError(`${a} needs a whole number >= 1`);
-      return v;
-    };
-    if (a === '--runs') o.runs = num();
-    else if (a === '--files') o.files = num();
-    else if (a === '--big-mib') o.bigMiB = num();
-    else if (a === '--json') o.json = argv[++i];
-    else throw new BenchError(`unknown argument ${a}`);
-  }
-  return o;
+  return parseBenchArgs<Options>(
+    argv,
+    { runs: 3, files: 3000, bigMiB: 100 },
+    { '--runs': 'runs', '--files': 'files', '--big-mib': 'bigMiB' },
+    { '--json': 'json' },
+  );
 }
 
 const log = (s: string): void => void process.stderr.write(`bench: ${s}\n`);
 
 function script(bigMiB: number): string {
   return `
-t() { read u _ < /proc/uptime; echo "\${u%.*}\${u#*.}"; }
-phase() { n=$1; shift; a=$(t); "$@" || { echo "phase-failed $n"; exit 1; }; b=$(t); echo "phase $n $(( (b - a) * 10 ))"; }
-S=/mnt/cofs0
+${GUEST_PHASE_SH}S=/mnt/cofs0
 [ -d $S/src ] || { echo "no share"; exit 1; }
 rm -rf $S/out; mkdir $S/out
 phase 9p-read-tree cp -r $S/src/tree /tmp/tree
@@ -205,12 +195,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => process.exit(code),
-  (e: unknown) => {
-    process.stderr.write(
-      `bench: ${e instanceof BenchError ? e.message : String((e as Error).stack)}\n`,
-    );
-    process.exit(1);
-  },
-);
+benchMain(main);

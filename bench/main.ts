@@ -4,8 +4,8 @@
  * command line, same RAM. Prints a table of medians and colinux/QEMU ratios
  * on stdout, progress on stderr.
  *
- *   node dist/bench/main.js [--runs N] [--idle-seconds S] [--json PATH]
- *                           [--kernel PATH --initrd PATH] [--no-profile] [--keep]
+ *   node dist/bench/main.js [--only core,blk,cofs] [--runs N] [--idle-seconds S]
+ *                           [--json PATH] [--kernel PATH --initrd PATH] [--no-profile] [--keep]
  *
  * Measured, N runs each (median reported), runs of the two VMs alternating:
  *   1. spawn to shell prompt; then CPU use over an idle window at the prompt
@@ -13,11 +13,15 @@
  *   2. /bench/cpubench (bench/cpubench.c, built here with the riscv64 cross
  *      compiler and appended to the initrd as a second cpio), timed inside
  *      the guest; its checksum must be identical on both VMs.
+ *   3. TCP throughput both ways through user-mode networking (bench/net.ts).
  * Then one in-process colinux run counts guest instructions (not timed).
+ * Then, as child processes, the block benchmark (bench/blk.ts: dd and dbench
+ * on the Debian root disk) and the shared-folder one (bench/cofs.ts).
  *
  * Exit status: 0 when everything ran (however slow), 1 when something
  * failed to run or the two VMs computed different checksums, 2 bad usage.
  */
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -50,10 +54,18 @@ interface Options {
   initrd?: string;
   profile: boolean;
   keep: boolean;
+  /** Which parts run: core (boot, idle, cpubench, net), blk, cofs. */
+  only: Set<Section>;
 }
 
-const USAGE = `usage: node dist/bench/main.js [--runs N] [--idle-seconds S] [--json PATH]
-                              [--kernel PATH --initrd PATH] [--no-profile] [--keep]
+const SECTIONS = ['core', 'blk', 'cofs'] as const;
+type Section = (typeof SECTIONS)[number];
+
+const USAGE = `usage: node dist/bench/main.js [--only core,blk,cofs] [--runs N] [--idle-seconds S]
+                              [--json PATH] [--kernel PATH --initrd PATH] [--no-profile] [--keep]
+  --only LIST       the parts to run (default all): core = boot, idle, cpubench and TCP
+                    throughput; blk = dd and dbench on the Debian root disk (bench/blk.ts,
+                    builds the Debian image first if needed); cofs = shared folders (bench/cofs.ts)
   --runs N          runs of each measurement per VM (default 3, at least 1); medians are reported
   --idle-seconds S  idle window at the shell prompt for the CPU figure (default 10)
   --json PATH       also write the results as JSON to PATH
@@ -65,7 +77,13 @@ const USAGE = `usage: node dist/bench/main.js [--runs N] [--idle-seconds S] [--j
 class UsageError extends Error {}
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { runs: 3, idleSeconds: 10, profile: true, keep: false };
+  const o: Options = {
+    runs: 3,
+    idleSeconds: 10,
+    profile: true,
+    keep: false,
+    only: new Set(SECTIONS),
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const value = (): string => {
@@ -94,6 +112,17 @@ function parseArgs(argv: string[]): Options {
       case '--initrd':
         o.initrd = resolve(value());
         break;
+      case '--only': {
+        const parts = value().split(',');
+        const bad = parts.filter((p) => !(SECTIONS as readonly string[]).includes(p));
+        if (bad.length > 0) {
+          throw new UsageError(
+            `--only: unknown part ${bad.join(', ')}; parts: ${SECTIONS.join(', ')}`,
+          );
+        }
+        o.only = new Set(parts as Section[]);
+        break;
+      }
       case '--no-profile':
         o.profile = false;
         break;
@@ -233,7 +262,29 @@ async function main(): Promise<number> {
     }
     throw e;
   }
+  let status = opts.only.has('core') ? await core(opts) : 0;
+  for (const part of ['blk', 'cofs'] as const) {
+    if (opts.only.has(part)) status = Math.max(status, await runPart(part, opts));
+  }
+  return status;
+}
 
+/** bench/blk.ts or bench/cofs.ts as a child process, its table on our stdout. */
+function runPart(part: 'blk' | 'cofs', opts: Options): Promise<number> {
+  const script = join(repoRoot(), 'dist', 'bench', `${part}.js`);
+  const args = [script, '--runs', String(opts.runs)];
+  if (opts.json !== undefined)
+    args.push('--json', opts.json.replace(/(\.json)?$/, `-${part}.json`));
+  log(`${part}: node ${args.join(' ')}`);
+  return new Promise((resolvePart, reject) => {
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'inherit'] });
+    child.on('error', reject);
+    child.on('close', (code) => resolvePart(code ?? 1));
+  });
+}
+
+/** Boot, idle, cpubench and TCP throughput, colinux and QEMU side by side. */
+async function core(opts: Options): Promise<number> {
   const root = repoRoot();
   const tools = checkHostTools(root);
   log(`${tools.qemuVersion}; ${tools.gccVersion}; node ${tools.nodeVersion}`);

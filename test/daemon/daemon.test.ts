@@ -7,151 +7,43 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { ensureDefaultImage } from '../../src/backends/image/index.js';
 import * as net from 'node:net';
-import { CLI, runCli, type CliResult } from '../helpers/colinux.js';
+import { ensureDefaultImage } from '../../src/backends/image/index.js';
 import { ControlClient } from '../../src/cli/control.js';
+import { type CliResult } from '../helpers/colinux.js';
+import {
+  alive,
+  DaemonFixture,
+  PROMPT,
+  readOr,
+  show,
+  waitFor,
+  type Step,
+} from '../helpers/daemon.js';
 
-const PROMPT = /root@colinux:[^\r\n]*# /;
-const root = fs.mkdtempSync(path.join(os.tmpdir(), 'cld-'));
-const children = new Set<ChildProcess>();
-const envs: NodeJS.ProcessEnv[] = [];
+const fx = new DaemonFixture('cld-');
+const root = fx.root;
 
 before(async () => {
   // First run on a fresh machine builds the image (several minutes); later runs hit the cache.
   await ensureDefaultImage({ onProgress: (line) => process.stderr.write(`${line}\n`) });
 });
 
-after(() => {
-  // Whatever a failed test left running: every VM of every runtime dir, every child.
-  for (const env of envs) {
-    const dir = env['COLINUX_RUNTIME_DIR']!;
-    for (const f of fs.existsSync(dir) ? fs.readdirSync(dir) : []) {
-      if (!f.endsWith('.pid')) continue;
-      const pid = Number(fs.readFileSync(path.join(dir, f), 'utf8'));
-      if (pid > 0 && pid !== process.pid) {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          // gone
-        }
-      }
-    }
-  }
-  for (const c of children) c.kill('SIGKILL');
-  fs.rmSync(root, { recursive: true, force: true });
-});
+after(() => fx.cleanup());
 
-/** A fresh runtime + state directory pair, as the environment of the CLI. */
-function newEnv(tag: string): NodeJS.ProcessEnv {
-  const base = path.join(root, tag);
-  const env = {
-    COLINUX_RUNTIME_DIR: path.join(base, 'run'),
-    COLINUX_STATE_DIR: path.join(base, 'state'),
-  };
-  envs.push(env);
-  return env;
-}
-
-function cli(env: NodeJS.ProcessEnv, args: string[]): Promise<CliResult> {
-  return runCli(args, { env, killAfterMs: 120_000 });
-}
-
-function show(r: CliResult): string {
-  return `exit ${r.code}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`;
-}
-
-function logOf(env: NodeJS.ProcessEnv, name: string): string {
-  return path.join(env['COLINUX_STATE_DIR']!, 'logs', `${name}.log`);
-}
-
-function pidOf(env: NodeJS.ProcessEnv, name: string): number {
-  return Number(fs.readFileSync(path.join(env['COLINUX_RUNTIME_DIR']!, `${name}.pid`), 'utf8'));
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Wait until `check` holds (polling); fail with `what` after a generous safety limit. */
-async function waitFor(what: string, check: () => boolean, limitMs = 60_000): Promise<void> {
-  const end = Date.now() + limitMs;
-  while (!check()) {
-    if (Date.now() > end) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-function readOr(file: string): string {
-  try {
-    return fs.readFileSync(file, 'utf8');
-  } catch {
-    return '';
-  }
-}
-
-async function detach(env: NodeJS.ProcessEnv, name: string, extra: string[] = []): Promise<number> {
-  const r = await cli(env, ['run', '--detach', '--name', name, ...extra]);
-  assert.equal(r.code, 0, show(r));
-  assert.equal(r.stdout, `${name}\n`);
-  assert.match(r.stderr, new RegExp(`VM "${name}" is running in the background`));
-  const pid = pidOf(env, name);
-  assert.ok(alive(pid));
-  await waitFor(`the shell prompt of ${name}`, () => PROMPT.test(readOr(logOf(env, name))));
-  return pid;
-}
-
-/**
- * `colinux console NAME` over a pipe: each step waits for a pattern on
- * stdout, then types. Ends stdin (which detaches) after the last step.
- */
-function consoleSession(
+const newEnv = (tag: string): NodeJS.ProcessEnv => fx.env(tag);
+const cli = (env: NodeJS.ProcessEnv, args: string[]): Promise<CliResult> => fx.cli(env, args);
+const logOf = (env: NodeJS.ProcessEnv, name: string): string => fx.logOf(env, name);
+const pidOf = (env: NodeJS.ProcessEnv, name: string): number => fx.pidOf(env, name);
+const detach = (env: NodeJS.ProcessEnv, name: string, extra: string[] = []): Promise<number> =>
+  fx.detach(env, name, extra);
+const consoleSession = (
   env: NodeJS.ProcessEnv,
   args: string[],
-  steps: Array<{ wait?: RegExp; send?: string }>,
-): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, 'console', ...args], {
-      stdio: ['pipe', 'pipe', 'pipe'],
-      env: { ...process.env, ...env },
-    });
-    children.add(child);
-    let stdout = '';
-    let stderr = '';
-    let i = 0;
-    const advance = (): void => {
-      while (i < steps.length) {
-        const s = steps[i]!;
-        if (s.wait && !s.wait.test(stdout)) return;
-        if (s.send !== undefined) child.stdin!.write(s.send);
-        i++;
-      }
-      child.stdin!.end();
-    };
-    child.stdout!.on('data', (d: Buffer) => {
-      stdout += d.toString('latin1');
-      advance();
-    });
-    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      children.delete(child);
-      resolve({ code, signal, stdout, stderr });
-    });
-    advance();
-  });
-}
+  steps: Step[],
+): Promise<CliResult> => fx.console(env, args, steps);
 
 /** A "service" that says hello on ttyS1 and writes its last words there when it gets SIGTERM. */
 const SERVICE =
@@ -475,11 +367,7 @@ test('guest reboot restarts the VM in the same process; panic=restart restarts a
 
 test('SIGTERM to a foreground VM shuts the guest down cleanly (exit 143)', async () => {
   const env = newEnv('g');
-  const child = spawn(process.execPath, [CLI, 'run', '--name', 'fg'], {
-    stdio: ['pipe', 'pipe', 'pipe'],
-    env: { ...process.env, ...env },
-  });
-  children.add(child);
+  const child = fx.spawn(env, ['run', '--name', 'fg']);
   let out = '';
   let err = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString('latin1')));
@@ -491,7 +379,6 @@ test('SIGTERM to a foreground VM shuts the guest down cleanly (exit 143)', async
   assert.match(ls.stdout, /^fg\s+\d+\s+running/m);
   child.kill('SIGTERM');
   const code = await closed;
-  children.delete(child);
   assert.equal(code, 143, `stdout:\n${out}\nstderr:\n${err}`);
   assert.match(err, /SIGTERM: asking the guest to shut down/);
   assert.match(out, /The system is going down NOW!/);

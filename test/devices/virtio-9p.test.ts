@@ -4,14 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Virtio9p, VIRTIO_9P_MOUNT_TAG } from '../../src/devices/virtio/9p.js';
-import {
-  VirtioMmio,
-  VIRTIO_ID,
-  STATUS_ACKNOWLEDGE,
-  STATUS_DRIVER,
-  STATUS_FEATURES_OK,
-  STATUS_DRIVER_OK,
-} from '../../src/devices/virtio/mmio.js';
+import { VirtioMmio, VIRTIO_ID } from '../../src/devices/virtio/mmio.js';
 import { P9Server } from '../../src/fs/9p-server.js';
 import { HostDir } from '../../src/backends/fs/host-dir.js';
 import {
@@ -22,7 +15,7 @@ import {
   NONUNAME,
   RREAD_HEADER,
 } from '../../src/fs/9p-protocol.js';
-import { FakeMemory, RingDriver, type Buf } from './virtio-driver.js';
+import { bringUp, FakeMemory, RingDriver, type Buf } from './virtio-driver.js';
 import { TestLine } from './helpers.js';
 import { decodeAny } from '../helpers/9p-client.js';
 
@@ -46,24 +39,8 @@ async function setup() {
     { onError: (e) => errors.push(e) },
   );
   const W = (off: number, v: number): void => t.write(off, 4, v);
-  W(0x70, STATUS_ACKNOWLEDGE | STATUS_DRIVER);
-  W(0x14, 0);
-  const lo = t.read(0x10, 4);
-  W(0x14, 1);
-  const hi = t.read(0x10, 4);
-  W(0x24, 0);
-  W(0x20, lo);
-  W(0x24, 1);
-  W(0x20, hi);
-  W(0x70, STATUS_ACKNOWLEDGE | STATUS_DRIVER | STATUS_FEATURES_OK);
   const drv = new RingDriver(mem, 128);
-  W(0x30, 0);
-  W(0x38, 128);
-  W(0x80, drv.desc >>> 0);
-  W(0x90, drv.avail >>> 0);
-  W(0xa0, drv.used >>> 0);
-  W(0x44, 1);
-  W(0x70, STATUS_ACKNOWLEDGE | STATUS_DRIVER | STATUS_FEATURES_OK | STATUS_DRIVER_OK);
+  const features = bringUp(t, drv);
   const done = new Map<number, number>();
   /** Post a chain, kick, and wait for its used entry; returns the written length. */
   const call = async (bufs: Buf[]): Promise<{ len: number; addrs: number[] }> => {
@@ -83,13 +60,13 @@ async function setup() {
     const r = await call([{ out: msg }, { in: room }]);
     return decodeAny(mem.read(r.addrs[1]!, r.len));
   };
-  return { t, mem, irq, drv, errors, dev: () => dev, call, rpc, backend, lo, hi, W };
+  return { t, mem, irq, drv, errors, dev: () => dev, call, rpc, backend, features, W };
 }
 
 test('virtio-9p: device id, mount-tag feature and config space', async () => {
   const env = await setup();
   assert.equal(env.t.read(0x008, 4), VIRTIO_ID.p9);
-  assert.ok(env.lo & (1 << VIRTIO_9P_MOUNT_TAG), 'VIRTIO_9P_MOUNT_TAG offered');
+  assert.ok(env.features & (1n << BigInt(VIRTIO_9P_MOUNT_TAG)), 'VIRTIO_9P_MOUNT_TAG offered');
   assert.equal(env.t.read(0x100, 2), 5, 'tag_len');
   const tag = Array.from({ length: 5 }, (_, i) => env.t.read(0x102 + i, 1));
   assert.equal(String.fromCharCode(...tag), 'cofs0');

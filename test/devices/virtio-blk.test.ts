@@ -15,15 +15,8 @@ import {
   VIRTIO_BLK_F_RO,
   BLK_SEG_MAX,
 } from '../../src/devices/virtio/blk.js';
-import {
-  VirtioMmio,
-  STATUS_ACKNOWLEDGE,
-  STATUS_DRIVER,
-  STATUS_FEATURES_OK,
-  STATUS_DRIVER_OK,
-  STATUS_DEVICE_NEEDS_RESET,
-} from '../../src/devices/virtio/mmio.js';
-import { FakeMemory, RingDriver, type Buf } from './virtio-driver.js';
+import { VirtioMmio, STATUS_DEVICE_NEEDS_RESET } from '../../src/devices/virtio/mmio.js';
+import { bringUp, FakeMemory, RingDriver, type Buf } from './virtio-driver.js';
 import { TestLine } from './helpers.js';
 
 /** A disk in memory; I/O completes when the test says so (or at once). */
@@ -94,26 +87,8 @@ function setup(disk: MemDisk) {
     (host) => (blk = new VirtioBlk(host, disk, { id: 'cobd0' })),
     { onError: (e) => errors.push(e) },
   );
-  const W = (off: number, v: number): void => t.write(off, 4, v);
-  W(0x70, STATUS_ACKNOWLEDGE | STATUS_DRIVER);
-  W(0x14, 0);
-  const lo = t.read(0x10, 4);
-  W(0x14, 1);
-  const hi = t.read(0x10, 4);
-  W(0x24, 0);
-  W(0x20, lo);
-  W(0x24, 1);
-  W(0x20, hi);
-  W(0x70, STATUS_ACKNOWLEDGE | STATUS_DRIVER | STATUS_FEATURES_OK);
   const drv = new RingDriver(mem, 256);
-  W(0x30, 0);
-  W(0x38, 256);
-  W(0x80, drv.desc >>> 0);
-  W(0x90, drv.avail >>> 0);
-  W(0xa0, drv.used >>> 0);
-  W(0x44, 1);
-  W(0x70, STATUS_ACKNOWLEDGE | STATUS_DRIVER | STATUS_FEATURES_OK | STATUS_DRIVER_OK);
-  const features = BigInt(lo) | (BigInt(hi) << 32n);
+  const features = bringUp(t, drv);
   const done = new Map<number, number>();
   return { mem, irq, t, drv, errors, blk: () => blk, features, done };
 }

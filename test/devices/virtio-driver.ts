@@ -9,6 +9,12 @@ import {
   VIRTQ_DESC_F_NEXT,
   VIRTQ_DESC_F_WRITE,
 } from '../../src/devices/virtio/virtqueue.js';
+import {
+  STATUS_ACKNOWLEDGE,
+  STATUS_DRIVER,
+  STATUS_DRIVER_OK,
+  STATUS_FEATURES_OK,
+} from '../../src/devices/virtio/mmio.js';
 
 export const RAM_BASE = 0x8000_0000;
 
@@ -182,4 +188,37 @@ export class RingDriver {
   setAvailFlags(v: number): void {
     this.mem.setU16(this.avail, v);
   }
+}
+
+/** Register access of a virtio-mmio transport under test. */
+export interface MmioRegs {
+  read(offset: number, size: number): number;
+  write(offset: number, size: number, value: number): void;
+}
+
+/**
+ * The driver's side of device initialisation (virtio 1.2 §3.1.1 over the
+ * MMIO registers of §4.2.2): accept every offered feature, set up queue 0
+ * with `drv`'s rings, and set DRIVER_OK. Returns the features accepted.
+ */
+export function bringUp(t: MmioRegs, drv: RingDriver): bigint {
+  const W = (off: number, v: number): void => t.write(off, 4, v);
+  W(0x70, STATUS_ACKNOWLEDGE | STATUS_DRIVER);
+  W(0x14, 0);
+  const lo = t.read(0x10, 4);
+  W(0x14, 1);
+  const hi = t.read(0x10, 4);
+  W(0x24, 0);
+  W(0x20, lo);
+  W(0x24, 1);
+  W(0x20, hi);
+  W(0x70, STATUS_ACKNOWLEDGE | STATUS_DRIVER | STATUS_FEATURES_OK);
+  W(0x30, 0);
+  W(0x38, drv.size);
+  W(0x80, drv.desc >>> 0);
+  W(0x90, drv.avail >>> 0);
+  W(0xa0, drv.used >>> 0);
+  W(0x44, 1);
+  W(0x70, STATUS_ACKNOWLEDGE | STATUS_DRIVER | STATUS_FEATURES_OK | STATUS_DRIVER_OK);
+  return BigInt(lo >>> 0) | (BigInt(hi >>> 0) << 32n);
 }

@@ -17,7 +17,9 @@ import {
   writeSync,
 } from 'node:fs';
 import { hostname, homedir } from 'node:os';
-import { join, relative, sep } from 'node:path';
+import { dirname, join, relative, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ImageBuildError } from './proc.js';
 
 /** $COLINUX_CACHE_DIR, else $XDG_CACHE_HOME/colinux, else ~/.cache/colinux. */
 export function cacheRoot(): string {
@@ -26,6 +28,24 @@ export function cacheRoot(): string {
   const xdg = process.env['XDG_CACHE_HOME'];
   if (xdg !== undefined && xdg !== '') return join(xdg, 'colinux');
   return join(homedir(), '.cache', 'colinux');
+}
+
+/**
+ * images/<name> of the colinux installation (found upwards from this module,
+ * so it works from src/ and from dist/), recognised by its file `marker`.
+ */
+export function findRecipeDir(name: string, marker: string): string {
+  let d = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const candidate = join(d, 'images', name);
+    if (existsSync(join(candidate, marker))) return candidate;
+    const up = dirname(d);
+    if (up === d) break;
+    d = up;
+  }
+  throw new ImageBuildError(
+    `colinux: cannot find images/${name}/${marker} next to the colinux installation`,
+  );
 }
 
 /** A file of a recipe directory, as hashed and as packed. */

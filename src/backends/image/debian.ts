@@ -32,10 +32,16 @@ import {
   cpSync,
   truncateSync,
 } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { debianMirror, RISCV_ARCH, RISCV_SUITE, trixieKeyrings } from './apt.js';
-import { cacheRoot, listRecipeDir, publishDir, recipeKey, withLock } from './cache.js';
+import {
+  cacheRoot,
+  findRecipeDir,
+  listRecipeDir,
+  publishDir,
+  recipeKey,
+  withLock,
+} from './cache.js';
 import { closeLog, formatDuration, ImageBuildError, openLog, run, toolEnv, which } from './proc.js';
 import { ensureDefaultImage, type EnsureImageOptions } from './index.js';
 import { Machine } from '../../machine/machine.js';
@@ -65,17 +71,7 @@ export interface DebianImageLocation extends DebianImage {
 
 /** images/debian in the package. */
 export function debianRecipeDir(): string {
-  let d = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const candidate = join(d, 'images', 'debian');
-    if (existsSync(join(candidate, 'packages'))) return candidate;
-    const up = dirname(d);
-    if (up === d) break;
-    d = up;
-  }
-  throw new ImageBuildError(
-    'colinux: cannot find images/debian/packages next to the colinux installation',
-  );
+  return findRecipeDir('debian', 'packages');
 }
 
 interface Recipe {

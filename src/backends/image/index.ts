@@ -19,10 +19,16 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { downloadPackage, extractDeb, privateApt, RISCV_ARCH, RISCV_SUITE } from './apt.js';
-import { cacheRoot, listRecipeDir, publishDir, recipeKey, withLock } from './cache.js';
+import {
+  cacheRoot,
+  findRecipeDir,
+  listRecipeDir,
+  publishDir,
+  recipeKey,
+  withLock,
+} from './cache.js';
 import { ensureHostTools, LINUX_SOURCE_PACKAGE, linuxSourceTarball } from './host.js';
 import { readBusybox, writeInitramfs } from './initramfs.js';
 import { buildKernel } from './kernel.js';
@@ -60,17 +66,7 @@ export interface DefaultImageLocation extends DefaultImage {
 
 /** Directory holding kernel.config and init/ (images/default in the package). */
 export function defaultRecipeDir(): string {
-  let d = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const candidate = join(d, 'images', 'default');
-    if (existsSync(join(candidate, 'kernel.config'))) return candidate;
-    const up = dirname(d);
-    if (up === d) break;
-    d = up;
-  }
-  throw new ImageBuildError(
-    'colinux: cannot find images/default/kernel.config next to the colinux installation',
-  );
+  return findRecipeDir('default', 'kernel.config');
 }
 
 function recipe(): { fragment: string; init: ReturnType<typeof listRecipeDir>; key: string } {
