@@ -3,10 +3,11 @@
  * syntax: `colinux run cobd0=<image> root=/dev/cobd0`, and shuts down
  * cleanly on `colinux stop`.
  *
- * The image is cached (<cache>/images/debian-<key>/). On a machine without
- * it, the first run builds it (debootstrap's second stage runs inside
- * colinux: about 20 minutes on 2 cores); building needs root, so as another
- * user the tests skip with the command that builds it.
+ * The image is cached (<cache>/images/debian-<key>/). `npm test` builds it
+ * before the test runner starts (scripts/test-images.mjs: debootstrap's
+ * second stage runs inside colinux, 20–30 minutes on 2 cores); run alone,
+ * this file builds it too. Building needs root, so as another user the tests
+ * skip with the command that builds it.
  * The guest writes go to overlays, so the cached image stays pristine.
  */
 import { test, before, after } from 'node:test';
