@@ -117,6 +117,8 @@ export interface NetBenchOptions {
   /** A QEMU command with user networking running the guest command. */
   qemu: (guestCmd: string) => VmCommand;
   log: (line: string) => void;
+  /** Which VMs to run (default both). */
+  vms?: ReadonlyArray<'colinux' | 'qemu'>;
 }
 
 /** Alternate colinux and QEMU runs; returns their results and any hash problems. */
@@ -132,7 +134,7 @@ export async function measureNet(
   try {
     const guestCmd = netGuestCommand(servers.httpPort, servers.sinkPort);
     for (let i = 1; i <= o.runs; i++) {
-      for (const vm of ['colinux', 'qemu'] as const) {
+      for (const vm of o.vms ?? (['colinux', 'qemu'] as const)) {
         const cmd = vm === 'colinux' ? o.colinux(guestCmd) : o.qemu(guestCmd);
         o.log(`[net ${i}/${o.runs}] ${vm}: 50 MiB host → guest, then guest → host…`);
         const before = servers.uploads.length;

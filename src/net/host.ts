@@ -19,7 +19,12 @@ export interface HostNetError {
 export interface HostTcpHandlers {
   /** An outgoing connection was established. */
   onConnect(): void;
-  onData(data: Uint8Array): void;
+  /**
+   * Bytes from the host peer. `more`: further chunks follow at once (read in
+   * the same turn of the event loop); the connection may wait for the last
+   * one before it builds frames, so that they come out full-size.
+   */
+  onData(data: Uint8Array, more?: boolean): void;
   /** The peer half-closed (sent FIN); we may still write. */
   onEnd(): void;
   /** Everything written so far has left the user-space buffer. */
@@ -40,6 +45,12 @@ export interface HostTcpSocket {
   /** Stop / restart delivering onData (back-pressure toward the host peer). */
   pause(): void;
   resume(): void;
+  /**
+   * Most bytes to read from the peer ahead of the connection, before they
+   * are handed over (an implementation that batches reads must not hold more
+   * than this). The connection sets it to the room left in its queue.
+   */
+  setReadAhead?(bytes: number): void;
 }
 
 export interface HostUdpSocket {

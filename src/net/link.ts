@@ -62,6 +62,13 @@ export interface NetBackend {
   flush?(): void;
   /** Carrier state when a device attaches. */
   readonly linkUp: boolean;
+  /**
+   * The backend takes TCP/IPv4 frames of up to 64 KiB from the guest (its
+   * stack terminates TCP), so the device may offer transmit offloads
+   * (virtio-net CSUM, HOST_TSO4). transmit() then gets frames larger than
+   * the MTU; their checksums are complete.
+   */
+  readonly txOffload?: boolean;
   /** Counters (frames, drops by reason, connections). */
   stats(): NetStats;
   /** Release host resources (sockets, listeners, timers). */

@@ -50,9 +50,9 @@ export const RCV_BUF = 256 * 1024;
 /** Our window scale shift, when the guest offers scaling. */
 const RCV_SHIFT = 3;
 /** Pause reading the host socket when this much data waits for the guest… */
-export const SENDQ_HIGH = 512 * 1024;
+export const SENDQ_HIGH = 1024 * 1024;
 /** …and resume below this. */
-const SENDQ_LOW = 128 * 1024;
+const SENDQ_LOW = 512 * 1024;
 const RTO_MIN = 200;
 const RTO_INIT = 1000;
 const RTO_MAX = 30_000;
@@ -61,7 +61,7 @@ const MAX_RETRIES = 12;
 const MAX_SYN_RETRIES = 6;
 const TIME_WAIT_MS = 2000;
 /** With GSO toward the guest, one frame carries at most this many MSS-sized segments. */
-const GSO_SEGMENTS = 32;
+const GSO_SEGMENTS = 44;
 
 // ---------------------------------------------------------------------------
 // Sequence arithmetic (mod 2^32)
@@ -265,6 +265,18 @@ export class TcpConn implements HostTcpHandlers {
   private sndWl2 = 0;
   private sndShift = 0;
   private sndMss = DEFAULT_MSS;
+  /**
+   * Stream position (a sequence number) that the guest's reads are likely
+   * 8-byte aligned to: the start of the stream, then the end of the last
+   * segment that emptied the send queue (a reader that caught up reads up to
+   * there, and its next read starts there). GSO segments are cut at multiples
+   * of 8 bytes from it: the virtio-net device puts each GSO payload at the
+   * start of a guest buffer, so the guest's copy to user memory meets source
+   * and destination at the same alignment and copies whole words (on RISC-V
+   * Linux a misaligned pair takes the shift-and-merge loop, about 3× slower;
+   * that copy is most of the guest's work when it receives).
+   */
+  private alignAnchor: number;
   private readonly sendQ = new ByteQueue();
   /** The host half-closed: a FIN follows the queued data. */
   private finQueued = false;
@@ -293,6 +305,8 @@ export class TcpConn implements HostTcpHandlers {
   private hostPaused = false;
   private sockClosed = false;
   ackPending = false;
+  /** The acknowledgment number we last sent. */
+  private ackSent = 0;
 
   constructor(
     private readonly env: TcpEnv,
@@ -306,6 +320,7 @@ export class TcpConn implements HostTcpHandlers {
     this.sndUna = this.iss;
     this.sndNxt = this.iss;
     this.sndMax = this.iss;
+    this.alignAnchor = seqAdd(this.iss, 1);
   }
 
   // -------------------------------------------------------------------------
@@ -380,11 +395,12 @@ export class TcpConn implements HostTcpHandlers {
     this.sendSynAck();
   }
 
-  onData(data: Uint8Array): void {
+  onData(data: Uint8Array, more = false): void {
     if (this.state === 'CLOSED' || this.finQueued) return;
     this.sendQ.push(data);
     this.updateHostFlow();
-    this.trySend();
+    // Once paused, the socket hands over nothing more for now: send.
+    if (!more || this.hostPaused) this.trySend();
   }
 
   onEnd(): void {
@@ -641,7 +657,15 @@ export class TcpConn implements HostTcpHandlers {
       }
       const gsoMax = this.env.gsoMax();
       const maxSeg = gsoMax > 0 ? Math.min(gsoMax, GSO_SEGMENTS * this.sndMss) : this.sndMss;
-      const n = Math.min(maxSeg, unsent, usable);
+      let n = Math.min(maxSeg, unsent, usable);
+      if (n > this.sndMss && n < unsent) {
+        // A GSO frame with more data behind it: end it 8 × k bytes after the
+        // alignment anchor, so that every frame's payload starts at the same
+        // 8-byte phase as the guest application's reads (see alignAnchor).
+        const over = (seqAdd(this.sndNxt, n) - this.alignAnchor) & 7;
+        if (n - over >= this.sndMss) n -= over;
+      }
+      if (n === unsent) this.alignAnchor = seqAdd(this.sndNxt, n);
       // Sender-side silly window avoidance: a runt only when it is all we have.
       if (n < this.sndMss && n < unsent && inFlight > 0) return;
       this.sendData(this.sndNxt, n, n === unsent);
@@ -695,6 +719,11 @@ export class TcpConn implements HostTcpHandlers {
   sendAck(): void {
     this.ackPending = false;
     this.emit(ACK, this.sndNxt, this.rcvNxt, 0, undefined);
+  }
+
+  /** Guest data received and not acknowledged yet, in bytes. */
+  get unacked(): number {
+    return this.ackPending ? seqDiff(this.rcvNxt, this.ackSent) : 0;
   }
 
   private ackLater(): void {
@@ -752,7 +781,10 @@ export class TcpConn implements HostTcpHandlers {
     wr16(f, o + 14, field);
     if (options) f.set(options, o + TCP_HLEN);
     if (n > 0) this.sendQ.copy(qOffset, n, f, o + hlen);
-    if (withAck) this.ackPending = false;
+    if (withAck) {
+      this.ackPending = false;
+      this.ackSent = ack;
+    }
     if (gso) {
       // A partial checksum: the guest's stack treats the data as verified, and
       // completes per-segment checksums itself should it ever forward it.
@@ -842,10 +874,11 @@ export class TcpConn implements HostTcpHandlers {
     if (!sock || this.sockClosed) return;
     const notReady = this.state === 'SYN_SENT' || this.state === 'CONNECTING';
     const high = Math.min(SENDQ_HIGH, this.env.bufferShare());
+    sock.setReadAhead?.(Math.max(0, high - this.sendQ.length));
     if (!this.hostPaused && (notReady || this.sendQ.length >= high)) {
       this.hostPaused = true;
       sock.pause();
-    } else if (this.hostPaused && !notReady && this.sendQ.length < Math.min(SENDQ_LOW, high / 4)) {
+    } else if (this.hostPaused && !notReady && this.sendQ.length < Math.min(SENDQ_LOW, high / 2)) {
       this.hostPaused = false;
       sock.resume();
     }

@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { GATEWAY_IP, DNS_IP, GUEST_IP, GATEWAY_MAC } from '../../src/net/stack.js';
+import { GATEWAY_IP, DNS_IP, GUEST_IP, GATEWAY_MAC, ACK_BATCH } from '../../src/net/stack.js';
 import {
   parseArp,
   buildArp,
@@ -357,7 +357,7 @@ test("TCP: sending respects the guest's window and MSS; the host is paused when 
   assert.equal(sock.paused, false);
 });
 
-test('TCP with GSO toward the guest: large segments (≤ 32 × MSS) with a correct partial checksum', () => {
+test('TCP with GSO toward the guest: large segments (≤ 44 × MSS) with a correct partial checksum', () => {
   const host = new FakeHost();
   const g = new Guest({ host, clock: new FakeClock() }, 65000);
   const { sock, iss } = open(g, host, { mss: 1000, wscale: 7 });
@@ -366,14 +366,107 @@ test('TCP with GSO toward the guest: large segments (≤ 32 × MSS) with a corre
   // takeTcp() verifies every checksum (the fake guest completed the partial ones).
   const segs = g.takeTcp();
   assert.ok(g.gsoFrames > 0);
-  assert.ok(segs.some((s) => s.data.length > 1000));
-  assert.ok(segs.every((s) => s.data.length <= 32_000));
+  assert.deepEqual(
+    segs.map((s) => s.data.length),
+    [44_000, 44_000, 44_000, 44_000, 24_000],
+  );
   let seq = iss + 1;
   for (const s of segs) {
     assert.equal(s.seq, seq);
     assert.deepEqual(s.data, data.subarray(seq - iss - 1, seq - iss - 1 + s.data.length));
     seq += s.data.length;
   }
+  assert.equal(seq, iss + 1 + data.length);
+});
+
+test('TCP with GSO: segments with more data behind end 8 × k bytes after where the queue last ran dry', () => {
+  const host = new FakeHost();
+  const g = new Guest({ host, clock: new FakeClock() }, 65000);
+  const { sock, iss, seg } = open(g, host, { mss: 1460 });
+  // 1001 bytes empty the queue: the guest's reader is likely to start its next read there.
+  const head = Uint8Array.from({ length: 1001 }, (_, i) => i & 0xff);
+  sock.handlers.onData(head);
+  const [first] = g.takeTcp();
+  assert.equal(first!.data.length, 1001);
+  // An odd window (no scaling): segments are cut by the window, not by 44 × MSS.
+  g.send(seg({ ack: iss + 1 + 1001, flags: ACK, window: 30_001 }));
+  const data = Uint8Array.from({ length: 300_001 }, (_, i) => (i * 13) & 0xff);
+  sock.handlers.onData(data);
+  let segs = g.takeTcp();
+  assert.ok(
+    segs.some((s) => s.data.length > 1460),
+    'GSO segments',
+  );
+  let next = iss + 1 + 1001;
+  let acked = next;
+  for (let round = 0; round < 100 && acked < iss + 1 + 1001 + data.length; round++) {
+    for (const s of segs) {
+      assert.equal(s.seq, next);
+      const off = s.seq - iss - 1 - 1001;
+      assert.deepEqual(s.data, data.subarray(off, off + s.data.length));
+      next += s.data.length;
+      const end = next - (iss + 1 + 1001);
+      if (end < data.length && s.data.length > 1460) assert.equal(end % 8, 0, `segment end ${end}`);
+    }
+    acked = next;
+    g.send(seg({ ack: acked, flags: ACK, window: 30_001 }));
+    segs = g.takeTcp();
+  }
+  assert.equal(acked, iss + 1 + 1001 + data.length);
+});
+
+test('TCP: guest data is acknowledged once per batch, at once when a batch holds ACK_BATCH bytes', async () => {
+  const { g, host } = setup();
+  const { sock, gseq, seg } = open(g, host, { wscale: 7 });
+  let seq = gseq + 1;
+  for (let i = 0; i < 10; i++) {
+    g.send(seg({ seq, flags: ACK | PSH, data: new Uint8Array(1000).fill(i) }));
+    seq += 1000;
+  }
+  g.net.flush();
+  assert.equal(g.takeTcp().length, 0, 'small batches wait for the host to get control back');
+  assert.equal(
+    sock.written.reduce((n, d) => n + d.length, 0),
+    10_000,
+    'the data went on at once',
+  );
+  await new Promise((r) => setImmediate(r));
+  const acks = g.takeTcp();
+  assert.equal(acks.length, 1);
+  assert.equal(acks[0]!.ack, seq);
+  // A batch of ACK_BATCH bytes or more is acknowledged when the device finishes it.
+  for (let sent = 0; sent < ACK_BATCH; sent += 1400) {
+    g.send(seg({ seq, flags: ACK, data: new Uint8Array(1400) }));
+    seq += 1400;
+  }
+  g.net.flush();
+  const now = g.takeTcp();
+  assert.equal(now.length, 1);
+  assert.equal(now[0]!.ack, seq);
+  await new Promise((r) => setImmediate(r));
+  assert.equal(g.takeTcp().length, 0, 'nothing left to acknowledge');
+});
+
+test('TCP: a batch of host chunks goes out after its last chunk, or when it fills the queue', () => {
+  const host = new FakeHost();
+  const g = new Guest({ host, clock: new FakeClock() }, 65000);
+  const { sock, iss } = open(g, host, { mss: 1000, wscale: 7 });
+  sock.handlers.onData(new Uint8Array(30_000), true);
+  sock.handlers.onData(new Uint8Array(30_000), true);
+  assert.equal(g.takeTcp().length, 0, 'more chunks follow');
+  sock.handlers.onData(new Uint8Array(30_000), false);
+  assert.deepEqual(
+    g.takeTcp().map((s) => s.data.length),
+    [44_000, 44_000, 2000],
+    'full frames across the chunks',
+  );
+  // A chunk that fills the queue pauses the socket, which then hands over
+  // nothing more for now: the data must go out without waiting for the rest.
+  sock.handlers.onData(new Uint8Array(SENDQ_HIGH), true);
+  assert.equal(sock.paused, true);
+  const segs = g.takeTcp();
+  assert.ok(segs.length > 0);
+  assert.equal(segs[0]!.seq, iss + 1 + 90_000);
 });
 
 test('TCP: lost data is retransmitted on timeout; endless loss gives up with resets', () => {

@@ -236,3 +236,60 @@ test('real host: a port forward carries data both ways and closes cleanly', asyn
   assert.equal(g.net.connections().length, 0);
   g.net.close();
 });
+
+test('host socket: reads come in batches no larger than the read-ahead, pause holds the rest, nothing is lost', async () => {
+  const data = crypto.randomBytes(8 << 20);
+  const server = net.createServer((s) => s.end(data));
+  const port = await listen(server);
+  const READ_AHEAD = 128 * 1024;
+  const chunks: Buffer[] = [];
+  let batch = 0;
+  let biggest = 0;
+  let total = 0;
+  let pausedAt = -1;
+  let pausedOnce = false;
+  let ended = false;
+  let closed = false;
+  const sock: ReturnType<NodeNetHost['connectTcp']> = new NodeNetHost().connectTcp(
+    '127.0.0.1',
+    port,
+    {
+      onConnect: () => sock.setReadAhead!(READ_AHEAD),
+      onData: (d, more) => {
+        assert.ok(!ended, 'no data after the end');
+        assert.equal(pausedAt < 0 || total < pausedAt, true, 'no data while paused');
+        chunks.push(Buffer.from(d));
+        total += d.length;
+        batch += d.length;
+        biggest = Math.max(biggest, batch);
+        if (!more) batch = 0;
+        if (!pausedOnce && total >= 1 << 20) {
+          pausedOnce = true;
+          pausedAt = total + 1;
+          sock.pause();
+        }
+      },
+      onEnd: () => (ended = true),
+      onDrain: () => {},
+      onClose: () => (closed = true),
+    },
+  );
+  for (let i = 0; i < 3000 && !pausedOnce; i++) await new Promise((r) => setTimeout(r, 10));
+  assert.ok(pausedOnce);
+  // Paused: nothing more arrives, however long we wait.
+  const atPause = total;
+  await new Promise((r) => setTimeout(r, 200));
+  assert.equal(total, atPause);
+  pausedAt = -1;
+  sock.resume();
+  for (let i = 0; i < 3000 && !ended; i++) await new Promise((r) => setTimeout(r, 10));
+  assert.ok(ended);
+  assert.equal(total, data.length);
+  assert.ok(Buffer.concat(chunks).equals(data), 'every byte, in order');
+  // One batch never holds more than the read-ahead plus one read (64 KiB).
+  assert.ok(biggest <= READ_AHEAD + 64 * 1024, `batch of ${biggest} bytes`);
+  assert.ok(biggest > 64 * 1024, 'reads were batched');
+  sock.end();
+  for (let i = 0; i < 3000 && !closed; i++) await new Promise((r) => setTimeout(r, 10));
+  server.close();
+});

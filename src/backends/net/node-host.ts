@@ -3,7 +3,9 @@
  * sockets (node:net, node:dgram) and the host's resolver (node:dns).
  *
  * - TCP sockets are half-open capable (allowHalfOpen), Nagle off, and a
- *   guest RST becomes a host RST (resetAndDestroy).
+ *   guest RST becomes a host RST (resetAndDestroy). What a socket reads in
+ *   one turn of the event loop reaches the NAT as one batch (see wrapTcp),
+ *   never more than the NAT's room for it.
  * - Names are looked up with getaddrinfo (dns.lookup: the hosts file, then
  *   DNS, exactly what host programs see) for A/AAAA; other record types go
  *   to the DNS servers the host is configured with (dns.Resolver). At most
@@ -34,20 +36,67 @@ import {
 } from '../../net/host.js';
 
 const LOOKUP_TTL = 60;
+/** Most bytes one TCP socket reads ahead of the NAT (see wrapTcp)… */
+const BATCH_MAX = 1024 * 1024;
+/** …and at least (one read), whatever room the NAT reports. */
+const DEFAULT_READ_AHEAD = 64 * 1024;
 const MAX_LOOKUPS = 2;
 
 function wrapTcp(s: net.Socket, h: HostTcpHandlers, outgoing: boolean): HostTcpSocket {
   let failure: HostNetError | undefined;
+  // What the socket reads in one turn of the event loop (64 KiB per read)
+  // is handed over as one batch after the reads (setImmediate): the NAT cuts
+  // it into full-size frames for the guest, and the guest, woken by the
+  // first frame, does not run between two reads of the same turn. Reading
+  // stops once the batch holds the room the NAT has left (setReadAhead, at
+  // most BATCH_MAX), or while the NAT asked for a pause (chunks read before
+  // that wait here until it resumes), so its memory bounds still hold.
+  const queue: Buffer[] = [];
+  let queued = 0;
+  let limit = DEFAULT_READ_AHEAD;
+  let scheduled = false;
+  let paused = false;
+  let reading = true;
+  const syncReading = (): void => {
+    const want = !paused && queued < limit;
+    if (want === reading || s.destroyed) return;
+    reading = want;
+    if (want) s.resume();
+    else s.pause();
+  };
+  const handOver = (all: boolean): void => {
+    scheduled = false;
+    while (queue.length > 0 && (all || !paused)) {
+      const d = queue.shift()!;
+      queued -= d.length;
+      h.onData(d, queue.length > 0 && (all || !paused));
+    }
+    syncReading();
+  };
+  const schedule = (): void => {
+    if (scheduled) return;
+    scheduled = true;
+    setImmediate(() => handOver(false));
+  };
   if (outgoing) s.once('connect', () => h.onConnect());
-  s.on('data', (d: Buffer) => h.onData(d));
-  s.on('end', () => h.onEnd());
+  s.on('data', (d: Buffer) => {
+    queue.push(d);
+    queued += d.length;
+    syncReading();
+    schedule();
+  });
+  s.on('end', () => {
+    handOver(true);
+    h.onEnd();
+  });
   s.on('drain', () => h.onDrain());
   s.on('error', (e: NodeJS.ErrnoException) => {
     failure ??= { code: e.code ?? 'EIO', message: e.message };
   });
-  s.on('close', (hadError: boolean) =>
-    h.onClose(hadError ? (failure ?? { code: 'EIO', message: 'socket error' }) : undefined),
-  );
+  s.on('close', (hadError: boolean) => {
+    handOver(true);
+    h.onClose(hadError ? (failure ?? { code: 'EIO', message: 'socket error' }) : undefined);
+  });
   return {
     write: (d) => {
       if (!s.destroyed && s.writable) s.write(d);
@@ -62,10 +111,17 @@ function wrapTcp(s: net.Socket, h: HostTcpHandlers, outgoing: boolean): HostTcpS
       if (!s.destroyed) s.resetAndDestroy();
     },
     pause: () => {
-      s.pause();
+      paused = true;
+      syncReading();
     },
     resume: () => {
-      s.resume();
+      paused = false;
+      if (queue.length > 0) schedule();
+      else syncReading();
+    },
+    setReadAhead: (bytes) => {
+      limit = Math.max(DEFAULT_READ_AHEAD, Math.min(BATCH_MAX, bytes));
+      syncReading();
     },
   };
 }
