@@ -198,27 +198,32 @@ export interface MmioRegs {
 
 /**
  * The driver's side of device initialisation (virtio 1.2 §3.1.1 over the
- * MMIO registers of §4.2.2): accept every offered feature, set up queue 0
- * with `drv`'s rings, and set DRIVER_OK. Returns the features accepted.
+ * MMIO registers of §4.2.2): accept the offered features that are in
+ * `accept` (default: all), set up queue i with the rings of `queues[i]`, and
+ * set DRIVER_OK. Returns the features the device offered.
  */
-export function bringUp(t: MmioRegs, drv: RingDriver): bigint {
+export function bringUp(t: MmioRegs, queues: RingDriver | RingDriver[], accept = ~0n): bigint {
   const W = (off: number, v: number): void => t.write(off, 4, v);
   W(0x70, STATUS_ACKNOWLEDGE | STATUS_DRIVER);
   W(0x14, 0);
   const lo = t.read(0x10, 4);
   W(0x14, 1);
   const hi = t.read(0x10, 4);
+  const offered = BigInt(lo >>> 0) | (BigInt(hi >>> 0) << 32n);
+  const want = offered & accept;
   W(0x24, 0);
-  W(0x20, lo);
+  W(0x20, Number(want & 0xffff_ffffn));
   W(0x24, 1);
-  W(0x20, hi);
+  W(0x20, Number(want >> 32n));
   W(0x70, STATUS_ACKNOWLEDGE | STATUS_DRIVER | STATUS_FEATURES_OK);
-  W(0x30, 0);
-  W(0x38, drv.size);
-  W(0x80, drv.desc >>> 0);
-  W(0x90, drv.avail >>> 0);
-  W(0xa0, drv.used >>> 0);
-  W(0x44, 1);
+  for (const [i, d] of (Array.isArray(queues) ? queues : [queues]).entries()) {
+    W(0x30, i);
+    W(0x38, d.size);
+    W(0x80, d.desc >>> 0);
+    W(0x90, d.avail >>> 0);
+    W(0xa0, d.used >>> 0);
+    W(0x44, 1);
+  }
   W(0x70, STATUS_ACKNOWLEDGE | STATUS_DRIVER | STATUS_FEATURES_OK | STATUS_DRIVER_OK);
-  return BigInt(lo >>> 0) | (BigInt(hi >>> 0) << 32n);
+  return offered;
 }

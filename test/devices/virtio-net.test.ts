@@ -16,15 +16,9 @@ import {
   VIRTIO_NET_HDR_F_NEEDS_CSUM,
   VIRTIO_NET_HDR_GSO_TCPV4,
 } from '../../src/devices/virtio/net.js';
-import {
-  VirtioMmio,
-  STATUS_ACKNOWLEDGE,
-  STATUS_DRIVER,
-  STATUS_FEATURES_OK,
-  STATUS_DRIVER_OK,
-} from '../../src/devices/virtio/mmio.js';
+import { VirtioMmio } from '../../src/devices/virtio/mmio.js';
 import type { NetBackend, NetPort } from '../../src/net/link.js';
-import { FakeMemory, RingDriver, RAM_BASE } from './virtio-driver.js';
+import { bringUp, FakeMemory, RingDriver, RAM_BASE } from './virtio-driver.js';
 import { TestLine } from './helpers.js';
 
 class FakeBackend implements NetBackend {
@@ -68,30 +62,9 @@ function setup(accept = ~0n, txOffload = false) {
     { memory: mem, irq, wake: () => {} },
     (host) => (dev = new VirtioNet(host, { mac: MAC, backend })),
   );
-  const W = (off: number, v: number): void => t.write(off, 4, v);
-  W(0x70, STATUS_ACKNOWLEDGE | STATUS_DRIVER);
-  W(0x14, 0);
-  const lo = t.read(0x10, 4);
-  W(0x14, 1);
-  const hi = t.read(0x10, 4);
-  const want = (BigInt(lo) | (BigInt(hi) << 32n)) & accept;
-  W(0x24, 0);
-  W(0x20, Number(want & 0xffff_ffffn));
-  W(0x24, 1);
-  W(0x20, Number(want >> 32n));
-  W(0x70, STATUS_ACKNOWLEDGE | STATUS_DRIVER | STATUS_FEATURES_OK);
   const rx = new RingDriver(mem, 256, RAM_BASE + 0x1000);
   const tx = new RingDriver(mem, 256, RAM_BASE + 0x40_0000);
-  for (const [i, d] of [rx, tx].entries()) {
-    W(0x30, i);
-    W(0x38, 256);
-    W(0x80, d.desc >>> 0);
-    W(0x90, d.avail >>> 0);
-    W(0xa0, d.used >>> 0);
-    W(0x44, 1);
-  }
-  W(0x70, STATUS_ACKNOWLEDGE | STATUS_DRIVER | STATUS_FEATURES_OK | STATUS_DRIVER_OK);
-  const features = BigInt(lo) | (BigInt(hi) << 32n);
+  const features = bringUp(t, [rx, tx], accept);
   return { mem, irq, t, rx, tx, backend, dev: () => dev, features };
 }
 
