@@ -5,7 +5,8 @@
  * on stdout, progress on stderr.
  *
  *   node dist/bench/main.js [--only core,blk,cofs] [--runs N] [--idle-seconds S]
- *                           [--json PATH] [--kernel PATH --initrd PATH] [--no-profile] [--keep]
+ *                           [--json PATH] [--kernel PATH --initrd PATH] [--jit]
+ *                           [--no-profile] [--keep]
  *
  * Measured, N runs each (median reported), runs of the two VMs alternating:
  *   1. spawn to shell prompt; then CPU use over an idle window at the prompt
@@ -54,6 +55,8 @@ interface Options {
   initrd?: string;
   profile: boolean;
   keep: boolean;
+  /** colinux runs with jit=on (the in-process profile stays interpreted). */
+  jit: boolean;
   /** Which parts run: core (boot, idle, cpubench, net), blk, cofs. */
   only: Set<Section>;
 }
@@ -62,7 +65,7 @@ const SECTIONS = ['core', 'blk', 'cofs'] as const;
 type Section = (typeof SECTIONS)[number];
 
 const USAGE = `usage: node dist/bench/main.js [--only core,blk,cofs] [--runs N] [--idle-seconds S]
-                              [--json PATH] [--kernel PATH --initrd PATH] [--no-profile] [--keep]
+                              [--json PATH] [--kernel PATH --initrd PATH] [--jit] [--no-profile] [--keep]
   --only LIST       the parts to run (default all): core = boot, idle, cpubench and TCP
                     throughput; blk = dd and dbench on the Debian root disk (bench/blk.ts,
                     builds the Debian image first if needed); cofs = shared folders (bench/cofs.ts)
@@ -71,6 +74,7 @@ const USAGE = `usage: node dist/bench/main.js [--only core,blk,cofs] [--runs N] 
   --json PATH       also write the results as JSON to PATH
   --kernel, --initrd  use this kernel and initramfs instead of the default image
                     (the initramfs must be the default image's or behave like it)
+  --jit             run colinux with jit=on (core part)
   --no-profile      skip the in-process colinux instruction count
   --keep            keep the temporary directory (cpubench binary, combined initrd)`;
 
@@ -82,6 +86,7 @@ function parseArgs(argv: string[]): Options {
     idleSeconds: 10,
     profile: true,
     keep: false,
+    jit: false,
     only: new Set(SECTIONS),
   };
   for (let i = 0; i < argv.length; i++) {
@@ -123,6 +128,9 @@ function parseArgs(argv: string[]): Options {
         o.only = new Set(parts as Section[]);
         break;
       }
+      case '--jit':
+        o.jit = true;
+        break;
       case '--no-profile':
         o.profile = false;
         break;
@@ -334,6 +342,7 @@ async function core(opts: Options): Promise<number> {
         `kernel=${kernel}`,
         `initrd=${initrd}`,
         `mem=${MEM_MIB}`,
+        ...(opts.jit ? ['jit=on'] : []),
         ...extra,
       ],
     });

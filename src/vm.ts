@@ -42,6 +42,8 @@ export interface VmOptions {
   onProgress?: (line: string) => void;
   /** Stop with reason 'timeout' after about this many guest instructions. */
   instructionLimit?: number;
+  /** Translate hot guest code to wasm (default: off). */
+  jit?: boolean;
   /**
    * Disks (virtio-blk), attached in this order to the first virtio slots:
    * the guest names them /dev/vda, /dev/vdb, … At most 8 virtio devices fit.
@@ -270,6 +272,7 @@ export class Vm {
         initrd,
         cmdline,
         instructionLimit: opts.instructionLimit,
+        jit: opts.jit,
         firmware,
         virtio: [...diskDevices, ...nicDevices, ...shareDevices(shares, opts.onWarning)],
         onOutput: (bytes) => vm?.deliver(bytes),

@@ -44,7 +44,8 @@ export interface Source {
   where: string;
 }
 
-export type SettingName = 'kernel' | 'initrd' | 'mem' | 'bios' | 'root' | 'cmdline' | 'panic';
+export type SettingName =
+  'kernel' | 'initrd' | 'mem' | 'bios' | 'root' | 'cmdline' | 'panic' | 'jit';
 
 /** One `ttysN=<host end>`: guest serial port ttySN (N = 1..3) and its host end. */
 export interface SerialPortConfig {
@@ -115,6 +116,8 @@ export interface VmConfig {
   log?: string | null;
   /** `panic=`: what a guest kernel panic does. */
   panic: 'stop' | 'restart';
+  /** `jit=`: translate hot guest code to wasm; undefined = the machine's default. */
+  jit?: 'on' | 'off';
   /** Extra serial ports (`ttysN=`), sorted by N. */
   serialPorts: SerialPortConfig[];
   /** Network cards (`ethN=`), sorted by N. */
@@ -175,7 +178,7 @@ export interface SettingSpec {
   supported: boolean;
   kind?: Kind;
   /** VmConfig field the value is stored in. */
-  field?: 'kernel' | 'initrd' | 'memMiB' | 'bios' | 'root' | 'cmdline' | 'panic';
+  field?: 'kernel' | 'initrd' | 'memMiB' | 'bios' | 'root' | 'cmdline' | 'panic' | 'jit';
   /** The values a 'choice' setting accepts. */
   choices?: readonly string[];
   /** Value that `none` maps to (for path-or-none). */
@@ -256,6 +259,18 @@ export const SETTINGS: readonly SettingSpec[] = [
     description:
       'after a guest kernel panic: stop (show the reason, exit 3) or restart the VM (for the kernel\'s own panic=N, use cmdline="panic=N")',
     defaultText: 'stop',
+  },
+  {
+    name: 'jit',
+    supported: true,
+    kind: 'choice',
+    field: 'jit',
+    choices: ['on', 'off'],
+    placeholder: 'on|off',
+    example: 'jit=on',
+    description:
+      'translate hot guest code to WebAssembly (faster CPU-bound work) or only interpret it',
+    defaultText: 'off',
   },
   {
     name: 'bios',
@@ -432,6 +447,9 @@ export function formatConfig(cfg: VmConfig): string {
         break;
       case 'panic':
         value = cfg.panic;
+        break;
+      case 'jit':
+        value = cfg.jit ?? `(${s.defaultText})`;
         break;
       case 'cmdline':
         value = cfg.cmdline.length > 0 ? cfg.cmdline.map(quoteKernelWord).join(' ') : '(empty)';
@@ -706,6 +724,7 @@ function applySetting(ctx: Ctx, loc: Loc, spec: SettingSpec, name: string, value
       const choices = spec.choices ?? [];
       if (!choices.includes(value)) bad(`use ${choices.join(' or ')}, e.g. ${spec.example}`);
       if (spec.field === 'panic') cfg.panic = value as VmConfig['panic'];
+      if (spec.field === 'jit') cfg.jit = value as 'on' | 'off';
       break;
     }
     case 'serial':

@@ -17,6 +17,7 @@ import { expandCompressed } from './compressed';
 import { execFp, execFpLoad, execFpStore } from './fp';
 import * as F from './fpu';
 import { mul128 } from './fpu';
+import * as J from './jit';
 
 @inline function rX(i: u32): u64 {
   return load<u64>(XREGS + ((<usize>i) << 3));
@@ -173,6 +174,9 @@ export function run(budget: i32): i32 {
   let n = budget;
   const startInstret = S.instret;
   let exit = EXIT_BUDGET;
+  // pc after the last instruction when it fell through; anything else is a
+  // block entry, where translated code may take over.
+  let seqPc: u64 = 1;
 
   while (n > 0) {
     if (S.attention) {
@@ -184,6 +188,16 @@ export function run(budget: i32): i32 {
       }
       const cause = pendingInterrupt();
       if (cause >= 0) pc = takeTrap(pc, <u64>cause, 0, true);
+    }
+    if (pc != seqPc && J.jitOn) {
+      n = J.jitDispatch(pc, n);
+      pc = J.jitPc;
+      if (S.excCause >= 0) {
+        pc = exceptionTrap(pc);
+        continue;
+      }
+      seqPc = pc;
+      if (n <= 0 || S.attention) continue;
     }
     n--;
 
@@ -488,6 +502,7 @@ export function run(budget: i32): i32 {
     }
     if (exit != EXIT_BUDGET) break;
     pc += len;
+    seqPc = pc;
   }
   S.pc = pc;
   S.instret = startInstret + <u64>(budget - n);

@@ -10,14 +10,23 @@ import { MIP_MSIP, MIP_MEIP, MIP_SEIP, PRV_M } from './state';
 import { pmpReset } from './pmp';
 
 export { addMmioRange } from './mmu';
+export {
+  jitEnable, jitQueue, jitInstructions, jitQueued, jitClearQueue, jitMarkCode, jitInstall, jitReject, jitFlush,
+  jitLoad, jitStore, jitMulDiv, jitPc, jitStatus,
+} from './jit';
+export { loadTable, storeTable } from './mmu';
+import { codePagesInit, codePagesBytes, codeWrittenRange } from './codepages';
+import { expandCompressed } from './compressed';
 
 /** Reserve `ramBytes` of guest RAM after the core's own data; returns its linear-memory offset. */
 export function init(ramBytes: u32): usize {
   const start = (<usize>memory.size()) << 16;
-  const pages = (<i32>((<u64>ramBytes + 0x1_ffff) >> 16)); // + a guard page for 4-byte fetches at the end
-  if (memory.grow(pages) < 0) return 0;
+  const ramPages = (<u64>ramBytes + 0x1_ffff) >> 16; // + a guard page for 4-byte fetches at the end
+  const tablePages = (<u64>codePagesBytes(<u64>ramBytes) + 0xffff) >> 16;
+  if (memory.grow(<i32>(ramPages + tablePages)) < 0) return 0;
   S.ramOffset = start;
   S.ramSize = <u64>ramBytes;
+  codePagesInit(start + <usize>(ramPages << 16), <u64>ramBytes);
   reset();
   return start;
 }
@@ -147,3 +156,16 @@ export function requestExit(reason: i32): void {
 }
 
 export function ramOffset(): usize { return S.ramOffset; }
+
+/** The host wrote guest RAM [pa, pa + len) directly (DMA, loaders): drop translations there. */
+export function hostWrote(pa: u64, len: u64): void {
+  codeWrittenRange(pa, len);
+}
+
+/** The 32-bit form of the compressed instruction `c`, or 0 if it is illegal (for the JIT). */
+export function expandRvc(c: u32): u32 {
+  return expandCompressed(c & 0xffff);
+}
+
+/** Linear-memory address of the integer register file. */
+export function xregs(): usize { return S.XREGS; }

@@ -21,6 +21,8 @@ import * as S from './state';
 import { mmioRead, mmioWrite } from './host';
 import { mstatus, satp } from './csr';
 import { pmpAllows } from './pmp';
+import { isCodePage, codeWritten } from './codepages';
+import * as J from './jit';
 
 export const ACC_FETCH: u32 = 0;
 export const ACC_LOAD: u32 = 1;
@@ -97,6 +99,18 @@ export function flushTlb(): void {
 /** Forget everything, including identity mappings (RAM layout or HTIF page changed). */
 export function flushAll(): void {
   for (let b: u32 = 0; b < BANKS; b++) clearBank(b);
+}
+
+/** Remove every store-table entry that maps the page at linear address `hostPage`. */
+export function dropStoreEntries(hostPage: usize): void {
+  for (let b: u32 = 0; b < BANKS; b++) {
+    const t = TLB + <usize>(b * 3 + 2) * TABLE_BYTES;
+    for (let i: usize = 0; i < <usize>TLB_SIZE; i++) {
+      const e = t + (i << 4);
+      const vpn = load<u64>(e);
+      if (vpn != INVALID_TAG && <usize>((vpn << 12) + load<u64>(e, 8)) == hostPage) store<u64>(e, INVALID_TAG);
+    }
+  }
 }
 
 function clearBank(b: u32): void {
@@ -314,6 +328,7 @@ export function storeSlow(va: u64, size: u32, v: u64): void {
   if (inRam(pa, size)) {
     if (htifTohost != 0 && (pa >> 12) == (htifTohost >> 12)) {
       writeRam(ramPtr(pa), size, v);
+      if (codeWritten(pa)) J.jitCodeWritten = true;
       if (pa <= htifTohost && pa + size > htifTohost) {
         const word = load<u64>(ramPtr(htifTohost));
         if (word != 0) {
@@ -322,6 +337,13 @@ export function storeSlow(va: u64, size: u32, v: u64): void {
           S.attention = true;
         }
       }
+      return;
+    }
+    if (isCodePage(pa)) {
+      // Translated code lives here: the store stays on the slow path and drops it.
+      writeRam(ramPtr(pa), size, v);
+      codeWritten(pa);
+      J.jitCodeWritten = true;
       return;
     }
     if (cacheable(pa, ACC_STORE)) tlbFill(storeTable, va, pa);
@@ -346,6 +368,7 @@ export function atomicPointer(va: u64, size: u32, access: u32): usize {
     accessFault(access, va);
     return 0;
   }
+  if (access == ACC_STORE) codeWritten(pa);
   return ramPtr(pa);
 }
 

@@ -4,6 +4,7 @@
  * directly through `ram`.
  */
 import { cpuWasmBase64 } from './cpu-wasm.js';
+import { Jit, type JitCore, type JitOptions } from '../jit/jit.js';
 
 /** Exit reasons of `run()` (src/cpu/state.ts). */
 export const enum Exit {
@@ -24,7 +25,7 @@ export const enum Line {
 
 export const RAM_BASE = 0x8000_0000;
 
-interface CoreExports {
+interface CoreExports extends JitCore {
   memory: WebAssembly.Memory;
   init(ramBytes: number): number;
   reset(): void;
@@ -55,6 +56,7 @@ interface CoreExports {
   requestExit(reason: number): void;
   addMmioRange(base: number, size: number): void;
   ramOffset(): number;
+  hostWrote(pa: bigint, len: bigint): void;
 }
 
 /** What the core calls back into. */
@@ -83,7 +85,10 @@ export class Hart {
   /** Guest RAM, physical RAM_BASE .. RAM_BASE + ramSize. */
   readonly ram: Uint8Array;
 
-  constructor(ramSize: number, host: CoreHost) {
+  /** The translator, when the JIT is on. */
+  readonly jit: Jit | undefined;
+
+  constructor(ramSize: number, host: CoreHost, jit?: JitOptions | false) {
     const instance = new WebAssembly.Instance(coreModule(), {
       env: {
         mmioRead: (addr: number, size: number) => host.mmioRead(addr >>> 0, size) >>> 0,
@@ -100,10 +105,13 @@ export class Hart {
     if (offset === 0) throw new Error(`cannot allocate ${ramSize / 2 ** 20} MiB of guest RAM`);
     this.ramSize = ramSize;
     this.ram = new Uint8Array(this.x.memory.buffer, offset, ramSize);
+    this.jit = jit ? new Jit(this.x, jit) : undefined;
   }
 
   run(budget: number): Exit {
-    return this.x.run(budget) as Exit;
+    const r = this.x.run(budget) as Exit;
+    this.jit?.service();
+    return r;
   }
 
   get pc(): bigint {
@@ -134,8 +142,12 @@ export class Hart {
     return off >= 0 && len >= 0 && off + len <= this.ramSize;
   }
 
-  /** View of guest RAM at physical `pa` (caller checked inRam). */
+  /**
+   * View of guest RAM at physical `pa` (caller checked inRam). The caller may
+   * write through it: translated code of those pages is dropped.
+   */
   ramView(pa: bigint | number, len: number): Uint8Array {
+    if (this.jit && len > 0) this.x.hostWrote(BigInt(pa), BigInt(len));
     const off = Number(BigInt(pa) - BigInt(RAM_BASE));
     return this.ram.subarray(off, off + len);
   }

@@ -25,6 +25,7 @@ import { handleSbiCall } from '../sbi/sbi.js';
 import type { DeviceFactory, GuestMemory } from './device.js';
 import { ConsoleWatcher } from './console-watch.js';
 import { Htif } from './htif.js';
+import type { JitOptions } from '../jit/jit.js';
 
 export { BootError };
 
@@ -61,6 +62,18 @@ export interface MachineOptions {
   virtio?: DeviceFactory[];
   /** Extra serial ports ttyS1..ttyS3 (`index` 1..3) and where their output goes. */
   serialPorts?: Array<{ index: number; onOutput: (bytes: Uint8Array) => void }>;
+  /**
+   * Translate hot guest code to wasm (src/jit): true/false, or the JIT's
+   * options. Default: off (the test suite can force it on with COLINUX_TEST_JIT=on).
+   */
+  jit?: boolean | JitOptions;
+}
+
+/** The JIT setting when the options leave it open: off, or what the test suite forces. */
+function defaultJit(): boolean {
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process
+    ?.env;
+  return env?.['COLINUX_TEST_JIT'] === 'on';
 }
 
 export type ExitReason = 'poweroff' | 'reboot' | 'panic' | 'error' | 'stopped' | 'timeout';
@@ -113,6 +126,12 @@ function hasAllocatedBytes(elf: ElfFile, lo: bigint, hi: bigint): boolean {
   );
 }
 
+function jitSetting(jit: MachineOptions['jit']): JitOptions | false {
+  const on = jit ?? defaultJit();
+  if (on === false) return false;
+  return on === true ? {} : on;
+}
+
 export class Machine {
   readonly hart: Hart;
   readonly board: VirtBoard;
@@ -138,24 +157,28 @@ export class Machine {
     this.opts = opts;
     const ramSize = opts.memMiB * 2 ** 20;
 
-    this.hart = new Hart(ramSize, {
-      mmioRead: (addr, size) => {
-        try {
-          return this.board.bus.read(addr, size as 1 | 2 | 4) ?? 0;
-        } catch (e) {
-          this.deviceFault(addr, e);
-          return 0;
-        }
+    this.hart = new Hart(
+      ramSize,
+      {
+        mmioRead: (addr, size) => {
+          try {
+            return this.board.bus.read(addr, size as 1 | 2 | 4) ?? 0;
+          } catch (e) {
+            this.deviceFault(addr, e);
+            return 0;
+          }
+        },
+        mmioWrite: (addr, size, value) => {
+          try {
+            this.board.bus.write(addr, size as 1 | 2 | 4, value);
+          } catch (e) {
+            this.deviceFault(addr, e);
+          }
+        },
+        time: () => this.ticks(),
       },
-      mmioWrite: (addr, size, value) => {
-        try {
-          this.board.bus.write(addr, size as 1 | 2 | 4, value);
-        } catch (e) {
-          this.deviceFault(addr, e);
-        }
-      },
-      time: () => this.ticks(),
-    });
+      jitSetting(opts.jit),
+    );
     const hart = this.hart;
     this.board = createVirtBoard({
       timer: {

@@ -1,0 +1,235 @@
+// The core's side of the JIT (the translator itself is host code, src/jit).
+//
+// Block entries are counted by the linear-memory address of their first
+// instruction (physical pc + a constant); an entry that becomes hot is queued
+// for the host, which compiles it into a wasm function sharing this memory
+// and installs it in the exported function table. A translation never bakes
+// in the virtual pc (it is a parameter) and reads the TLB tables selected at
+// run time, so one translation of a physical page serves every mapping and
+// privilege level that may fetch it.
+//
+// Translated function: (vpc: i64, n: i32) -> i32. It runs at most n
+// instructions (the dispatcher only calls it when n >= its maximum length),
+// returns the budget left and leaves the next pc in jitPc; when an
+// instruction faults, excCause is set and jitPc is the faulting pc.
+
+import * as S from './state';
+import * as M from './mmu';
+import { tlbLookup, loadSlow, storeSlow } from './mmu';
+import { pageGen, markCodePage, codePagesReset } from './codepages';
+import { mul128 } from './fpu';
+import * as F from './fpu';
+
+export let jitOn: bool = false;
+export let jitPc: u64 = 0;
+// Set by the slow-path helpers: 0 go on, 1 the access faulted, 2 stop after this instruction.
+// Zero whenever translated code is entered.
+export let jitStatus: i32 = 0;
+// Set by a store that hit a page with translations.
+export let jitCodeWritten: bool = false;
+
+let threshold: u32 = 50;
+// Instructions retired by translated code (for statistics).
+export let jitRetired: u64 = 0;
+
+const CACHE_BITS: u32 = 14;
+const CACHE_MASK: usize = (1 << CACHE_BITS) - 1;
+// Entry: tag (linear address of the block), page word it was made under,
+// function index (0 = none), hit count (untranslated) or maximum length.
+const CACHE: usize = memory.data(<i32>(16 << CACHE_BITS), 16);
+const QUEUE_SIZE: u32 = 256;
+const QUEUE: usize = memory.data(<i32>(QUEUE_SIZE * 4), 4);
+let queued: u32 = 0;
+const NEVER: u32 = 0xffff_ffff;
+
+@inline function entryOf(host: usize): usize {
+  return CACHE + (((host >> 1) & CACHE_MASK) << 4);
+}
+
+/**
+ * Run translated blocks from `pc` while they exist, budget `n` allows and
+ * nothing needs the interpreter. Returns the budget left; the next pc is in jitPc.
+ */
+export function jitDispatch(pc: u64, n: i32): i32 {
+  for (;;) {
+    if ((<u32>pc & 0xfff) > 0xffc) break;
+    const host = tlbLookup(M.fetchTable, pc, 4);
+    if (host == 0) break;
+    const e = entryOf(host);
+    if (load<u32>(e) != <u32>host) {
+      store<u32>(e, <u32>host);
+      store<u32>(e, 0, 4);
+      store<u32>(e, 0, 8);
+      store<u32>(e, 0, 12);
+    }
+    const fn = load<u32>(e, 8);
+    const word = load<u32>(e, 4);
+    const current = load<u32>(pageGen + (((host - S.ramOffset) >> 12) << 2));
+    if (fn == 0 || word != current) {
+      // A translation, or a refusal, made under an older page word is void.
+      if (word != 0 && word != current) {
+        store<u32>(e, 0, 4);
+        store<u32>(e, 0, 8);
+        store<u32>(e, 0, 12);
+      }
+      const c = load<u32>(e, 12);
+      if (c != NEVER) {
+        if (c + 1 >= threshold && queued < QUEUE_SIZE) {
+          store<u32>(QUEUE + (<usize>queued << 2), <u32>host);
+          queued++;
+          store<u32>(e, NEVER, 12);
+        } else {
+          store<u32>(e, c + 1, 12);
+        }
+      }
+      break;
+    }
+    if (n < <i32>load<u32>(e, 12)) break;
+    const before = n;
+    n = call_indirect<i32>(fn, pc, n);
+    jitRetired += <u64>(before - n);
+    pc = jitPc;
+    if (jitStatus != 0) {
+      if (jitStatus == 2) {
+        if (pendingRd != 0) store<u64>(S.XREGS + (<usize>pendingRd << 3), pendingValue);
+        pc += pendingLen;
+      }
+      jitStatus = 0;
+      break;
+    }
+    if (S.attention || n <= 0) break;
+  }
+  jitPc = pc;
+  return n;
+}
+
+// ---- Host interface (src/jit) ----
+
+export function jitEnable(on: bool, hot: u32): void {
+  jitOn = on;
+  threshold = hot == 0 ? 1 : hot;
+}
+
+export function jitQueue(): usize { return QUEUE; }
+export function jitInstructions(): u64 { return jitRetired; }
+export function jitQueued(): u32 { return queued; }
+export function jitClearQueue(): void { queued = 0; }
+
+/** Mark the page of `host` as code before reading it; returns the page word to install under (0 = don't). */
+export function jitMarkCode(host: usize): u32 {
+  const v = markCodePage(host);
+  if (v != 0) M.dropStoreEntries(host & ~(<usize>0xfff));
+  return v;
+}
+
+/** Install function `fn` for the block at `host` if its page is still unchanged since `word` was taken. */
+export function jitInstall(host: usize, word: u32, fn: u32, maxLen: u32): bool {
+  if (load<u32>(pageGen + (((host - S.ramOffset) >> 12) << 2)) != word) return false;
+  const e = entryOf(host);
+  store<u32>(e, <u32>host);
+  store<u32>(e, word, 4);
+  store<u32>(e, fn, 8);
+  store<u32>(e, maxLen, 12);
+  return true;
+}
+
+/**
+ * The block at `host` is not worth translating while its page word is `word`
+ * (0: not while this entry lasts).
+ */
+export function jitReject(host: usize, word: u32): void {
+  const e = entryOf(host);
+  if (load<u32>(e) != <u32>host) return;
+  store<u32>(e, word, 4);
+  store<u32>(e, 0, 8);
+  store<u32>(e, NEVER, 12);
+}
+
+/** Forget every translation (the host is about to reuse the table). */
+export function jitFlush(): void {
+  memory.fill(CACHE, 0, 16 << CACHE_BITS);
+  queued = 0;
+  codePagesReset();
+}
+
+// ---- Helpers called by translated code ----
+
+// `info` describes the instruction: funct3 (bits 0-2), rd (bits 3-7), and
+// bit 8 set for a 16-bit encoding. When the access must end the block after
+// it (a device raised an interrupt, code was overwritten), the result and the
+// pc step are left pending for the dispatcher, since the translated code
+// leaves with its registers as before this instruction.
+
+let pendingRd: u32 = 0;
+let pendingValue: u64 = 0;
+let pendingLen: u64 = 0;
+
+@inline function stopAfter(info: u32, value: u64): void {
+  jitStatus = 2;
+  pendingRd = (info >> 3) & 31;
+  pendingValue = value;
+  pendingLen = (info & 0x100) != 0 ? 2 : 4;
+}
+
+export function jitLoad(va: u64, info: u32): u64 {
+  const f3 = info & 7;
+  const raw = loadSlow(va, <u32>1 << (f3 & 3));
+  let v = raw;
+  if (f3 == 0) v = <u64><i64><i8>raw;
+  else if (f3 == 1) v = <u64><i64><i16>raw;
+  else if (f3 == 2) v = <u64><i64><i32>raw;
+  if (S.excCause >= 0) jitStatus = 1;
+  else if (S.attention) stopAfter(info, v);
+  return v;
+}
+
+export function jitStore(va: u64, v: u64, info: u32): i32 {
+  jitCodeWritten = false;
+  storeSlow(va, <u32>1 << (info & 3), v);
+  if (S.excCause >= 0) jitStatus = 1;
+  else if (S.attention || jitCodeWritten) stopAfter(info & ~(<u32>0xf8), 0);
+  return jitStatus;
+}
+
+// MULH (1), MULHSU (2), MULHU (3), DIV (4), DIVU (5), REM (6), REMU (7);
+// +8: the W forms DIVW .. REMUW.
+export function jitMulDiv(op: u32, a: u64, b: u64): u64 {
+  switch (op) {
+    case 1: { mul128(a, b); let r = F.wHi; if (<i64>a < 0) r -= b; if (<i64>b < 0) r -= a; return r; }
+    case 2: { mul128(a, b); let r = F.wHi; if (<i64>a < 0) r -= b; return r; }
+    case 3: { mul128(a, b); return F.wHi; }
+    case 4:
+      if (b == 0) return 0xffff_ffff_ffff_ffff;
+      if (a == 0x8000_0000_0000_0000 && b == 0xffff_ffff_ffff_ffff) return a;
+      return <u64>(<i64>a / <i64>b);
+    case 5: return b == 0 ? 0xffff_ffff_ffff_ffff : a / b;
+    case 6:
+      if (b == 0) return a;
+      if (a == 0x8000_0000_0000_0000 && b == 0xffff_ffff_ffff_ffff) return 0;
+      return <u64>(<i64>a % <i64>b);
+    case 7: return b == 0 ? a : a % b;
+    case 12: {
+      const x = <i32>a; const y = <i32>b;
+      if (y == 0) return 0xffff_ffff_ffff_ffff;
+      if (x == i32.MIN_VALUE && y == -1) return <u64><i64>x;
+      return <u64><i64>(x / y);
+    }
+    case 13: {
+      const x = <u32>a; const y = <u32>b;
+      if (y == 0) return 0xffff_ffff_ffff_ffff;
+      return <u64><i64><i32>(x / y);
+    }
+    case 14: {
+      const x = <i32>a; const y = <i32>b;
+      if (y == 0) return <u64><i64>x;
+      if (x == i32.MIN_VALUE && y == -1) return 0;
+      return <u64><i64>(x % y);
+    }
+    case 15: {
+      const x = <u32>a; const y = <u32>b;
+      if (y == 0) return <u64><i64><i32>x;
+      return <u64><i64><i32>(x % y);
+    }
+  }
+  return 0;
+}

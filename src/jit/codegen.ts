@@ -1,0 +1,363 @@
+/**
+ * Code generation: one block → the body of one wasm function
+ * (vpc: i64, n: i32) -> i32, the ABI of src/cpu/jit.ts.
+ *
+ * Guest registers live in wasm locals for the whole function: loaded once at
+ * entry, stored back once on the way out (every exit goes through the one
+ * epilogue), so a fault in mid-block leaves the register file exactly as
+ * after the previous instruction. The pc is never a constant: it is the
+ * entry's virtual pc plus an offset. Loads and stores inline the TLB hit
+ * path (tag compare, add, access) and call the core for everything else.
+ * A side exit back to the entry loops inside the function while the budget
+ * allows another full pass.
+ */
+import type { Block } from './block.js';
+import type { AluOp, Insn } from './decode.js';
+import { Bytes, Op, I32, I64, VOID } from './wasm-encoder.js';
+
+// Imported functions and globals (the order of the module's imports).
+export const F_LOAD = 0;
+export const F_STORE = 1;
+export const F_MULDIV = 2;
+export const G_LOAD_TABLE = 0;
+export const G_STORE_TABLE = 1;
+export const G_PC = 2;
+export const G_STATUS = 3;
+
+// Locals: parameters vpc and n; x1..x31 in locals 2..32 (register r in r + 1);
+// then the access's virtual address and the next pc (i64), the TLB entry, the
+// two TLB table bases and the packed exit (i32).
+const L_VPC = 0;
+const L_N = 1;
+const L_VA = 33;
+const L_NPC = 34;
+const L_E = 35;
+const L_LT = 36;
+const L_ST = 37;
+const L_EXIT = 38;
+/** Local declarations after the two parameters. */
+export const LOCALS: Array<[number, number]> = [
+  [33, I64],
+  [4, I32],
+];
+
+const LOAD_OPS = [
+  Op.i64Load8S,
+  Op.i64Load16S,
+  Op.i64Load32S,
+  Op.i64Load,
+  Op.i64Load8U,
+  Op.i64Load16U,
+  Op.i64Load32U,
+];
+const STORE_OPS = [Op.i64Store8, Op.i64Store16, Op.i64Store32, Op.i64Store];
+const BRANCH_OPS = [Op.i64Eq, Op.i64Ne, 0, 0, Op.i64LtS, Op.i64GeS, Op.i64LtU, Op.i64GeU];
+
+type Operand = { reg: number } | { imm: number };
+
+function regsOf(insn: Insn): { reads: number[]; write: number } {
+  switch (insn.kind) {
+    case 'lui':
+    case 'auipc':
+    case 'jal':
+      return { reads: [], write: insn.rd };
+    case 'alu':
+    case 'muldiv':
+      return { reads: [insn.rs1, insn.rs2], write: insn.rd };
+    case 'alui':
+    case 'load':
+    case 'jalr':
+      return { reads: [insn.rs1], write: insn.rd };
+    case 'store':
+    case 'branch':
+      return { reads: [insn.rs1, insn.rs2], write: 0 };
+    case 'fence':
+      return { reads: [], write: 0 };
+  }
+}
+
+/** Static exits carry (instructions done, pc offset) in one i32, decoded once in the epilogue. */
+function packExit(off: number, k: number): number {
+  return (k << 16) | (off & 0xffff);
+}
+
+class Emitter {
+  readonly c = new Bytes();
+  /** Open structured instructions (block, loop, if). */
+  private open = 0;
+  // Levels of the three outer constructs: block $done, block $exit, loop $top.
+  private readonly doneLevel = 1;
+  private readonly exitLevel = 2;
+  private readonly topLevel = 3;
+
+  constructor(private readonly maxLen: number) {}
+
+  op(b: number): this {
+    this.c.u8(b);
+    return this;
+  }
+  begin(kind: number, type: number = VOID): this {
+    this.open++;
+    this.c.u8(kind);
+    this.c.u8(type);
+    return this;
+  }
+  end(): this {
+    this.open--;
+    return this.op(Op.end);
+  }
+  get(l: number): this {
+    this.c.u8(Op.localGet);
+    this.c.uleb(l);
+    return this;
+  }
+  set(l: number): this {
+    this.c.u8(Op.localSet);
+    this.c.uleb(l);
+    return this;
+  }
+  i32(v: number): this {
+    this.c.u8(Op.i32Const);
+    this.c.sleb(v);
+    return this;
+  }
+  i64(v: number): this {
+    this.c.u8(Op.i64Const);
+    this.c.sleb(v);
+    return this;
+  }
+  mem(op: number, offset: number): this {
+    this.c.u8(op);
+    this.c.u8(0);
+    this.c.uleb(offset);
+    return this;
+  }
+  call(f: number): this {
+    this.c.u8(Op.call);
+    this.c.uleb(f);
+    return this;
+  }
+  global(op: number, g: number): this {
+    this.c.u8(op);
+    this.c.uleb(g);
+    return this;
+  }
+  br(level: number): this {
+    this.c.u8(Op.br);
+    this.c.uleb(this.open - level);
+    return this;
+  }
+
+  reg(r: number): this {
+    return r === 0 ? this.i64(0) : this.get(r + 1);
+  }
+  operand(o: Operand): this {
+    return 'reg' in o ? this.reg(o.reg) : this.i64(o.imm);
+  }
+  operand32(o: Operand): this {
+    return 'reg' in o ? this.reg(o.reg).op(Op.i32WrapI64) : this.i32(o.imm | 0);
+  }
+  /** The virtual address at byte `off` from the entry. */
+  pc(off: number): this {
+    this.get(L_VPC);
+    return off === 0 ? this : this.i64(off).op(Op.i64Add);
+  }
+  consume(k: number): this {
+    return this.get(L_N).i32(k).op(Op.i32Sub).set(L_N);
+  }
+  /** Leave with the next pc at `off` after `k` instructions of this pass. */
+  exit(off: number, k: number): this {
+    if (off !== (off << 16) >> 16) return this.pc(off).set(L_NPC).exitDynamic(k); // a far JAL
+    return this.i32(packExit(off, k)).set(L_EXIT).br(this.exitLevel);
+  }
+  /** Leave with the next pc already in L_NPC after `k` instructions. */
+  exitDynamic(k: number): this {
+    return this.consume(k).br(this.doneLevel);
+  }
+  /** Back to the entry after `k` instructions: loop if a whole pass still fits the budget. */
+  backEdge(k: number): this {
+    this.consume(k).get(L_N).i32(this.maxLen).op(Op.i32GeS);
+    this.c.u8(Op.brIf);
+    this.c.uleb(this.open - this.topLevel);
+    return this.exit(0, 0);
+  }
+  /** Jump to byte offset `target` after `k` instructions. */
+  jump(target: number, k: number): this {
+    return target === 0 ? this.backEdge(k) : this.exit(target, k);
+  }
+  /** Where every static exit lands: npc = vpc + offset, n -= instructions. */
+  decodeExit(): this {
+    this.get(L_VPC).get(L_EXIT).op(Op.i32Extend16S).op(Op.i64ExtendI32S).op(Op.i64Add).set(L_NPC);
+    return this.get(L_N).get(L_EXIT).i32(16).op(Op.i32ShrU).op(Op.i32Sub).set(L_N);
+  }
+
+  alu(op: AluOp, a: Operand, b: Operand): this {
+    switch (op) {
+      case 'add':
+        return this.operand(a).operand(b).op(Op.i64Add);
+      case 'sub':
+        return this.operand(a).operand(b).op(Op.i64Sub);
+      case 'sll':
+        return this.operand(a).operand(b).op(Op.i64Shl);
+      case 'slt':
+        return this.operand(a).operand(b).op(Op.i64LtS).op(Op.i64ExtendI32U);
+      case 'sltu':
+        return this.operand(a).operand(b).op(Op.i64LtU).op(Op.i64ExtendI32U);
+      case 'xor':
+        return this.operand(a).operand(b).op(Op.i64Xor);
+      case 'srl':
+        return this.operand(a).operand(b).op(Op.i64ShrU);
+      case 'sra':
+        return this.operand(a).operand(b).op(Op.i64ShrS);
+      case 'or':
+        return this.operand(a).operand(b).op(Op.i64Or);
+      case 'and':
+        return this.operand(a).operand(b).op(Op.i64And);
+      case 'mul':
+        return this.operand(a).operand(b).op(Op.i64Mul);
+      case 'addw':
+        return this.operand(a).operand(b).op(Op.i64Add).op(Op.i64Extend32S);
+      case 'subw':
+        return this.operand(a).operand(b).op(Op.i64Sub).op(Op.i64Extend32S);
+      case 'mulw':
+        return this.operand(a).operand(b).op(Op.i64Mul).op(Op.i64Extend32S);
+      case 'sllw':
+        return this.operand32(a).operand32(b).op(Op.i32Shl).op(Op.i64ExtendI32S);
+      case 'srlw':
+        return this.operand32(a).operand32(b).op(Op.i32ShrU).op(Op.i64ExtendI32S);
+      case 'sraw':
+        return this.operand32(a).operand32(b).op(Op.i32ShrS).op(Op.i64ExtendI32S);
+    }
+  }
+
+  /** va = x[rs1] + imm; e = the TLB entry of table `tableLocal`; leaves "hit" (i32) on the stack. */
+  tlbProbe(rs1: number, imm: number, tableLocal: number, size: number): this {
+    this.reg(rs1);
+    if (imm !== 0) this.i64(imm).op(Op.i64Add);
+    this.set(L_VA);
+    this.get(tableLocal).get(L_VA).op(Op.i32WrapI64).i32(8).op(Op.i32ShrU);
+    this.i32(0xff0).op(Op.i32And).op(Op.i32Add).set(L_E);
+    this.get(L_E).mem(Op.i64Load, 0).get(L_VA).i64(12).op(Op.i64ShrU).op(Op.i64Eq);
+    if (size > 1) {
+      this.get(L_VA)
+        .op(Op.i32WrapI64)
+        .i32(0xfff)
+        .op(Op.i32And)
+        .i32(4096 - size);
+      this.op(Op.i32LeU).op(Op.i32And);
+    }
+    return this;
+  }
+  /** Linear address of the probed access (after a hit). */
+  hostAddress(): this {
+    return this.get(L_VA).get(L_E).mem(Op.i64Load, 8).op(Op.i64Add).op(Op.i32WrapI64);
+  }
+}
+
+/** Emit the function body of `block`; `xregs` is the register file's linear address. */
+export function emitBlock(block: Block, xregs: number): Bytes {
+  const insns = block.insns;
+  const e = new Emitter(insns.length);
+  const used = new Set<number>();
+  const written = new Set<number>();
+  let loads = false;
+  let stores = false;
+  for (const { insn } of insns) {
+    const { reads, write } = regsOf(insn);
+    for (const r of reads) if (r !== 0) used.add(r);
+    if (write !== 0) {
+      used.add(write);
+      written.add(write);
+    }
+    if (insn.kind === 'load') loads = true;
+    if (insn.kind === 'store') stores = true;
+  }
+
+  if (loads) e.global(Op.globalGet, G_LOAD_TABLE).set(L_LT);
+  if (stores) e.global(Op.globalGet, G_STORE_TABLE).set(L_ST);
+  for (const r of used)
+    e.i32(0)
+      .mem(Op.i64Load, xregs + 8 * r)
+      .set(r + 1);
+
+  e.begin(Op.block).begin(Op.block).begin(Op.loop);
+  insns.forEach(({ insn, off, len, follow }, i) => {
+    const k = i + 1;
+    switch (insn.kind) {
+      case 'lui':
+        if (insn.rd !== 0) e.i64(insn.imm).set(insn.rd + 1);
+        break;
+      case 'auipc':
+        if (insn.rd !== 0) e.pc(off + insn.imm).set(insn.rd + 1);
+        break;
+      case 'alu':
+        if (insn.rd !== 0) e.alu(insn.op, { reg: insn.rs1 }, { reg: insn.rs2 }).set(insn.rd + 1);
+        break;
+      case 'alui':
+        if (insn.rd !== 0) e.alu(insn.op, { reg: insn.rs1 }, { imm: insn.imm }).set(insn.rd + 1);
+        break;
+      case 'muldiv':
+        if (insn.rd !== 0) {
+          e.i32(insn.code).reg(insn.rs1).reg(insn.rs2).call(F_MULDIV);
+          e.set(insn.rd + 1);
+        }
+        break;
+      case 'load': {
+        e.tlbProbe(insn.rs1, insn.imm, L_LT, 1 << (insn.f3 & 3));
+        e.begin(Op.if, I64);
+        e.hostAddress().mem(LOAD_OPS[insn.f3]!, 0);
+        e.op(Op.else);
+        e.get(L_VA)
+          .i32(insn.f3 | (insn.rd << 3) | (len === 2 ? 0x100 : 0))
+          .call(F_LOAD);
+        e.global(Op.globalGet, G_STATUS).begin(Op.if).exit(off, k).end();
+        e.end();
+        if (insn.rd !== 0) e.set(insn.rd + 1);
+        else e.op(Op.drop);
+        break;
+      }
+      case 'store': {
+        e.tlbProbe(insn.rs1, insn.imm, L_ST, 1 << insn.f3);
+        e.begin(Op.if);
+        e.hostAddress().reg(insn.rs2).mem(STORE_OPS[insn.f3]!, 0);
+        e.op(Op.else);
+        e.get(L_VA)
+          .reg(insn.rs2)
+          .i32(insn.f3 | (len === 2 ? 0x100 : 0))
+          .call(F_STORE);
+        e.begin(Op.if).exit(off, k).end();
+        e.end();
+        break;
+      }
+      case 'branch':
+        e.reg(insn.rs1).reg(insn.rs2).op(BRANCH_OPS[insn.f3]!).begin(Op.if);
+        e.jump(off + insn.imm, k).end();
+        break;
+      case 'jal':
+        if (insn.rd !== 0) e.pc(off + len).set(insn.rd + 1);
+        if (!follow) e.jump(off + insn.imm, k);
+        break;
+      case 'jalr':
+        e.reg(insn.rs1);
+        if (insn.imm !== 0) e.i64(insn.imm).op(Op.i64Add);
+        e.i64(-2).op(Op.i64And).set(L_NPC);
+        if (insn.rd !== 0) e.pc(off + len).set(insn.rd + 1);
+        e.exitDynamic(k);
+        break;
+      case 'fence':
+        break;
+    }
+  });
+  e.exit(block.endOff, insns.length);
+  e.end().end();
+  e.decodeExit();
+  e.end();
+
+  for (const r of written)
+    e.i32(0)
+      .get(r + 1)
+      .mem(Op.i64Store, xregs + 8 * r);
+  e.get(L_NPC).global(Op.globalSet, G_PC);
+  e.get(L_N);
+  return e.c;
+}

@@ -1,0 +1,217 @@
+/** Bare-metal programs for the JIT's targeted tests (assembled at test time). */
+
+/** Common start and end: `pass` reports 0 through HTIF, `fail` reports 1. */
+const FRAME = (body: string, data = ''): string => `
+  .option norvc
+  .section .text.init
+  .globl _start
+_start:
+${body}
+pass:
+  li a7, 1
+  j report
+fail:
+  li a7, 3
+report:
+  la t0, tohost
+  sd a7, 0(t0)
+1: j 1b
+
+  .section .tohost, "aw"
+  .align 6
+  .globl tohost
+tohost: .dword 0
+  .globl fromhost
+fromhost: .dword 0
+
+  .data
+  .align 12
+${data}
+`;
+
+/**
+ * Code rewritten after it was translated: a function is called until hot,
+ * patched (with fence.i), called again; then a hot loop patches the
+ * instruction right after its own store, in the same block.
+ */
+export const SELF_MODIFYING = FRAME(
+  `
+  li s0, 0
+  li s1, 3000
+1:
+  jal ra, func
+  addi s0, s0, 1
+  blt s0, s1, 1b
+  li t0, 1
+  bne a0, t0, fail
+
+  la t1, func
+  li t2, 0x00700513        # addi a0, zero, 7
+  sw t2, 0(t1)
+  fence.i
+  li s0, 0
+2:
+  jal ra, func
+  addi s0, s0, 1
+  blt s0, s1, 2b
+  li t0, 7
+  bne a0, t0, fail
+
+  # In-block patching: on pass 1500 only, the store in this hot loop
+  # rewrites the instruction right after it (other passes store elsewhere).
+  li s0, 0
+  li a1, 0
+  la t1, patched
+  la t3, scratch
+  xor t3, t3, t1           # scratch ^ patched
+  li t4, 0x00258593        # addi a1, a1, 2
+  li s2, 1500
+3:
+  xor t5, s0, s2
+  seqz t5, t5
+  addi t5, t5, -1          # 0 on pass 1500, else all ones
+  and t5, t5, t3
+  xor t2, t5, t1           # patched on pass 1500, else scratch
+  sw t4, 0(t2)
+patched:
+  addi a1, a1, 1
+  addi s0, s0, 1
+  blt s0, s1, 3b
+  li t0, 4500              # 1500 * 1 + 1500 * 2
+  bne a1, t0, fail
+  j pass
+
+  .align 4
+func:
+  addi a0, zero, 1
+  ret
+`,
+  `
+scratch: .dword 0
+`,
+);
+
+/**
+ * Faults in the middle of translated blocks: a load, then a store, to an
+ * address with nothing behind it, after many good passes. The handler
+ * records the trap and skips the instruction.
+ */
+export const MID_BLOCK_TRAPS = FRAME(
+  `
+  la t0, handler
+  csrw mtvec, t0
+  la s2, table
+  la t0, good
+  li t1, 0
+  li t2, 2000
+5:
+  slli t3, t1, 3
+  add t3, t3, s2
+  sd t0, 0(t3)
+  addi t1, t1, 1
+  blt t1, t2, 5b
+  li t0, 0x1000            # nothing is mapped there: access faults
+  sd t0, -8(t3)
+
+  li s0, 0
+  li s3, 0
+  li s4, 0
+  li s5, 0
+1:
+  addi s3, s3, 1
+  slli t1, s0, 3
+  add t1, t1, s2
+  ld t2, 0(t1)
+  ld t3, 0(t2)             # faults on the last pass
+  addi s4, s4, 1
+  sd s4, 8(t2)             # faults on the last pass too
+  addi s6, s6, 3
+  addi s0, s0, 1
+  li t4, 2000
+  blt s0, t4, 1b
+  li t0, 2
+  bne s5, t0, fail
+  li t0, 2000
+  bne s3, t0, fail
+  bne s4, t0, fail
+  j pass
+
+handler:
+  csrr t5, mepc
+  addi t5, t5, 4
+  csrw mepc, t5
+  csrr t6, mcause
+  addi s5, s5, 1
+  slli s7, s7, 4
+  add s7, s7, t6
+  mret
+`,
+  `
+good: .dword 0, 0
+table: .zero 16000
+`,
+);
+
+/**
+ * A device interrupt raised by a store in mid-block: the software interrupt
+ * (CLINT msip) must be taken right after the store, as the interpreter does.
+ */
+export const STORE_RAISES_INTERRUPT = FRAME(`
+  la t0, handler
+  csrw mtvec, t0
+  li t0, 8                 # mie.MSIE
+  csrw mie, t0
+  csrsi mstatus, 8         # mstatus.MIE
+  li s0, 0
+  li s1, 3000
+  li s2, 0x02000000        # CLINT msip
+  li s3, 0
+  li s4, 0
+1:
+  addi s3, s3, 1
+  andi t1, s0, 255
+  bnez t1, 2f
+  li t2, 1
+  sw t2, 0(s2)             # raise msip every 256 passes
+2:
+  addi s4, s4, 1
+  addi s0, s0, 1
+  blt s0, s1, 1b
+  li t0, 12                # passes 0, 256, ..., 2816
+  bne s5, t0, fail
+  j pass
+
+handler:
+  sw zero, 0(s2)
+  addi s5, s5, 1
+  csrr t5, mepc
+  slli s6, s6, 1
+  xor s6, s6, t5
+  xor s6, s6, s4
+  mret
+`);
+
+/** A hot loop that never ends (for budget tests), with a far call out of the page and back. */
+export const ENDLESS_LOOP = FRAME(
+  `
+  li s0, 0
+  la s2, buf
+1:
+  addi s0, s0, 1
+  andi t1, s0, 63
+  slli t1, t1, 3
+  add t1, t1, s2
+  ld t2, 0(t1)
+  add t2, t2, s0
+  sd t2, 0(t1)
+  jal ra, far
+  j 1b
+  .skip 40000
+far:
+  addi s1, s1, 1
+  ret
+`,
+  `
+buf: .zero 512
+`,
+);
