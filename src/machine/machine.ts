@@ -64,16 +64,17 @@ export interface MachineOptions {
   serialPorts?: Array<{ index: number; onOutput: (bytes: Uint8Array) => void }>;
   /**
    * Translate hot guest code to wasm (src/jit): true/false, or the JIT's
-   * options. Default: off (the test suite can force it on with COLINUX_TEST_JIT=on).
+   * options. Default: on (COLINUX_TEST_JIT=off turns the default off, to run
+   * the test suite interpreted).
    */
   jit?: boolean | JitOptions;
 }
 
-/** The JIT setting when the options leave it open: off, or what the test suite forces. */
+/** The JIT setting when the options leave it open: on, unless COLINUX_TEST_JIT=off. */
 function defaultJit(): boolean {
   const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process
     ?.env;
-  return env?.['COLINUX_TEST_JIT'] === 'on';
+  return env?.['COLINUX_TEST_JIT'] !== 'off';
 }
 
 export type ExitReason = 'poweroff' | 'reboot' | 'panic' | 'error' | 'stopped' | 'timeout';
