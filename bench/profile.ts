@@ -110,7 +110,7 @@ interface Session {
   start: RunCounters;
 }
 
-function session(kernel: Uint8Array, initrd: Uint8Array, cmdline: string): Session {
+function session(kernel: Uint8Array, initrd: Uint8Array, cmdline: string, jit: boolean): Session {
   let out = '';
   const pending: Array<{ test: (o: string) => boolean; resolve: (c: RunCounters) => void }> = [];
   // eslint-disable-next-line prefer-const
@@ -120,6 +120,7 @@ function session(kernel: Uint8Array, initrd: Uint8Array, cmdline: string): Sessi
     kernel,
     initrd,
     cmdline,
+    jit,
     onOutput: (bytes) => {
       out += text.decode(bytes);
       for (let i = 0; i < pending.length;) {
@@ -175,10 +176,12 @@ export async function profileColinux(opts: {
   phases: readonly string[];
   idleSeconds: number;
   timeoutMs: number;
+  /** Translate hot code to wasm, as `colinux run` does by default. */
+  jit: boolean;
 }): Promise<ProfileResult> {
   const phases = opts.phases;
   // 1. Boot and idle.
-  const a = session(opts.kernel, opts.initrd, opts.shellCmdline);
+  const a = session(opts.kernel, opts.initrd, opts.shellCmdline, opts.jit);
   const runA = a.m.run();
   const prompt = await withTimeout(
     Promise.race([
@@ -200,7 +203,7 @@ export async function profileColinux(opts: {
     throw new BenchError(`colinux profile: boot run ended with ${exitA.reason}`);
 
   // 2. The CPU benchmark.
-  const b = session(opts.kernel, opts.initrd, opts.cmdCmdline);
+  const b = session(opts.kernel, opts.initrd, opts.cmdCmdline, opts.jit);
   const runB = b.m.run();
   const started = b.when((o) => o.includes('cpubench: start'));
   const phaseEnds = phases.map((name) =>
