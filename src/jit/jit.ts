@@ -38,7 +38,7 @@ export interface JitCore {
 }
 
 export interface JitOptions {
-  /** Executions of a block entry before it is translated (default 1000). */
+  /** Executions of a block entry before it is translated (default 10000). */
   threshold?: number;
   /** Table slots before everything is dropped and the table reused (default 16384; bounds the memory a guest can make compiled code take). */
   tableLimit?: number;
@@ -123,7 +123,7 @@ export class Jit {
         jitMulDiv: core.jitMulDiv,
       },
     };
-    core.jitEnable(1, opts.threshold ?? 1000);
+    core.jitEnable(1, opts.threshold ?? 10_000);
   }
 
   /**
