@@ -5,7 +5,7 @@
  * on stdout, progress on stderr.
  *
  *   node dist/bench/main.js [--only core,blk,cofs] [--runs N] [--idle-seconds S]
- *                           [--json PATH] [--kernel PATH --initrd PATH] [--no-jit]
+ *                           [--json PATH] [--kernel PATH --initrd PATH] [--jit]
  *                           [--no-profile] [--keep]
  *
  * Measured, N runs each (median reported), runs of the two VMs alternating:
@@ -55,8 +55,8 @@ interface Options {
   initrd?: string;
   profile: boolean;
   keep: boolean;
-  /** colinux runs with jit=off: the interpreter only (the default is the JIT). */
-  noJit: boolean;
+  /** colinux runs with jit=on (the default is the interpreter). */
+  jit: boolean;
   /** Which parts run: core (boot, idle, cpubench, net), blk, cofs. */
   only: Set<Section>;
 }
@@ -65,7 +65,7 @@ const SECTIONS = ['core', 'blk', 'cofs'] as const;
 type Section = (typeof SECTIONS)[number];
 
 const USAGE = `usage: node dist/bench/main.js [--only core,blk,cofs] [--runs N] [--idle-seconds S]
-                              [--json PATH] [--kernel PATH --initrd PATH] [--no-jit] [--no-profile] [--keep]
+                              [--json PATH] [--kernel PATH --initrd PATH] [--jit] [--no-profile] [--keep]
   --only LIST       the parts to run (default all): core = boot, idle, cpubench and TCP
                     throughput; blk = dd and dbench on the Debian root disk (bench/blk.ts,
                     builds the Debian image first if needed); cofs = shared folders (bench/cofs.ts)
@@ -74,7 +74,7 @@ const USAGE = `usage: node dist/bench/main.js [--only core,blk,cofs] [--runs N] 
   --json PATH       also write the results as JSON to PATH
   --kernel, --initrd  use this kernel and initramfs instead of the default image
                     (the initramfs must be the default image's or behave like it)
-  --no-jit          run colinux with jit=off, the interpreter only (core part)
+  --jit             run colinux with jit=on (core part)
   --no-profile      skip the in-process colinux instruction count
   --keep            keep the temporary directory (cpubench binary, combined initrd)`;
 
@@ -86,7 +86,7 @@ function parseArgs(argv: string[]): Options {
     idleSeconds: 10,
     profile: true,
     keep: false,
-    noJit: false,
+    jit: false,
     only: new Set(SECTIONS),
   };
   for (let i = 0; i < argv.length; i++) {
@@ -128,8 +128,8 @@ function parseArgs(argv: string[]): Options {
         o.only = new Set(parts as Section[]);
         break;
       }
-      case '--no-jit':
-        o.noJit = true;
+      case '--jit':
+        o.jit = true;
         break;
       case '--no-profile':
         o.profile = false;
@@ -342,7 +342,7 @@ async function core(opts: Options): Promise<number> {
         `kernel=${kernel}`,
         `initrd=${initrd}`,
         `mem=${MEM_MIB}`,
-        ...(opts.noJit ? ['jit=off'] : []),
+        ...(opts.jit ? ['jit=on'] : []),
         ...extra,
       ],
     });
@@ -443,7 +443,7 @@ async function core(opts: Options): Promise<number> {
         phases: PHASES,
         idleSeconds: Math.min(opts.idleSeconds, 5),
         timeoutMs: 1_800_000,
-        jit: !opts.noJit,
+        jit: opts.jit,
       });
     }
 

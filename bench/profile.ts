@@ -176,7 +176,7 @@ export async function profileColinux(opts: {
   phases: readonly string[];
   idleSeconds: number;
   timeoutMs: number;
-  /** Translate hot code to wasm, as `colinux run` does by default. */
+  /** Translate hot code to wasm, as `colinux run jit=on` does. */
   jit: boolean;
 }): Promise<ProfileResult> {
   const phases = opts.phases;

@@ -42,7 +42,7 @@ export interface VmOptions {
   onProgress?: (line: string) => void;
   /** Stop with reason 'timeout' after about this many guest instructions. */
   instructionLimit?: number;
-  /** Translate hot guest code to wasm (default: on). */
+  /** Translate hot guest code to wasm (default: off). */
   jit?: boolean;
   /**
    * Disks (virtio-blk), attached in this order to the first virtio slots:

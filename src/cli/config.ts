@@ -270,7 +270,7 @@ export const SETTINGS: readonly SettingSpec[] = [
     example: 'jit=on',
     description:
       'translate hot guest code to WebAssembly (faster CPU-bound work) or only interpret it',
-    defaultText: 'on',
+    defaultText: 'off',
   },
   {
     name: 'bios',

@@ -64,17 +64,17 @@ export interface MachineOptions {
   serialPorts?: Array<{ index: number; onOutput: (bytes: Uint8Array) => void }>;
   /**
    * Translate hot guest code to wasm (src/jit): true/false, or the JIT's
-   * options. Default: on (COLINUX_TEST_JIT=off turns the default off, to run
-   * the test suite interpreted).
+   * options. Default: off (COLINUX_TEST_JIT=on turns the default on, to run
+   * the test suite translated).
    */
   jit?: boolean | JitOptions;
 }
 
-/** The JIT setting when the options leave it open: on, unless COLINUX_TEST_JIT=off. */
+/** The JIT setting when the options leave it open: off, unless COLINUX_TEST_JIT=on. */
 function defaultJit(): boolean {
   const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process
     ?.env;
-  return env?.['COLINUX_TEST_JIT'] !== 'off';
+  return env?.['COLINUX_TEST_JIT'] === 'on';
 }
 
 export type ExitReason = 'poweroff' | 'reboot' | 'panic' | 'error' | 'stopped' | 'timeout';
