@@ -2,7 +2,7 @@
  * The guest image cache: where it lives, the content key of a recipe, a
  * lock so concurrent callers build once, and atomic publishing.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import {
   closeSync,
   existsSync,
@@ -46,6 +46,20 @@ export function findRecipeDir(name: string, marker: string): string {
   throw new ImageBuildError(
     `colinux: cannot find images/${name}/${marker} next to the colinux installation`,
   );
+}
+
+/**
+ * A new, unique work directory path `<dir>/.tmp-<name>-<pid>-<random>` for a
+ * build, after removing what interrupted builds of the same name left there
+ * (and entries starting with any of `alsoStale`). Call it holding the
+ * build's lock.
+ */
+export function freshWorkDir(dir: string, name: string, alsoStale: string[] = []): string {
+  const stale = [`.tmp-${name}-`, ...alsoStale];
+  for (const n of readdirSync(dir)) {
+    if (stale.some((p) => n.startsWith(p))) rmSync(join(dir, n), { recursive: true, force: true });
+  }
+  return join(dir, `.tmp-${name}-${process.pid}-${randomBytes(4).toString('hex')}`);
 }
 
 /** A file of a recipe directory, as hashed and as packed. */

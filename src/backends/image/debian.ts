@@ -21,12 +21,10 @@
  * root-owned files); as root, missing host tools (debootstrap, e2fsprogs)
  * are installed with apt-get.
  */
-import { randomBytes } from 'node:crypto';
 import {
   existsSync,
   mkdirSync,
   readFileSync,
-  readdirSync,
   rmSync,
   writeFileSync,
   cpSync,
@@ -37,6 +35,7 @@ import { debianMirror, RISCV_ARCH, RISCV_SUITE, trixieKeyrings } from './apt.js'
 import {
   cacheRoot,
   findRecipeDir,
+  freshWorkDir,
   listRecipeDir,
   publishDir,
   recipeKey,
@@ -178,15 +177,7 @@ async function build(
   const imagesDir = join(root, 'images');
   const logsDir = join(root, 'logs');
   mkdirSync(logsDir, { recursive: true });
-  for (const n of readdirSync(imagesDir)) {
-    if (n.startsWith(`.tmp-debian-${short}-`)) {
-      rmSync(join(imagesDir, n), { recursive: true, force: true });
-    }
-  }
-  const work = join(
-    imagesDir,
-    `.tmp-debian-${short}-${process.pid}-${randomBytes(4).toString('hex')}`,
-  );
+  const work = freshWorkDir(imagesDir, `debian-${short}`);
   const rootfs = join(work, 'rootfs');
   const out = join(work, 'out');
   mkdirSync(out, { recursive: true });

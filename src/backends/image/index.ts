@@ -9,21 +9,13 @@
  * where <cache> is $COLINUX_CACHE_DIR, else $XDG_CACHE_HOME/colinux, else
  * ~/.cache/colinux.
  */
-import { randomBytes } from 'node:crypto';
-import {
-  copyFileSync,
-  existsSync,
-  mkdirSync,
-  readFileSync,
-  readdirSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { downloadPackage, extractDeb, privateApt, RISCV_ARCH, RISCV_SUITE } from './apt.js';
 import {
   cacheRoot,
   findRecipeDir,
+  freshWorkDir,
   listRecipeDir,
   publishDir,
   recipeKey,
@@ -183,15 +175,7 @@ async function ensureKernel(
   );
 
   async function buildKernelInto(): Promise<CachedKernel> {
-    for (const n of readdirSync(kernelsDir)) {
-      if (n.startsWith(`.tmp-kernel-${short}-`)) {
-        rmSync(join(kernelsDir, n), { recursive: true, force: true });
-      }
-    }
-    const work = join(
-      kernelsDir,
-      `.tmp-kernel-${short}-${process.pid}-${randomBytes(4).toString('hex')}`,
-    );
+    const work = freshWorkDir(kernelsDir, `kernel-${short}`);
     const out = join(work, 'out');
     const logsDir = join(root, 'logs');
     mkdirSync(logsDir, { recursive: true });
@@ -235,15 +219,7 @@ async function build(
   const logsDir = join(root, 'logs');
   mkdirSync(logsDir, { recursive: true });
   // Leftovers of interrupted builds of this recipe (we hold its lock).
-  for (const n of readdirSync(imagesDir)) {
-    if (n.startsWith(`.tmp-default-${short}-`) || n.startsWith(`default-${short}.old-`)) {
-      rmSync(join(imagesDir, n), { recursive: true, force: true });
-    }
-  }
-  const work = join(
-    imagesDir,
-    `.tmp-default-${short}-${process.pid}-${randomBytes(4).toString('hex')}`,
-  );
+  const work = freshWorkDir(imagesDir, `default-${short}`, [`default-${short}.old-`]);
   const out = join(work, 'out');
   mkdirSync(out, { recursive: true });
   progress('colinux: building the default guest image (first run only, a few minutes)…');
