@@ -38,7 +38,7 @@ import { DEFAULT_KERNEL_ARGS } from '../src/vm.js';
 import { BenchError, runToExit, type VmCommand } from './guest.js';
 import { benchMain, GUEST_PHASE_SH, parseBenchArgs } from './cli.js';
 import { formatTable, metric, type Metric } from './report.js';
-import { QEMU, repoRoot } from './setup.js';
+import { QEMU, qemuVirtArgs, repoRoot } from './setup.js';
 
 const MEM_MIB = 512;
 const PHASES = [
@@ -141,7 +141,7 @@ async function main(): Promise<number> {
       name: 'qemu',
       file: QEMU,
       args: [
-        ...['-M', 'virt', '-bios', 'default', '-nographic', '-m', String(MEM_MIB), '-smp', '1'],
+        ...qemuVirtArgs(MEM_MIB),
         ...['-nic', 'none'],
         ...[
           '-drive',

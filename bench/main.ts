@@ -40,7 +40,14 @@ import {
 } from './guest.js';
 import { profileColinux, type ProfileResult, type RunCounters } from './profile.js';
 import { formatRatio, formatTable, median, metric, mib, type Metric } from './report.js';
-import { buildCpubench, checkHostTools, QEMU, repoRoot, writeCombinedInitrd } from './setup.js';
+import {
+  buildCpubench,
+  checkHostTools,
+  QEMU,
+  qemuVirtArgs,
+  repoRoot,
+  writeCombinedInitrd,
+} from './setup.js';
 import { measureNet, netMetrics, withQemuUserNet } from './net.js';
 
 const MEM_MIB = 256;
@@ -350,19 +357,8 @@ async function core(opts: Options): Promise<number> {
       name: 'qemu',
       file: QEMU,
       args: [
-        ...[
-          '-M',
-          'virt',
-          '-bios',
-          'default',
-          '-nographic',
-          '-m',
-          String(MEM_MIB),
-          '-smp',
-          '1',
-          '-nic',
-          'none',
-        ],
+        ...qemuVirtArgs(MEM_MIB),
+        ...['-nic', 'none'],
         ...['-kernel', kernel, '-initrd', initrd, '-append', append],
       ],
     });

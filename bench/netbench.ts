@@ -18,7 +18,7 @@ import { BenchError, type VmCommand } from './guest.js';
 import { measureNet, netMetrics } from './net.js';
 import { withQemuUserNet } from './net.js';
 import { formatTable, median } from './report.js';
-import { QEMU, repoRoot } from './setup.js';
+import { QEMU, qemuVirtArgs, repoRoot } from './setup.js';
 
 const MEM_MIB = 256;
 
@@ -94,7 +94,7 @@ async function main(): Promise<number> {
       name: 'qemu',
       file: QEMU,
       args: [
-        ...['-M', 'virt', '-bios', 'default', '-nographic', '-m', String(MEM_MIB), '-smp', '1'],
+        ...qemuVirtArgs(MEM_MIB),
         ...['-nic', 'none', '-kernel', kernel, '-initrd', initrd],
         ...['-append', commandCmdline(DEFAULT_KERNEL_ARGS.join(' '), guestCmd)],
       ],

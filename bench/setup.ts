@@ -10,6 +10,11 @@ import { writeCpio } from '../src/backends/image/cpio.js';
 import { BenchError } from './guest.js';
 
 export const QEMU = 'qemu-system-riscv64';
+
+/** QEMU's side of every comparison: the virt board, its bundled OpenSBI, one hart, `memMiB` of RAM. */
+export function qemuVirtArgs(memMiB: number): string[] {
+  return ['-M', 'virt', '-bios', 'default', '-nographic', '-m', String(memMiB), '-smp', '1'];
+}
 export const CROSS_GCC = 'riscv64-linux-gnu-gcc';
 
 /** The repository root (dist/bench/.. /.. when compiled, bench/.. when run from source). */
