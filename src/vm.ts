@@ -42,8 +42,10 @@ export interface VmOptions {
   onProgress?: (line: string) => void;
   /** Stop with reason 'timeout' after about this many guest instructions. */
   instructionLimit?: number;
-  /** Translate hot guest code to wasm (default: off). */
+  /** Translate hot guest code to wasm (default: on); false keeps the pure interpreter. */
   jit?: boolean;
+  /** Budget for translated code in MiB (default DEFAULT_JIT_CACHE_MIB, 64). */
+  jitCacheMiB?: number;
   /**
    * Disks (virtio-blk), attached in this order to the first virtio slots:
    * the guest names them /dev/vda, /dev/vdb, … At most 8 virtio devices fit.
@@ -272,7 +274,12 @@ export class Vm {
         initrd,
         cmdline,
         instructionLimit: opts.instructionLimit,
-        jit: opts.jit,
+        jit:
+          opts.jit === false
+            ? false
+            : opts.jitCacheMiB === undefined
+              ? opts.jit
+              : { cacheBytes: opts.jitCacheMiB * 2 ** 20 },
         firmware,
         virtio: [...diskDevices, ...nicDevices, ...shareDevices(shares, opts.onWarning)],
         onOutput: (bytes) => vm?.deliver(bytes),

@@ -27,6 +27,7 @@ import {
   type SerialEndpoint,
 } from './serial-spec.js';
 import { vmNameProblem } from './runtime.js';
+import { DEFAULT_JIT_CACHE_MIB } from '../jit/jit.js';
 import { MAX_ETH_INDEX, NIC_FORMS, formatNicSpec, parseNicSpec, type NicSpec } from './net-spec.js';
 
 /** Largest kernel command line the RISC-V kernel keeps (COMMAND_LINE_SIZE 1024, including the NUL). */
@@ -45,7 +46,7 @@ export interface Source {
 }
 
 export type SettingName =
-  'kernel' | 'initrd' | 'mem' | 'bios' | 'root' | 'cmdline' | 'panic' | 'jit';
+  'kernel' | 'initrd' | 'mem' | 'bios' | 'root' | 'cmdline' | 'panic' | 'jit' | 'jitcache';
 
 /** One `ttysN=<host end>`: guest serial port ttySN (N = 1..3) and its host end. */
 export interface SerialPortConfig {
@@ -118,6 +119,8 @@ export interface VmConfig {
   panic: 'stop' | 'restart';
   /** `jit=`: translate hot guest code to wasm; undefined = the machine's default. */
   jit?: 'on' | 'off';
+  /** `jitcache=`: budget for translated code in MiB; undefined = the default. */
+  jitCacheMiB?: number;
   /** Extra serial ports (`ttysN=`), sorted by N. */
   serialPorts: SerialPortConfig[];
   /** Network cards (`ethN=`), sorted by N. */
@@ -178,7 +181,8 @@ export interface SettingSpec {
   supported: boolean;
   kind?: Kind;
   /** VmConfig field the value is stored in. */
-  field?: 'kernel' | 'initrd' | 'memMiB' | 'bios' | 'root' | 'cmdline' | 'panic' | 'jit';
+  field?:
+    'kernel' | 'initrd' | 'memMiB' | 'bios' | 'root' | 'cmdline' | 'panic' | 'jit' | 'jitCacheMiB';
   /** The values a 'choice' setting accepts. */
   choices?: readonly string[];
   /** Value that `none` maps to (for path-or-none). */
@@ -267,10 +271,24 @@ export const SETTINGS: readonly SettingSpec[] = [
     field: 'jit',
     choices: ['on', 'off'],
     placeholder: 'on|off',
-    example: 'jit=on',
+    example: 'jit=off',
     description:
-      'translate hot guest code to WebAssembly (faster CPU-bound work) or only interpret it',
-    defaultText: 'off',
+      'translate hot guest code to WebAssembly, or only interpret it (slower; for comparison and debugging)',
+    defaultText: 'on',
+  },
+  {
+    name: 'jitcache',
+    supported: true,
+    kind: 'integer',
+    field: 'jitCacheMiB',
+    min: 4,
+    max: 4096,
+    unit: 'MiB',
+    placeholder: '<MiB>',
+    example: 'jitcache=64',
+    description:
+      'memory for translated code, 4 to 4096 MiB; the oldest translations are dropped to stay within it',
+    defaultText: String(DEFAULT_JIT_CACHE_MIB),
   },
   {
     name: 'bios',
@@ -450,6 +468,9 @@ export function formatConfig(cfg: VmConfig): string {
         break;
       case 'jit':
         value = cfg.jit ?? `(${s.defaultText})`;
+        break;
+      case 'jitCacheMiB':
+        value = `${cfg.jitCacheMiB ?? DEFAULT_JIT_CACHE_MIB} MiB`;
         break;
       case 'cmdline':
         value = cfg.cmdline.length > 0 ? cfg.cmdline.map(quoteKernelWord).join(' ') : '(empty)';
@@ -712,6 +733,7 @@ function applySetting(ctx: Ctx, loc: Loc, spec: SettingSpec, name: string, value
         bad(`out of range; ${range}`);
       }
       if (spec.field === 'memMiB') cfg.memMiB = n;
+      if (spec.field === 'jitCacheMiB') cfg.jitCacheMiB = n;
       break;
     }
     case 'device':

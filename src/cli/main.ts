@@ -114,6 +114,7 @@ async function cmdRun(argv: string[]): Promise<number> {
       cmd: cfg.cmd,
       panic: cfg.panic,
       jit: cfg.jit === undefined ? undefined : cfg.jit === 'on',
+      jitCacheMiB: cfg.jitCacheMiB,
       serialPorts: cfg.serialPorts.map((p) => p.index),
       onProgress: (line) => process.stderr.write(`${line}\n`),
       disks: cfg.disks.map((d) => ({

@@ -145,6 +145,23 @@ export function jitReject(host: usize, word: u32): void {
   store<u32>(e, NEVER, 12);
 }
 
+/**
+ * The host evicted the functions in table slots [lo, hi): forget every entry
+ * that calls one. Their blocks are counted again from zero and may be
+ * translated anew.
+ */
+export function jitDropSlots(lo: u32, hi: u32): void {
+  for (let i: usize = 0; i <= CACHE_MASK; i++) {
+    const e = CACHE + (i << 4);
+    const fn = load<u32>(e, 8);
+    if (fn >= lo && fn < hi) {
+      store<u32>(e, 0, 4);
+      store<u32>(e, 0, 8);
+      store<u32>(e, 0, 12);
+    }
+  }
+}
+
 /** Forget every translation (the host is about to reuse the table). */
 export function jitFlush(): void {
   memory.fill(CACHE, 0, 16 << CACHE_BITS);

@@ -32,16 +32,24 @@ export interface JitCore {
   jitMarkCode(host: number): number;
   jitInstall(host: number, word: number, fn: number, maxLen: number): number;
   jitReject(host: number, word: number): void;
+  jitDropSlots(lo: number, hi: number): void;
   jitFlush(): void;
   expandRvc(c: number): number;
   xregs(): number;
 }
 
+/** Default budget of the translation cache (`jitcache=`), MiB. */
+export const DEFAULT_JIT_CACHE_MIB = 64;
+
 export interface JitOptions {
   /** Executions of a block entry before it is translated (default 10000). */
   threshold?: number;
-  /** Table slots before everything is dropped and the table reused (default 16384; bounds the memory a guest can make compiled code take). */
-  tableLimit?: number;
+  /**
+   * Budget for translated code, in bytes of engine memory (estimated from
+   * the modules' size, see COST_PER_BYTE). The oldest modules are evicted
+   * to stay within it. Default DEFAULT_JIT_CACHE_MIB.
+   */
+  cacheBytes?: number;
   /** Hot entries that make a batch worth compiling at once (default 64). */
   batch?: number;
   /** Run slices after which a smaller batch is compiled anyway (default 8). */
@@ -49,14 +57,33 @@ export interface JitOptions {
 }
 
 export interface JitStats {
+  /** Blocks installed since the start. */
   blocks: number;
+  /** Modules compiled since the start. */
   modules: number;
   rejected: number;
-  flushes: number;
+  /** Modules evicted to stay within the budget, and their blocks. */
+  evictedModules: number;
+  evictedBlocks: number;
+  /** Live modules and their estimated engine memory, bytes. */
+  liveModules: number;
+  cacheBytes: number;
   /** Modules the engine refused (a translator bug); their blocks stay interpreted. */
   errors: number;
   lastError?: string;
 }
+
+/**
+ * Estimated engine memory per byte of a module's wasm, and per module. V8
+ * keeps the wire bytes, the module's metadata, baseline (Liftoff) code and,
+ * for hot functions, optimised (TurboFan) code; what it frees lags behind
+ * eviction until its next garbage collection. The factors are measured
+ * (docs/architecture.md, "JIT memory").
+ */
+const COST_PER_BYTE = 8;
+const COST_PER_MODULE = 16 * 1024;
+/** Table slots for translations: a ring, far more than a budget's worth of blocks. */
+const SLOTS = 1 << 16;
 
 const BLOCK_TYPE = 0;
 const MIN_BLOCK = 4;
@@ -64,7 +91,6 @@ const IMPORTS: Import[] = [
   { module: 'env', name: 'jitLoad', kind: 'func', type: 1 },
   { module: 'env', name: 'jitStore', kind: 'func', type: 2 },
   { module: 'env', name: 'jitMulDiv', kind: 'func', type: 3 },
-  { module: 'env', name: 'table', kind: 'table' },
   { module: 'env', name: 'memory', kind: 'memory' },
   { module: 'env', name: 'loadTable', kind: 'global', valType: I32, mutable: true },
   { module: 'env', name: 'storeTable', kind: 'global', valType: I32, mutable: true },
@@ -78,6 +104,13 @@ const TYPES = [
   { params: [I32, I64, I64], results: [I64] }, // jitMulDiv(op, a, b)
 ];
 
+/** A live module: its table slots [base, base + count) and estimated cost. */
+interface Resident {
+  base: number;
+  count: number;
+  cost: number;
+}
+
 interface Pending {
   host: number;
   word: number;
@@ -85,16 +118,26 @@ interface Pending {
 }
 
 export class Jit {
-  readonly stats: JitStats = { blocks: 0, modules: 0, rejected: 0, flushes: 0, errors: 0 };
+  readonly stats: JitStats = {
+    blocks: 0,
+    modules: 0,
+    rejected: 0,
+    evictedModules: 0,
+    evictedBlocks: 0,
+    liveModules: 0,
+    cacheBytes: 0,
+    errors: 0,
+  };
   private readonly core: JitCore;
   private readonly imports: WebAssembly.Imports;
   private readonly xregs: number;
-  private readonly tableLimit: number;
-  /** Next free table slot; slots below it belong to the current epoch. */
+  private readonly budget: number;
+  /** Live modules, oldest first; their slots follow each other around the ring. */
+  private readonly resident: Resident[] = [];
+  /** Next free table slot. */
   private next: number;
   private readonly first: number;
   private syncCompile = true;
-  private inflight = false;
   /** Hot entries waiting for a batch. */
   private waiting: number[] = [];
   /** Slices the oldest waiting entry has waited. */
@@ -105,7 +148,7 @@ export class Jit {
   constructor(core: JitCore, opts: JitOptions = {}) {
     this.core = core;
     this.xregs = core.xregs();
-    this.tableLimit = opts.tableLimit ?? 16384;
+    this.budget = opts.cacheBytes ?? DEFAULT_JIT_CACHE_MIB * 2 ** 20;
     this.batch = opts.batch ?? 64;
     this.patience = opts.patience ?? 8;
     this.first = core.table.length;
@@ -113,7 +156,6 @@ export class Jit {
     this.imports = {
       env: {
         memory: core.memory,
-        table: core.table,
         loadTable: core.loadTable,
         storeTable: core.storeTable,
         jitPc: core.jitPc,
@@ -139,13 +181,11 @@ export class Jit {
       for (const host of queue) this.waiting.push(host);
       core.jitClearQueue();
     }
-    if (this.waiting.length === 0 || this.inflight) return;
+    if (this.waiting.length === 0) return;
     if (this.waiting.length < this.batch && ++this.waited < this.patience) return;
     this.waited = 0;
     const hosts = this.waiting;
     this.waiting = [];
-    // Out of table slots: drop everything; hot entries are counted and queued again.
-    if (this.next + hosts.length > this.tableLimit) return this.flush();
     try {
       this.translate(hosts);
     } catch (e) {
@@ -179,46 +219,79 @@ export class Jit {
       });
     }
     if (funcs.length === 0) return;
-    const base = this.next;
-    this.next += funcs.length;
-    const table = core.table;
-    // Grown in steps: each grow may copy the table.
-    if (table.length < this.next) table.grow(Math.max(this.next - table.length, 1024));
-    const bytes = encodeModule(TYPES, IMPORTS, funcs, base);
+    const bytes = encodeModule(TYPES, IMPORTS, funcs);
+    const cost = bytes.length * COST_PER_BYTE + COST_PER_MODULE;
+    const base = this.reserve(funcs.length, cost);
+    const resident: Resident = { base, count: funcs.length, cost };
+    this.resident.push(resident);
+    this.stats.liveModules++;
+    this.stats.cacheBytes += cost;
     if (this.syncCompile) {
       try {
-        new WebAssembly.Instance(new WebAssembly.Module(bytes), this.imports);
-        return this.install(base, pending);
+        const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), this.imports);
+        return this.install(resident, instance, pending);
       } catch (e) {
         // A browser's main thread refuses to compile large modules synchronously.
         if (e instanceof RangeError) this.syncCompile = false;
-        else return this.failed(pending, e);
+        else return this.failed(resident, pending, e);
       }
     }
-    // One compile in flight at a time, and no flush meanwhile: its element
-    // segment writes the slots reserved now.
-    this.inflight = true;
     WebAssembly.instantiate(bytes, this.imports).then(
-      () => {
-        this.inflight = false;
-        this.install(base, pending);
-      },
-      (e: unknown) => {
-        this.inflight = false;
-        this.failed(pending, e);
-      },
+      ({ instance }) => this.install(resident, instance, pending),
+      (e: unknown) => this.failed(resident, pending, e),
     );
   }
 
-  /** The module's functions are in the table from `base` on: let the core call them. */
-  private install(base: number, pending: Pending[]): void {
+  /**
+   * Table slots for `count` functions costing `cost`: evict the oldest
+   * modules until the budget and the ring have room. Returns the first slot.
+   */
+  private reserve(count: number, cost: number): number {
+    const table = this.core.table;
+    if (this.next + count > this.first + SLOTS) this.next = this.first;
+    const lo = this.next;
+    const hi = lo + count;
+    for (;;) {
+      const oldest = this.resident[0];
+      if (!oldest) break;
+      const overlaps = oldest.base < hi && oldest.base + oldest.count > lo;
+      if (!overlaps && this.stats.cacheBytes + cost <= this.budget) break;
+      this.evict();
+    }
+    // Grown in steps: each grow may copy the table.
+    if (table.length < hi) table.grow(Math.max(hi - table.length, 1024));
+    this.next = hi;
+    return lo;
+  }
+
+  /**
+   * Drop the oldest module (or `m`): the core forgets its slots, the table
+   * lets go of its functions, and nothing else refers to the instance, so
+   * the engine frees it. A module still compiling is never installed.
+   */
+  private evict(m = this.resident[0]!): void {
+    this.resident.splice(this.resident.indexOf(m), 1);
+    this.core.jitDropSlots(m.base, m.base + m.count);
+    for (let i = m.base; i < m.base + m.count; i++) this.core.table.set(i, null);
+    this.stats.liveModules--;
+    this.stats.cacheBytes -= m.cost;
+    this.stats.evictedModules++;
+    this.stats.evictedBlocks += m.count;
+  }
+
+  /** Put the module's functions in their slots and let the core call them. */
+  private install(m: Resident, instance: WebAssembly.Instance, pending: Pending[]): void {
+    if (!this.resident.includes(m)) return; // evicted while compiling
+    const table = this.core.table;
     pending.forEach((p, i) => {
-      if (this.core.jitInstall(p.host, p.word, base + i, p.maxLen)) this.stats.blocks++;
+      table.set(m.base + i, instance.exports[String(i)] as () => void);
+      if (this.core.jitInstall(p.host, p.word, m.base + i, p.maxLen)) this.stats.blocks++;
     });
     this.stats.modules++;
   }
 
-  private failed(pending: Pending[], e: unknown): void {
+  private failed(m: Resident, pending: Pending[], e: unknown): void {
+    if (this.resident.includes(m)) this.evict(m);
     this.stats.errors++;
     this.stats.lastError = (e as Error)?.message ?? String(e);
     for (const p of pending) this.core.jitReject(p.host, 0);
@@ -229,12 +302,10 @@ export class Jit {
     return this.core.jitInstructions();
   }
 
-  /** Drop every translation and start reusing the table. */
+  /** Drop every translation. */
   flush(): void {
-    if (this.inflight) return;
+    while (this.resident.length > 0) this.evict();
     this.core.jitFlush();
     this.waiting = [];
-    this.next = this.first;
-    this.stats.flushes++;
   }
 }

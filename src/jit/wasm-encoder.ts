@@ -149,7 +149,6 @@ export interface FuncType {
 
 export type Import =
   | { module: string; name: string; kind: 'func'; type: number }
-  | { module: string; name: string; kind: 'table' }
   | { module: string; name: string; kind: 'memory' }
   | { module: string; name: string; kind: 'global'; valType: number; mutable: boolean };
 
@@ -163,14 +162,16 @@ export interface FuncBody {
 
 /**
  * Assemble a module from types, imports and functions (core spec §5.5). The
- * functions are placed in the imported table from slot `tableBase` on by an
- * active element segment, so nothing needs exporting.
+ * functions are exported by their index ("0", "1", …) for the host to place
+ * in the core's table. The module never imports the table: an engine keeps
+ * every instance that imported a table alive for as long as the table
+ * lives (V8 registers importers with the table to patch their dispatch
+ * tables), so evicted code would never be freed.
  */
 export function encodeModule(
   types: FuncType[],
   imports: Import[],
   funcs: FuncBody[],
-  tableBase: number,
 ): Uint8Array<ArrayBuffer> {
   const out = new Bytes();
   out.bytes(new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]));
@@ -191,7 +192,6 @@ export function encodeModule(
   for (const i of imports) {
     im.name(i.module).name(i.name);
     if (i.kind === 'func') im.u8(0x00).uleb(i.type);
-    else if (i.kind === 'table') im.u8(0x01).u8(0x70).u8(0x00).uleb(0);
     else if (i.kind === 'memory') im.u8(0x02).u8(0x00).uleb(0);
     else
       im.u8(0x03)
@@ -205,10 +205,14 @@ export function encodeModule(
   section(3, fs);
 
   const importedFuncs = imports.filter((i) => i.kind === 'func').length;
-  const el = new Bytes().uleb(1).u8(0x00).u8(Op.i32Const).sleb(tableBase).u8(Op.end);
-  el.uleb(funcs.length);
-  funcs.forEach((_, i) => el.uleb(importedFuncs + i));
-  section(9, el);
+  const ex = new Bytes().uleb(funcs.length);
+  funcs.forEach((_, i) =>
+    ex
+      .name(String(i))
+      .u8(0x00)
+      .uleb(importedFuncs + i),
+  );
+  section(7, ex);
 
   const code = new Bytes().uleb(funcs.length);
   for (const f of funcs) {

@@ -64,17 +64,17 @@ export interface MachineOptions {
   serialPorts?: Array<{ index: number; onOutput: (bytes: Uint8Array) => void }>;
   /**
    * Translate hot guest code to wasm (src/jit): true/false, or the JIT's
-   * options. Default: off (COLINUX_TEST_JIT=on turns the default on, to run
-   * the test suite translated).
+   * options. Default: on (COLINUX_JIT=off turns the default off, to run the
+   * test suite interpreted).
    */
   jit?: boolean | JitOptions;
 }
 
-/** The JIT setting when the options leave it open: off, unless COLINUX_TEST_JIT=on. */
+/** The JIT setting when the options leave it open: on, unless COLINUX_JIT=off. */
 function defaultJit(): boolean {
   const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process
     ?.env;
-  return env?.['COLINUX_TEST_JIT'] === 'on';
+  return env?.['COLINUX_JIT'] !== 'off';
 }
 
 export type ExitReason = 'poweroff' | 'reboot' | 'panic' | 'error' | 'stopped' | 'timeout';
