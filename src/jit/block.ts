@@ -1,73 +1,118 @@
 /**
- * Block formation: from a hot entry, the instructions to translate. A block
- * never leaves the 4 KiB page of its entry (so one physical page holds all of
- * it, whatever the virtual mapping), follows direct jumps within that page,
- * keeps conditional branches as side exits, and ends at an indirect jump, at
- * an instruction the translator does not handle, or at MAX_BLOCK instructions.
+ * Region formation: from a hot entry, the code of its 4 KiB page that one
+ * wasm function will hold. A region is a set of blocks; each block is a
+ * straight run of instructions that conditional branches may leave early
+ * and that ends at a jump (JAL, JALR), at an instruction the translator does
+ * not handle, at the end of the page, or at MAX_BLOCK instructions. Branch
+ * and jump targets inside the page become blocks of the region too (up to
+ * MAX_BLOCKS and MAX_INSNS), so loops and if/else inside one page run
+ * without leaving translated code; everything else is an exit.
+ *
+ * A region never leaves its page, so one physical page holds all of it
+ * whatever the virtual mapping, and a store to that page invalidates it.
+ * Blocks may share instructions (a branch into the middle of a block starts
+ * a block of its own that repeats the tail), which keeps each block a
+ * simple straight run.
  */
 import { decode, type Insn } from './decode.js';
 
 export const MAX_BLOCK = 64;
+export const MAX_BLOCKS = 32;
+export const MAX_INSNS = 384;
 
 export interface BlockInsn {
   insn: Insn;
-  /** Byte offset of the instruction from the block's entry (negative after a backward jump). */
+  /** Byte offset of the instruction in its page. */
   off: number;
   len: number;
-  /** A JAL whose target is translated next, in line. */
-  follow: boolean;
 }
 
-export interface Block {
+export interface RegionBlock {
+  /** Byte offset of the block's first instruction in the page. */
+  start: number;
   insns: BlockInsn[];
-  /** Offset of the instruction after the last one, when the block ends by falling through. */
-  endOff: number;
-  /** Some branch or jump goes back to the entry (the block can loop inside its function). */
-  loops: boolean;
+  /**
+   * Where control goes when the last instruction does not jump: the page
+   * offset of the next instruction (4096 or more: the next page).
+   */
+  next: number;
+}
+
+export interface Region {
+  /** Blocks; the first is the entry. */
+  blocks: RegionBlock[];
+  /** Block index by start offset. */
+  index: Map<number, number>;
+  /** Instructions in all blocks. */
+  size: number;
+  /** Some jump or branch goes to a block of the region (it can run without leaving). */
+  linked: boolean;
 }
 
 /**
- * Read the block whose first instruction is at byte `entry` of `mem`.
- * `expand` turns a 16-bit instruction into its 32-bit form (0 if illegal).
+ * Read the region whose entry is byte `entry` of `mem` (a linear-memory
+ * address). `expand` turns a 16-bit instruction into its 32-bit form (0 if
+ * illegal).
  */
-export function formBlock(mem: Uint8Array, entry: number, expand: (c: number) => number): Block {
+export function formRegion(mem: Uint8Array, entry: number, expand: (c: number) => number): Region {
   const page = entry - (entry & 0xfff);
-  const start = entry & 0xfff;
-  const seen = new Set<number>();
-  const insns: BlockInsn[] = [];
-  let pos = start;
-  let loops = false;
-  while (insns.length < MAX_BLOCK && !seen.has(pos) && pos + 2 <= 4096) {
+  const decodeAt = (pos: number): { insn: Insn; len: number } | undefined => {
+    if (pos < 0 || pos + 2 > 4096) return undefined;
     const lo = mem[page + pos]! | (mem[page + pos + 1]! << 8);
-    let inst: number;
-    let len: number;
     if ((lo & 3) !== 3) {
-      inst = expand(lo);
-      len = 2;
-      if (inst === 0) break;
-    } else {
-      if (pos + 4 > 4096) break;
-      inst = (lo | (mem[page + pos + 2]! << 16) | (mem[page + pos + 3]! << 24)) >>> 0;
-      len = 4;
+      const inst = expand(lo);
+      const insn = inst === 0 ? undefined : decode(inst);
+      return insn && { insn, len: 2 };
     }
+    if (pos + 4 > 4096) return undefined;
+    const inst = (lo | (mem[page + pos + 2]! << 16) | (mem[page + pos + 3]! << 24)) >>> 0;
     const insn = decode(inst);
-    if (!insn) break;
-    seen.add(pos);
-    const bi: BlockInsn = { insn, off: pos - start, len, follow: false };
-    insns.push(bi);
-    if (insn.kind === 'jalr') return { insns, endOff: pos + len - start, loops };
-    if (insn.kind === 'branch' && pos + insn.imm === start) loops = true;
-    if (insn.kind === 'jal') {
-      const target = pos + insn.imm;
-      if (target !== start && target >= 0 && target + 2 <= 4096 && !seen.has(target)) {
-        bi.follow = true;
-        pos = target;
-        continue;
+    return insn && { insn, len: 4 };
+  };
+
+  const blocks: RegionBlock[] = [];
+  const index = new Map<number, number>();
+  const work = [entry & 0xfff];
+  let size = 0;
+  while (work.length > 0 && blocks.length < MAX_BLOCKS && size < MAX_INSNS) {
+    const start = work.shift()!;
+    if (index.has(start)) continue;
+    const first = decodeAt(start);
+    // Only the entry may be a block that starts with an exit.
+    if (!first && blocks.length > 0) continue;
+    const block: RegionBlock = { start, insns: [], next: start };
+    index.set(start, blocks.length);
+    blocks.push(block);
+    const want = (target: number): void => {
+      if (target >= 0 && target < 4096 && !index.has(target)) work.push(target);
+    };
+    let pos = start;
+    for (;;) {
+      if (block.insns.length >= MAX_BLOCK || size >= MAX_INSNS) {
+        want(pos);
+        break;
       }
-      if (target === start) loops = true;
-      return { insns, endOff: pos + len - start, loops };
+      const d = decodeAt(pos);
+      if (!d) break;
+      block.insns.push({ insn: d.insn, off: pos, len: d.len });
+      size++;
+      pos += d.len;
+      const k = d.insn.kind;
+      if (k === 'branch') want(pos - d.len + d.insn.imm);
+      if (k === 'jal') want(pos - d.len + d.insn.imm);
+      if (k === 'jal' || k === 'jalr') break;
     }
-    pos += len;
+    block.next = pos;
+    const last = block.insns[block.insns.length - 1];
+    if (!last || (last.insn.kind !== 'jal' && last.insn.kind !== 'jalr')) want(pos);
   }
-  return { insns, endOff: pos - start, loops };
+  const linked = blocks.some(
+    (b) =>
+      index.has(b.next) ||
+      b.insns.some(
+        ({ insn, off }) =>
+          (insn.kind === 'branch' || insn.kind === 'jal') && index.has(off + insn.imm),
+      ),
+  );
+  return { blocks, index, size, linked };
 }

@@ -1,5 +1,5 @@
 /**
- * Code generation: one block → the body of one wasm function
+ * Code generation: one region (block.ts) → the body of one wasm function
  * (vpc: i64, n: i32) -> i32, the ABI of src/cpu/jit.ts.
  *
  * Guest registers live in wasm locals for the whole function: loaded once at
@@ -8,10 +8,14 @@
  * after the previous instruction. The pc is never a constant: it is the
  * entry's virtual pc plus an offset. Loads and stores inline the TLB hit
  * path (tag compare, add, access) and call the core for everything else.
- * A side exit back to the entry loops inside the function while the budget
- * allows another full pass.
+ *
+ * The blocks sit in a loop around a br_table on the current block's index:
+ * a jump or taken branch to a block of the region sets the index and goes
+ * round the loop, if the budget still covers the target block's full
+ * length; otherwise it leaves, and the interpreter runs the rest of the
+ * budget, so run(budget) retires exactly `budget` instructions.
  */
-import type { Block } from './block.js';
+import type { Region, RegionBlock } from './block.js';
 import type { AluOp, Insn } from './decode.js';
 import { Bytes, Op, I32, I64, VOID } from './wasm-encoder.js';
 
@@ -26,7 +30,7 @@ export const G_STATUS = 3;
 
 // Locals: parameters vpc and n; x1..x31 in locals 2..32 (register r in r + 1);
 // then the access's virtual address and the next pc (i64), the TLB entry, the
-// two TLB table bases and the packed exit (i32).
+// two TLB table bases, the packed exit and the current block (i32).
 const L_VPC = 0;
 const L_N = 1;
 const L_VA = 33;
@@ -35,10 +39,11 @@ const L_E = 35;
 const L_LT = 36;
 const L_ST = 37;
 const L_EXIT = 38;
+const L_BLOCK = 39;
 /** Local declarations after the two parameters. */
 export const LOCALS: Array<[number, number]> = [
   [33, I64],
-  [4, I32],
+  [5, I32],
 ];
 
 const LOAD_OPS = [
@@ -89,8 +94,6 @@ class Emitter {
   private readonly doneLevel = 1;
   private readonly exitLevel = 2;
   private readonly topLevel = 3;
-
-  constructor(private readonly maxLen: number) {}
 
   op(b: number): this {
     this.c.u8(b);
@@ -174,16 +177,16 @@ class Emitter {
   exitDynamic(k: number): this {
     return this.consume(k).br(this.doneLevel);
   }
-  /** Back to the entry after `k` instructions: loop if a whole pass still fits the budget. */
-  backEdge(k: number): this {
-    this.consume(k).get(L_N).i32(this.maxLen).op(Op.i32GeS);
-    this.c.u8(Op.brIf);
-    this.c.uleb(this.open - this.topLevel);
-    return this.exit(0, 0);
-  }
-  /** Jump to byte offset `target` after `k` instructions. */
-  jump(target: number, k: number): this {
-    return target === 0 ? this.backEdge(k) : this.exit(target, k);
+  /**
+   * Go to block `target` (index `t`, `len` instructions long, at byte
+   * offset `off` from the entry) after `k` instructions of the current
+   * block: round the loop if the budget covers the whole target block,
+   * otherwise leave for the interpreter.
+   */
+  goto(t: number, len: number, off: number, k: number): this {
+    this.consume(k).get(L_N).i32(len).op(Op.i32GeS).begin(Op.if);
+    this.i32(t).set(L_BLOCK).br(this.topLevel).end();
+    return this.exit(off, 0);
   }
   /** Where every static exit lands: npc = vpc + offset, n -= instructions. */
   decodeExit(): this {
@@ -254,23 +257,26 @@ class Emitter {
   }
 }
 
-/** Emit the function body of `block`; `xregs` is the register file's linear address. */
-export function emitBlock(block: Block, xregs: number): Bytes {
-  const insns = block.insns;
-  const e = new Emitter(insns.length);
+/** Emit the function body of `region`; `xregs` is the register file's linear address. */
+export function emitRegion(region: Region, xregs: number): Bytes {
+  const e = new Emitter();
+  const blocks = region.blocks;
+  const entry = blocks[0]!.start;
   const used = new Set<number>();
   const written = new Set<number>();
   let loads = false;
   let stores = false;
-  for (const { insn } of insns) {
-    const { reads, write } = regsOf(insn);
-    for (const r of reads) if (r !== 0) used.add(r);
-    if (write !== 0) {
-      used.add(write);
-      written.add(write);
+  for (const b of blocks) {
+    for (const { insn } of b.insns) {
+      const { reads, write } = regsOf(insn);
+      for (const r of reads) if (r !== 0) used.add(r);
+      if (write !== 0) {
+        used.add(write);
+        written.add(write);
+      }
+      if (insn.kind === 'load') loads = true;
+      if (insn.kind === 'store') stores = true;
     }
-    if (insn.kind === 'load') loads = true;
-    if (insn.kind === 'store') stores = true;
   }
 
   if (loads) e.global(Op.globalGet, G_LOAD_TABLE).set(L_LT);
@@ -280,9 +286,49 @@ export function emitBlock(block: Block, xregs: number): Bytes {
       .mem(Op.i64Load, xregs + 8 * r)
       .set(r + 1);
 
+  /** Continue at page offset `to` after `k` instructions: another block, or an exit. */
+  const jump = (to: number, k: number): void => {
+    const t = region.index.get(to);
+    if (t === undefined) e.exit(to - entry, k);
+    else e.goto(t, blocks[t]!.insns.length, to - entry, k);
+  };
+
   e.begin(Op.block).begin(Op.block).begin(Op.loop);
-  insns.forEach(({ insn, off, len, follow }, i) => {
+  for (let i = blocks.length - 1; i >= 0; i--) e.begin(Op.block);
+  if (blocks.length > 1) {
+    e.get(L_BLOCK);
+    e.c.u8(Op.brTable);
+    e.c.uleb(blocks.length - 1);
+    for (let i = 0; i < blocks.length; i++) e.c.uleb(i);
+    e.c.uleb(0);
+  }
+  for (const b of blocks) {
+    e.end();
+    emitBlock(e, b, entry, jump);
+  }
+  e.end().end();
+  e.decodeExit();
+  e.end();
+
+  for (const r of written)
+    e.i32(0)
+      .get(r + 1)
+      .mem(Op.i64Store, xregs + 8 * r);
+  e.get(L_NPC).global(Op.globalSet, G_PC);
+  e.get(L_N);
+  return e.c;
+}
+
+/** One block's instructions; it always ends by jumping or leaving. */
+function emitBlock(
+  e: Emitter,
+  block: RegionBlock,
+  entry: number,
+  jump: (to: number, k: number) => void,
+): void {
+  block.insns.forEach(({ insn, off: pageOff, len }, i) => {
     const k = i + 1;
+    const off = pageOff - entry;
     switch (insn.kind) {
       case 'lui':
         if (insn.rd !== 0) e.i64(insn.imm).set(insn.rd + 1);
@@ -331,11 +377,12 @@ export function emitBlock(block: Block, xregs: number): Bytes {
       }
       case 'branch':
         e.reg(insn.rs1).reg(insn.rs2).op(BRANCH_OPS[insn.f3]!).begin(Op.if);
-        e.jump(off + insn.imm, k).end();
+        jump(pageOff + insn.imm, k);
+        e.end();
         break;
       case 'jal':
         if (insn.rd !== 0) e.pc(off + len).set(insn.rd + 1);
-        if (!follow) e.jump(off + insn.imm, k);
+        jump(pageOff + insn.imm, k);
         break;
       case 'jalr':
         e.reg(insn.rs1);
@@ -348,16 +395,8 @@ export function emitBlock(block: Block, xregs: number): Bytes {
         break;
     }
   });
-  e.exit(block.endOff, insns.length);
-  e.end().end();
-  e.decodeExit();
-  e.end();
-
-  for (const r of written)
-    e.i32(0)
-      .get(r + 1)
-      .mem(Op.i64Store, xregs + 8 * r);
-  e.get(L_NPC).global(Op.globalSet, G_PC);
-  e.get(L_N);
-  return e.c;
+  const last = block.insns[block.insns.length - 1];
+  if (!last || (last.insn.kind !== 'jal' && last.insn.kind !== 'jalr')) {
+    jump(block.next, block.insns.length);
+  }
 }

@@ -9,8 +9,8 @@
  * cannot be compiled synchronously on the main thread; then it is compiled
  * asynchronously and installed when ready (if its pages are unchanged).
  */
-import { formBlock } from './block.js';
-import { emitBlock, LOCALS } from './codegen.js';
+import { formRegion } from './block.js';
+import { emitRegion, LOCALS } from './codegen.js';
 import { encodeModule, I32, I64, type FuncBody, type Import } from './wasm-encoder.js';
 
 /** What the JIT needs from the core instance (src/cpu/index.ts exports). */
@@ -204,18 +204,19 @@ export class Jit {
     for (const host of hosts) {
       // Mark the page before reading it: from now on a store to it drops the word.
       const word = core.jitMarkCode(host) >>> 0;
-      const block = word === 0 ? undefined : formBlock(mem, host, expand);
-      // A short block that does not loop costs more to enter than to interpret.
-      if (!block || (block.insns.length < MIN_BLOCK && !block.loops)) {
+      const region = word === 0 ? undefined : formRegion(mem, host, expand);
+      // A short block that goes nowhere else costs more to enter than to interpret.
+      const entryLen = region?.blocks[0]!.insns.length ?? 0;
+      if (!region || entryLen === 0 || (region.size < MIN_BLOCK && !region.linked)) {
         core.jitReject(host, word);
         this.stats.rejected++;
         continue;
       }
-      pending.push({ host, word, maxLen: block.insns.length });
+      pending.push({ host, word, maxLen: entryLen });
       funcs.push({
         type: BLOCK_TYPE,
         locals: LOCALS,
-        code: emitBlock(block, this.xregs),
+        code: emitRegion(region, this.xregs),
       });
     }
     if (funcs.length === 0) return;

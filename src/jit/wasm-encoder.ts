@@ -16,6 +16,7 @@ export const Op = {
   end: 0x0b,
   br: 0x0c,
   brIf: 0x0d,
+  brTable: 0x0e,
   call: 0x10,
   drop: 0x1a,
   localGet: 0x20,
