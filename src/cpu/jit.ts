@@ -53,7 +53,7 @@ const NEVER: u32 = 0xffff_ffff;
 export function jitDispatch(pc: u64, n: i32): i32 {
   for (;;) {
     if ((<u32>pc & 0xfff) > 0xffc) break;
-    const host = tlbLookup(M.fetchTable, pc, 4);
+    const host = tlbLookup(M.fetchTable, pc, 1); // the check above keeps 4 bytes in the page
     if (host == 0) break;
     const e = entryOf(host);
     if (load<u32>(e) != <u32>host) {

@@ -4,8 +4,11 @@
 // permissions: bare/M (identity), S with SUM=0, S with SUM=1, and U. Each bank
 // has one table per access kind (fetch, load, store), and an entry is only
 // present in a kind's table if that access is allowed, so a hit needs no
-// permission check. A hit entry holds the virtual page number and the offset
-// that turns a guest virtual address into a linear-memory address. Only RAM
+// permission check. A hit entry holds the virtual page address (its low 12
+// bits zero) and the offset that turns a guest virtual address into a
+// linear-memory address. A lookup compares the tag with the address masked
+// to its page plus its low log2(size) bits, so one compare also sends
+// misaligned accesses (which might cross the page) to the slow path. Only RAM
 // pages are cached; device pages always take the slow path. M-mode's bank
 // holds identity mappings (M never translates except through MPRV, which
 // selects the MPP bank).
@@ -107,8 +110,8 @@ export function dropStoreEntries(hostPage: usize): void {
     const t = TLB + <usize>(b * 3 + 2) * TABLE_BYTES;
     for (let i: usize = 0; i < <usize>TLB_SIZE; i++) {
       const e = t + (i << 4);
-      const vpn = load<u64>(e);
-      if (vpn != INVALID_TAG && <usize>((vpn << 12) + load<u64>(e, 8)) == hostPage) store<u64>(e, INVALID_TAG);
+      const tag = load<u64>(e);
+      if (tag != INVALID_TAG && <usize>(tag + load<u64>(e, 8)) == hostPage) store<u64>(e, INVALID_TAG);
     }
   }
 }
@@ -119,21 +122,32 @@ function clearBank(b: u32): void {
   for (let i: usize = 0; i < 3 * <usize>TLB_SIZE; i++) store<u64>(base + (i << 4), INVALID_TAG);
 }
 
-/** Fast path: linear-memory address for an access of `size` bytes at `va`, or 0 on a miss. */
+/**
+ * Fast path: linear-memory address for a naturally aligned access of `size`
+ * bytes at `va`, or 0 on a miss (a misaligned access always misses).
+ */
 @inline export function tlbLookup(table: usize, va: u64, size: u32): usize {
-  const vpn = va >> 12;
-  const e = table + ((<usize>(vpn & TLB_MASK)) << 4);
-  if (load<u64>(e) == vpn && (<u32>va & 0xfff) <= 4096 - size) {
+  const e = table + ((<usize>((va >> 12) & TLB_MASK)) << 4);
+  if (load<u64>(e) == (va & ~(<u64>0xfff - (size - 1)))) {
     return <usize>(va + load<u64>(e, 8));
   }
   return 0;
 }
 
+/** The cached page holding `va` (no alignment required; the caller checked the access stays in it), or 0. */
+@inline function tlbPage(table: usize, va: u64): usize {
+  return tlbLookup(table, va, 1);
+}
+
 function tlbFill(table: usize, va: u64, pa: u64): void {
-  const vpn = va >> 12;
-  const e = table + ((<usize>(vpn & TLB_MASK)) << 4);
-  store<u64>(e, vpn);
+  const e = table + ((<usize>((va >> 12) & TLB_MASK)) << 4);
+  store<u64>(e, va & ~(<u64>0xfff));
   store<u64>(e, (<u64>ramOffset + ((pa & ~0xfff) - RAM_BASE)) - (va & ~0xfff), 8);
+}
+
+/** Is `pa` in the page of the watched HTIF word (whose stores the host must see)? */
+@inline function isHtifPage(pa: u64): bool {
+  return htifTohost != 0 && (pa >> 12) == (htifTohost >> 12);
 }
 
 @inline function inRam(pa: u64, size: u32): bool {
@@ -300,6 +314,9 @@ export function loadSlow(va: u64, size: u32): u64 {
     }
     return v;
   }
+  // A misaligned access inside a cached page.
+  const h = tlbPage(loadTable, va);
+  if (h != 0) return readRam(h, size);
   const pa = translateChecked(va, size, ACC_LOAD);
   if (excCause >= 0) return 0;
   if (inRam(pa, size)) {
@@ -323,10 +340,15 @@ export function storeSlow(va: u64, size: u32, v: u64): void {
     }
     return;
   }
+  const h = tlbPage(storeTable, va);
+  if (h != 0) {
+    writeRam(h, size, v);
+    return;
+  }
   const pa = translateChecked(va, size, ACC_STORE);
   if (excCause >= 0) return;
   if (inRam(pa, size)) {
-    if (htifTohost != 0 && (pa >> 12) == (htifTohost >> 12)) {
+    if (isHtifPage(pa)) {
       writeRam(ramPtr(pa), size, v);
       if (codeWritten(pa)) J.jitCodeWritten = true;
       if (pa <= htifTohost && pa + size > htifTohost) {
@@ -362,13 +384,22 @@ export function atomicPointer(va: u64, size: u32, access: u32): usize {
     raise(access == ACC_LOAD ? S.CAUSE_MISALIGNED_LOAD : S.CAUSE_MISALIGNED_STORE, va);
     return 0;
   }
+  // A store-table hit is a writable (hence readable), dirty RAM page that
+  // holds no translated code: nothing more to check.
+  const h = tlbLookup(access == ACC_LOAD ? loadTable : storeTable, va, size);
+  if (h != 0) return h;
   const pa = translateChecked(va, size, access);
   if (excCause >= 0) return 0;
   if (!inRam(pa, size)) {
     accessFault(access, va);
     return 0;
   }
-  if (access == ACC_STORE) codeWritten(pa);
+  if (access == ACC_STORE) {
+    codeWritten(pa);
+    if (cacheable(pa, ACC_STORE) && !isCodePage(pa) && !isHtifPage(pa)) tlbFill(storeTable, va, pa);
+  } else if (cacheable(pa, ACC_LOAD)) {
+    tlbFill(loadTable, va, pa);
+  }
   return ramPtr(pa);
 }
 
@@ -381,7 +412,7 @@ export function invalidateFetch(): void {
 }
 
 function fetchHalf(va: u64): u32 {
-  const host = tlbLookup(fetchTable, va, 2);
+  const host = tlbPage(fetchTable, va);
   if (host != 0) return <u32>load<u16>(host);
   const pa = translateChecked(va, 2, ACC_FETCH);
   if (excCause >= 0) return 0;
@@ -397,7 +428,7 @@ function fetchHalf(va: u64): u32 {
 export function fetchSlow(va: u64): u32 {
   const vpn = va >> 12;
   if ((<u32>va & 0xfff) <= 0xffc) {
-    let host = tlbLookup(fetchTable, va, 4);
+    let host = tlbPage(fetchTable, va);
     if (host == 0) {
       const pa = translateChecked(va, 2, ACC_FETCH);
       if (excCause >= 0) return 0;

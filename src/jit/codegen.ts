@@ -183,10 +183,16 @@ class Emitter {
    * block: round the loop if the budget covers the whole target block,
    * otherwise leave for the interpreter.
    */
-  goto(t: number, len: number, off: number, k: number): this {
+  goto(t: number, len: number, off: number, k: number, self?: number): this {
     this.consume(k).get(L_N).i32(len).op(Op.i32GeS).begin(Op.if);
-    this.i32(t).set(L_BLOCK).br(this.topLevel).end();
+    // A block jumping to itself (a loop) branches straight back to its start.
+    if (self !== undefined) this.br(self).end();
+    else this.i32(t).set(L_BLOCK).br(this.topLevel).end();
     return this.exit(off, 0);
+  }
+  /** The level of the innermost open construct (a target for br). */
+  get level(): number {
+    return this.open;
   }
   /** Where every static exit lands: npc = vpc + offset, n -= instructions. */
   decodeExit(): this {
@@ -240,16 +246,13 @@ class Emitter {
     this.set(L_VA);
     this.get(tableLocal).get(L_VA).op(Op.i32WrapI64).i32(8).op(Op.i32ShrU);
     this.i32(0xff0).op(Op.i32And).op(Op.i32Add).set(L_E);
-    this.get(L_E).mem(Op.i64Load, 0).get(L_VA).i64(12).op(Op.i64ShrU).op(Op.i64Eq);
-    if (size > 1) {
-      this.get(L_VA)
-        .op(Op.i32WrapI64)
-        .i32(0xfff)
-        .op(Op.i32And)
-        .i32(4096 - size);
-      this.op(Op.i32LeU).op(Op.i32And);
-    }
-    return this;
+    // The tag is the page address: keeping the low log2(size) bits of va in
+    // the compare sends misaligned accesses to the slow path (src/cpu/mmu.ts).
+    this.get(L_E).mem(Op.i64Load, 0);
+    return this.get(L_VA)
+      .i64(-4096 + size - 1)
+      .op(Op.i64And)
+      .op(Op.i64Eq);
   }
   /** Linear address of the probed access (after a hit). */
   hostAddress(): this {
@@ -286,13 +289,6 @@ export function emitRegion(region: Region, xregs: number): Bytes {
       .mem(Op.i64Load, xregs + 8 * r)
       .set(r + 1);
 
-  /** Continue at page offset `to` after `k` instructions: another block, or an exit. */
-  const jump = (to: number, k: number): void => {
-    const t = region.index.get(to);
-    if (t === undefined) e.exit(to - entry, k);
-    else e.goto(t, blocks[t]!.insns.length, to - entry, k);
-  };
-
   e.begin(Op.block).begin(Op.block).begin(Op.loop);
   for (let i = blocks.length - 1; i >= 0; i--) e.begin(Op.block);
   if (blocks.length > 1) {
@@ -302,10 +298,19 @@ export function emitRegion(region: Region, xregs: number): Bytes {
     for (let i = 0; i < blocks.length; i++) e.c.uleb(i);
     e.c.uleb(0);
   }
-  for (const b of blocks) {
+  blocks.forEach((b, i) => {
     e.end();
+    e.begin(Op.loop);
+    const self = e.level;
+    /** Continue at page offset `to` after `k` instructions: a block, or an exit. */
+    const jump = (to: number, k: number): void => {
+      const t = region.index.get(to);
+      if (t === undefined) e.exit(to - entry, k);
+      else e.goto(t, blocks[t]!.insns.length, to - entry, k, t === i ? self : undefined);
+    };
     emitBlock(e, b, entry, jump);
-  }
+    e.end();
+  });
   e.end().end();
   e.decodeExit();
   e.end();
