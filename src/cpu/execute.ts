@@ -461,7 +461,8 @@ export function run(budget: i32): i32 {
           }
           if (f7 == 0x09) { // SFENCE.VMA
             if (S.priv == PRV_U || (S.priv == PRV_S && (C.mstatus & MSTATUS_TVM) != 0)) { pc = illegal(pc, raw); continue; }
-            flushTlb();
+            if (rs1 != 0) M.flushPage(rX(rs1));
+            else flushTlb();
             M.invalidateFetch();
             break;
           }

@@ -14,7 +14,7 @@ export {
   jitEnable, jitQueue, jitInstructions, jitQueued, jitClearQueue, jitMarkCode, jitInstall, jitReject, jitFlush, jitDropSlots,
   jitLoad, jitStore, jitMulDiv, jitPc, jitStatus,
 } from './jit';
-export { loadTable, storeTable } from './mmu';
+export { loadTable, storeTable, tlbIndexMask } from './mmu';
 import { codePagesInit, codePagesBytes, codeWrittenRange } from './codepages';
 import { expandCompressed } from './compressed';
 

@@ -31,13 +31,31 @@ export const ACC_FETCH: u32 = 0;
 export const ACC_LOAD: u32 = 1;
 export const ACC_STORE: u32 = 2;
 
-const TLB_BITS: u32 = 8;
+// 4096 entries per table cover 16 MiB: big working sets (a sort, a hash
+// table, a kernel build) miss far less than with 256 (QEMU grows its TLB
+// with use for the same reason). Flushes stay cheap through the fill logs.
+const TLB_BITS: u32 = 12;
 const TLB_SIZE: u32 = 1 << TLB_BITS;
 const TLB_MASK: u64 = <u64>(TLB_SIZE - 1);
 const TABLE_BYTES: usize = <usize>TLB_SIZE * 16;
 const BANKS: u32 = 4; // 0 bare/M, 1 S, 2 S+SUM, 3 U
 const TLB: usize = memory.data(<i32>(BANKS * 3 * TLB_SIZE * 16), 16);
 const INVALID_TAG: u64 = 0xffff_ffff_ffff_ffff;
+
+// Fill logs: the entries each bank filled since it was last cleared, so a
+// flush clears those instead of the whole bank; past LOG_SIZE fills the
+// bank is cleared whole.
+const LOG_SIZE: u32 = 512;
+const LOGS: usize = memory.data(<i32>(BANKS * LOG_SIZE * 4), 4);
+const LOG_COUNT: usize = memory.data(<i32>(BANKS * 4), 4);
+
+// The hull of the virtual ranges of superpages cached in banks 1..3: an
+// address-specific SFENCE.VMA inside it must flush everything, since one
+// superpage PTE stands behind many cached 4 KiB entries.
+let superLo: u64 = INVALID_TAG;
+let superHi: u64 = 0; // inclusive
+// Level of the leaf the last translate() found (0 = a 4 KiB page or no translation).
+let walkLevel: i32 = 0;
 
 // Table base addresses for the current context.
 export let fetchTable: usize = TLB;
@@ -97,29 +115,80 @@ export function selectTables(): void {
 /** Forget every translated entry (sfence.vma, satp or MXR change). The bare bank stays valid. */
 export function flushTlb(): void {
   for (let b: u32 = 1; b < BANKS; b++) clearBank(b);
+  superLo = INVALID_TAG;
+  superHi = 0;
 }
 
-/** Forget everything, including identity mappings (RAM layout or HTIF page changed). */
+/** Linear-memory byte mask of a TLB entry's offset in its table, for translated code. */
+export function tlbIndexMask(): u32 {
+  return (TLB_SIZE - 1) << 4;
+}
+
+/**
+ * SFENCE.VMA with an address: forget the translations of the page at `va`
+ * (in every bank, whatever the ASID: dropping more is always allowed).
+ * Privileged spec §12.2.1.
+ */
+export function flushPage(va: u64): void {
+  if (va >= superLo && va <= superHi) {
+    flushTlb();
+    return;
+  }
+  fetchVpn = INVALID_TAG;
+  const tag = va & ~(<u64>0xfff);
+  const slot = (<usize>((va >> 12) & TLB_MASK)) << 4;
+  for (let b: u32 = 1; b < BANKS; b++) {
+    for (let k: u32 = 0; k < 3; k++) {
+      const e = TLB + <usize>(b * 3 + k) * TABLE_BYTES + slot;
+      if (load<u64>(e) == tag) store<u64>(e, INVALID_TAG);
+    }
+  }
+}
+
+/** Forget everything, including identity mappings (reset, PMP or HTIF page changed). */
 export function flushAll(): void {
-  for (let b: u32 = 0; b < BANKS; b++) clearBank(b);
+  // INVALID_TAG is all ones: fill every table with 0xff bytes.
+  memory.fill(TLB, 0xff, <usize>(BANKS * 3) * TABLE_BYTES);
+  memory.fill(LOG_COUNT, 0, <usize>BANKS * 4);
+  superLo = INVALID_TAG;
+  superHi = 0;
+  fetchVpn = INVALID_TAG;
 }
 
 /** Remove every store-table entry that maps the page at linear address `hostPage`. */
 export function dropStoreEntries(hostPage: usize): void {
   for (let b: u32 = 0; b < BANKS; b++) {
     const t = TLB + <usize>(b * 3 + 2) * TABLE_BYTES;
-    for (let i: usize = 0; i < <usize>TLB_SIZE; i++) {
-      const e = t + (i << 4);
-      const tag = load<u64>(e);
-      if (tag != INVALID_TAG && <usize>(tag + load<u64>(e, 8)) == hostPage) store<u64>(e, INVALID_TAG);
+    const n = load<u32>(LOG_COUNT + (<usize>b << 2));
+    if (n <= LOG_SIZE) {
+      const log = LOGS + <usize>(b * LOG_SIZE) * 4;
+      for (let i: usize = 0; i < <usize>n; i++) {
+        const e = <usize>load<u32>(log + (i << 2));
+        if (e >= t && e < t + TABLE_BYTES) dropIfMaps(e, hostPage);
+      }
+    } else {
+      for (let i: usize = 0; i < <usize>TLB_SIZE; i++) dropIfMaps(t + (i << 4), hostPage);
     }
   }
 }
 
+@inline function dropIfMaps(e: usize, hostPage: usize): void {
+  const tag = load<u64>(e);
+  if (tag != INVALID_TAG && <usize>(tag + load<u64>(e, 8)) == hostPage) store<u64>(e, INVALID_TAG);
+}
+
 function clearBank(b: u32): void {
   fetchVpn = INVALID_TAG;
-  const base = TLB + <usize>(b * 3) * TABLE_BYTES;
-  for (let i: usize = 0; i < 3 * <usize>TLB_SIZE; i++) store<u64>(base + (i << 4), INVALID_TAG);
+  const countAt = LOG_COUNT + (<usize>b << 2);
+  const n = load<u32>(countAt);
+  if (n <= LOG_SIZE) {
+    const log = LOGS + <usize>(b * LOG_SIZE) * 4;
+    for (let i: usize = 0; i < <usize>n; i++) store<u64>(<usize>load<u32>(log + (i << 2)), INVALID_TAG);
+  } else {
+    // INVALID_TAG is all ones: fill the whole bank with 0xff bytes.
+    memory.fill(TLB + <usize>(b * 3) * TABLE_BYTES, 0xff, 3 * TABLE_BYTES);
+  }
+  store<u32>(countAt, 0);
 }
 
 /**
@@ -141,6 +210,17 @@ function clearBank(b: u32): void {
 
 function tlbFill(table: usize, va: u64, pa: u64): void {
   const e = table + ((<usize>((va >> 12) & TLB_MASK)) << 4);
+  const b = <u32>((table - TLB) / (3 * TABLE_BYTES));
+  const countAt = LOG_COUNT + (<usize>b << 2);
+  const n = load<u32>(countAt);
+  if (n < LOG_SIZE) store<u32>(LOGS + <usize>(b * LOG_SIZE + n) * 4, <u32>e);
+  if (n <= LOG_SIZE) store<u32>(countAt, n + 1);
+  if (walkLevel > 0 && b != 0) {
+    const span: u64 = <u64>1 << (12 + 9 * <u64>walkLevel);
+    const lo = va & ~(span - 1);
+    if (lo < superLo) superLo = lo;
+    if (lo + (span - 1) > superHi) superHi = lo + (span - 1);
+  }
   store<u64>(e, va & ~(<u64>0xfff));
   store<u64>(e, (<u64>ramOffset + ((pa & ~0xfff) - RAM_BASE)) - (va & ~0xfff), 8);
 }
@@ -206,6 +286,7 @@ const PTE_RESERVED: u64 = 0xffc0_0000_0000_0000; // bits 63:54 (no Svpbmt/Svnapo
  * Privileged spec §12.3.2 (virtual address translation process).
  */
 export function translate(va: u64, access: u32): u64 {
+  walkLevel = 0;
   const p = effectivePriv(access);
   const mode = satp >> 60;
   if (p == PRV_M || mode == 0) return va;
@@ -262,6 +343,7 @@ export function translate(va: u64, access: u32): u64 {
     if (access == ACC_STORE) want |= PTE_D;
     if (want != pte) store<u64>(ptePtr, want);
     const pageMask: u64 = (<u64>1 << (12 + 9 * <u64>level)) - 1;
+    walkLevel = level;
     return ((ppn << 12) & ~pageMask) | (va & pageMask);
   }
   pageFault(access, va);

@@ -88,6 +88,8 @@ function packExit(off: number, k: number): number {
 
 class Emitter {
   readonly c = new Bytes();
+  /** Byte mask of a TLB entry's offset in its table (src/cpu/mmu.ts). */
+  constructor(private readonly tlbIndexMask: number) {}
   /** Open structured instructions (block, loop, if). */
   private open = 0;
   // Levels of the three outer constructs: block $done, block $exit, loop $top.
@@ -245,7 +247,7 @@ class Emitter {
     if (imm !== 0) this.i64(imm).op(Op.i64Add);
     this.set(L_VA);
     this.get(tableLocal).get(L_VA).op(Op.i32WrapI64).i32(8).op(Op.i32ShrU);
-    this.i32(0xff0).op(Op.i32And).op(Op.i32Add).set(L_E);
+    this.i32(this.tlbIndexMask).op(Op.i32And).op(Op.i32Add).set(L_E);
     // The tag is the page address: keeping the low log2(size) bits of va in
     // the compare sends misaligned accesses to the slow path (src/cpu/mmu.ts).
     this.get(L_E).mem(Op.i64Load, 0);
@@ -261,8 +263,8 @@ class Emitter {
 }
 
 /** Emit the function body of `region`; `xregs` is the register file's linear address. */
-export function emitRegion(region: Region, xregs: number): Bytes {
-  const e = new Emitter();
+export function emitRegion(region: Region, xregs: number, tlbIndexMask: number): Bytes {
+  const e = new Emitter(tlbIndexMask);
   const blocks = region.blocks;
   const entry = blocks[0]!.start;
   const used = new Set<number>();

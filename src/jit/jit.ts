@@ -36,6 +36,7 @@ export interface JitCore {
   jitFlush(): void;
   expandRvc(c: number): number;
   xregs(): number;
+  tlbIndexMask(): number;
 }
 
 /** Default budget of the translation cache (`jitcache=`), MiB. */
@@ -131,6 +132,7 @@ export class Jit {
   private readonly core: JitCore;
   private readonly imports: WebAssembly.Imports;
   private readonly xregs: number;
+  private readonly tlbIndexMask: number;
   private readonly budget: number;
   /** Live modules, oldest first; their slots follow each other around the ring. */
   private readonly resident: Resident[] = [];
@@ -148,6 +150,7 @@ export class Jit {
   constructor(core: JitCore, opts: JitOptions = {}) {
     this.core = core;
     this.xregs = core.xregs();
+    this.tlbIndexMask = core.tlbIndexMask();
     this.budget = opts.cacheBytes ?? DEFAULT_JIT_CACHE_MIB * 2 ** 20;
     this.batch = opts.batch ?? 64;
     this.patience = opts.patience ?? 8;
@@ -216,7 +219,7 @@ export class Jit {
       funcs.push({
         type: BLOCK_TYPE,
         locals: LOCALS,
-        code: emitRegion(region, this.xregs),
+        code: emitRegion(region, this.xregs, this.tlbIndexMask),
       });
     }
     if (funcs.length === 0) return;
