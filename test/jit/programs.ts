@@ -215,3 +215,67 @@ far:
 buf: .zero 512
 `,
 );
+
+/**
+ * Code generated at run time, as a guest JIT or module loader makes it: 300
+ * different functions, each copied from a template into one of 96 slots
+ * over two pages (so pages are rewritten with other code again and again),
+ * patched with its own loop count, made visible with FENCE.I and called 40
+ * times. Function k returns 3 * (k + 1); the total is checked.
+ */
+export const RUNTIME_CODE = FRAME(
+  `
+  li s0, 0
+  li s1, 300
+  li s3, 0
+  la s4, template
+  la s5, codebuf
+1:
+  li t0, 96
+  remu t1, s0, t0
+  slli t1, t1, 6
+  add s6, s5, t1
+  li t2, 0
+2:
+  slli t3, t2, 2
+  add t4, s4, t3
+  lw t5, 0(t4)
+  add t4, s6, t3
+  sw t5, 0(t4)
+  addi t2, t2, 1
+  li t6, 6
+  blt t2, t6, 2b
+  lw t5, 4(s6)             # li t0, 1 -> li t0, k + 1
+  li t6, 0xfffff
+  and t5, t5, t6
+  addi t4, s0, 1
+  slli t4, t4, 20
+  or t5, t5, t4
+  sw t5, 4(s6)
+  fence.i
+  li s7, 40
+3:
+  jalr ra, 0(s6)
+  add s3, s3, a0
+  addi s7, s7, -1
+  bnez s7, 3b
+  addi s0, s0, 1
+  blt s0, s1, 1b
+  li t0, 5418000           # 40 * 3 * (1 + 2 + ... + 300)
+  bne s3, t0, fail
+  j pass
+
+  .align 4
+template:
+  li a0, 0
+  li t0, 1
+4:
+  addi a0, a0, 3
+  addi t0, t0, -1
+  bnez t0, 4b
+  ret
+`,
+  `
+codebuf: .zero 8192
+`,
+);

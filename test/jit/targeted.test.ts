@@ -15,6 +15,7 @@ import {
   MID_BLOCK_TRAPS,
   STORE_RAISES_INTERRUPT,
   ENDLESS_LOOP,
+  RUNTIME_CODE,
 } from './programs.js';
 
 const toolchainError = await toolchainProblem();
@@ -41,6 +42,15 @@ async function sameAsInterpreter(
 
 test('code rewritten after translation runs in its new form', async () => {
   await sameAsInterpreter(SELF_MODIFYING);
+});
+
+test('code generated at run time into reused pages runs in its new form', async () => {
+  await sameAsInterpreter(RUNTIME_CODE);
+});
+
+test('the same with translations evicted all the time (a one-byte budget)', async () => {
+  const jit = await sameAsInterpreter(RUNTIME_CODE, { threshold: 1, batch: 1, cacheBytes: 1 });
+  assert.ok(jit.stats!.evictedModules > 100, `only ${jit.stats!.evictedModules} evictions`);
 });
 
 test('a load or store fault in mid-block is precise', async () => {
