@@ -4,8 +4,8 @@
  * command line, same RAM. Prints a table of medians and colinux/QEMU ratios
  * on stdout, progress on stderr.
  *
- *   node dist/bench/main.js [--only core,blk,cofs] [--runs N] [--idle-seconds S]
- *                           [--json PATH] [--kernel PATH --initrd PATH] [--jit]
+ *   node dist/bench/main.js [--only core,blk,cofs,debian] [--runs N] [--idle-seconds S]
+ *                           [--json PATH] [--kernel PATH --initrd PATH] [--no-jit]
  *                           [--no-profile] [--keep]
  *
  * Measured, N runs each (median reported), runs of the two VMs alternating:
@@ -15,9 +15,13 @@
  *      compiler and appended to the initrd as a second cpio), timed inside
  *      the guest; its checksum must be identical on both VMs.
  *   3. TCP throughput both ways through user-mode networking (bench/net.ts).
- * Then one in-process colinux run counts guest instructions (not timed).
+ *   4. spawn to exit of `--cmd true`: boot, run nothing, power off.
+ * Then one in-process colinux run counts guest instructions and reads the
+ * JIT's counters (not timed).
  * Then, as child processes, the block benchmark (bench/blk.ts: dd and dbench
- * on the Debian root disk) and the shared-folder one (bench/cofs.ts).
+ * on the Debian root disk), the shared-folder one (bench/cofs.ts) and the
+ * Debian image build with its peak RSS, with and without the JIT
+ * (bench/debian.ts; colinux only).
  *
  * Exit status: 0 when everything ran (however slow), 1 when something
  * failed to run or the two VMs computed different checksums, 2 bad usage.
@@ -62,17 +66,17 @@ interface Options {
   initrd?: string;
   profile: boolean;
   keep: boolean;
-  /** colinux runs with jit=on (the default is the interpreter). */
+  /** colinux runs as by default, with the JIT; false: jit=off. */
   jit: boolean;
-  /** Which parts run: core (boot, idle, cpubench, net), blk, cofs. */
+  /** Which parts run: core (boot, idle, cpubench, net), blk, cofs, debian. */
   only: Set<Section>;
 }
 
-const SECTIONS = ['core', 'blk', 'cofs'] as const;
+const SECTIONS = ['core', 'blk', 'cofs', 'debian'] as const;
 type Section = (typeof SECTIONS)[number];
 
-const USAGE = `usage: node dist/bench/main.js [--only core,blk,cofs] [--runs N] [--idle-seconds S]
-                              [--json PATH] [--kernel PATH --initrd PATH] [--jit] [--no-profile] [--keep]
+const USAGE = `usage: node dist/bench/main.js [--only core,blk,cofs,debian] [--runs N] [--idle-seconds S]
+                              [--json PATH] [--kernel PATH --initrd PATH] [--no-jit] [--no-profile] [--keep]
   --only LIST       the parts to run (default all): core = boot, idle, cpubench and TCP
                     throughput; blk = dd and dbench on the Debian root disk (bench/blk.ts,
                     builds the Debian image first if needed); cofs = shared folders (bench/cofs.ts)
@@ -81,7 +85,7 @@ const USAGE = `usage: node dist/bench/main.js [--only core,blk,cofs] [--runs N] 
   --json PATH       also write the results as JSON to PATH
   --kernel, --initrd  use this kernel and initramfs instead of the default image
                     (the initramfs must be the default image's or behave like it)
-  --jit             run colinux with jit=on (core part)
+  --no-jit          run colinux with jit=off, the interpreter alone (core part)
   --no-profile      skip the in-process colinux instruction count
   --keep            keep the temporary directory (cpubench binary, combined initrd)`;
 
@@ -93,7 +97,7 @@ function parseArgs(argv: string[]): Options {
     idleSeconds: 10,
     profile: true,
     keep: false,
-    jit: false,
+    jit: true,
     only: new Set(SECTIONS),
   };
   for (let i = 0; i < argv.length; i++) {
@@ -135,8 +139,8 @@ function parseArgs(argv: string[]): Options {
         o.only = new Set(parts as Section[]);
         break;
       }
-      case '--jit':
-        o.jit = true;
+      case '--no-jit':
+        o.jit = false;
         break;
       case '--no-profile':
         o.profile = false;
@@ -278,16 +282,18 @@ async function main(): Promise<number> {
     throw e;
   }
   let status = opts.only.has('core') ? await core(opts) : 0;
-  for (const part of ['blk', 'cofs'] as const) {
+  for (const part of ['blk', 'cofs', 'debian'] as const) {
     if (opts.only.has(part)) status = Math.max(status, await runPart(part, opts));
   }
   return status;
 }
 
-/** bench/blk.ts or bench/cofs.ts as a child process, its table on our stdout. */
-function runPart(part: 'blk' | 'cofs', opts: Options): Promise<number> {
+/** bench/blk.ts, cofs.ts or debian.ts as a child process, its table on our stdout. */
+function runPart(part: 'blk' | 'cofs' | 'debian', opts: Options): Promise<number> {
   const script = join(repoRoot(), 'dist', 'bench', `${part}.js`);
-  const args = [script, '--runs', String(opts.runs)];
+  // One Debian build takes many minutes: once with the JIT and once without.
+  const args =
+    part === 'debian' ? [script, '--jit', 'both'] : [script, '--runs', String(opts.runs)];
   if (opts.json !== undefined)
     args.push('--json', opts.json.replace(/(\.json)?$/, `-${part}.json`));
   log(`${part}: node ${args.join(' ')}`);
@@ -349,7 +355,7 @@ async function core(opts: Options): Promise<number> {
         `kernel=${kernel}`,
         `initrd=${initrd}`,
         `mem=${MEM_MIB}`,
-        ...(opts.jit ? ['jit=on'] : []),
+        ...(opts.jit ? [] : ['jit=off']),
         ...extra,
       ],
     });
@@ -392,6 +398,19 @@ async function core(opts: Options): Promise<number> {
           `[cpubench ${i}/${opts.runs}] ${cmd.name}: ${secs(r.totalMs)} in the guest (${phases} ms), ` +
             `checksum ${r.checksum}, process ${secs(r.wallMs)}`,
         );
+      }
+    }
+
+    // 4. Boot to power-off: a command that does nothing.
+    const bootOff: Record<'colinux' | 'qemu', number[]> = { colinux: [], qemu: [] };
+    const trueCmdline = commandCmdline(DEFAULT_KERNEL_ARGS.join(' '), 'true');
+    for (let i = 1; i <= opts.runs; i++) {
+      for (const cmd of [colinux(['--cmd', 'true']), qemu(trueCmdline)]) {
+        const r = await runToExit(cmd, 600_000);
+        if (r.exitCode !== 0)
+          throw new BenchError(`${cmd.name}: --cmd true ended with status ${r.exitCode}`);
+        bootOff[cmd.name as 'colinux' | 'qemu'].push(r.wallMs / 1000);
+        log(`[boot-off ${i}/${opts.runs}] ${cmd.name}: boot, true, power off: ${secs(r.wallMs)}`);
       }
     }
 
@@ -453,6 +472,7 @@ async function core(opts: Options): Promise<number> {
         b('colinux', (r) => r.bootMs / 1000),
         b('qemu', (r) => r.bootMs / 1000),
       ),
+      metric('boot, `true`, power off: spawn to exit', 's', 2, bootOff.colinux, bootOff.qemu),
       metric(
         'host CPU time to the prompt',
         's',
@@ -554,6 +574,15 @@ async function core(opts: Options): Promise<number> {
       );
       out.push(describeCounters('idle at prompt', profile.idle));
       out.push(describeCounters('cpubench', profile.cpubench));
+      const j = profile.jit;
+      if (j) {
+        out.push(
+          `  JIT over the cpubench run: ${j.blocks} regions translated in ${j.modules} modules, ` +
+            `${j.evictedBlocks} evicted (${j.evictedModules} modules); ${j.liveModules} modules live, ` +
+            `${mib(j.cacheBytes).toFixed(1)} MiB of the cache budget; ` +
+            `${((j.translated / j.instructions) * 100).toFixed(1)}% of ${(j.instructions / 1e6).toFixed(0)} M guest instructions ran translated`,
+        );
+      }
       out.push('');
       out.push(phaseSpeedTable(profile, cpu));
       out.push(

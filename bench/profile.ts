@@ -23,7 +23,22 @@ export interface RunCounters {
   timeReads: number;
 }
 
+/** The JIT's counters at the end of the cpubench run (src/jit/jit.ts JitStats). */
+export interface JitCounters {
+  blocks: number;
+  modules: number;
+  evictedBlocks: number;
+  evictedModules: number;
+  liveModules: number;
+  cacheBytes: number;
+  /** Guest instructions retired by translated code, of `instructions` in all. */
+  translated: number;
+  instructions: number;
+}
+
 export interface ProfileResult {
+  /** Present when the JIT was on. */
+  jit?: JitCounters;
   boot: RunCounters;
   idle: RunCounters;
   cpubench: RunCounters;
@@ -176,7 +191,7 @@ export async function profileColinux(opts: {
   phases: readonly string[];
   idleSeconds: number;
   timeoutMs: number;
-  /** Translate hot code to wasm, as `colinux run jit=on` does. */
+  /** Translate hot code to wasm, as `colinux run` does by default. */
   jit: boolean;
 }): Promise<ProfileResult> {
   const phases = opts.phases;
@@ -223,7 +238,18 @@ export async function profileColinux(opts: {
     cpubenchPhases[phases[i]!] = delta(prev, end);
     prev = end;
   }
+  const jit = b.m.hart.jit;
   return {
+    jit: jit && {
+      blocks: jit.stats.blocks,
+      modules: jit.stats.modules,
+      evictedBlocks: jit.stats.evictedBlocks,
+      evictedModules: jit.stats.evictedModules,
+      liveModules: jit.stats.liveModules,
+      cacheBytes: jit.stats.cacheBytes,
+      translated: Number(jit.instructions),
+      instructions: Number(b.m.hart.x.getInstret()),
+    },
     boot: delta(a.start, prompt),
     idle: delta(idle0, idle1),
     cpubench: delta(await started, await done),
