@@ -580,7 +580,8 @@ async function core(opts: Options): Promise<number> {
           `  JIT over the cpubench run: ${j.blocks} regions translated in ${j.modules} modules, ` +
             `${j.evictedBlocks} evicted (${j.evictedModules} modules); ${j.liveModules} modules live, ` +
             `${mib(j.cacheBytes).toFixed(1)} MiB of the cache budget; ` +
-            `${((j.translated / j.instructions) * 100).toFixed(1)}% of ${(j.instructions / 1e6).toFixed(0)} M guest instructions ran translated`,
+            `${((j.translated / j.instructions) * 100).toFixed(1)}% of ${(j.instructions / 1e6).toFixed(0)} M guest instructions ran translated, ` +
+            `${(j.translated / Math.max(j.calls, 1)).toFixed(0)} per call into translated code`,
         );
       }
       out.push('');

@@ -33,6 +33,8 @@ export interface JitCounters {
   cacheBytes: number;
   /** Guest instructions retired by translated code, of `instructions` in all. */
   translated: number;
+  /** Calls from the interpreter loop into translated code. */
+  calls: number;
   instructions: number;
 }
 
@@ -248,6 +250,7 @@ export async function profileColinux(opts: {
       liveModules: jit.stats.liveModules,
       cacheBytes: jit.stats.cacheBytes,
       translated: Number(jit.instructions),
+      calls: Number(jit.calls),
       instructions: Number(b.m.hart.x.getInstret()),
     },
     boot: delta(a.start, prompt),

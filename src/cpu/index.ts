@@ -11,7 +11,7 @@ import { pmpReset } from './pmp';
 
 export { addMmioRange } from './mmu';
 export {
-  jitEnable, jitQueue, jitInstructions, jitQueued, jitClearQueue, jitMarkCode, jitInstall, jitReject, jitFlush, jitDropSlots,
+  jitEnable, jitQueue, jitInstructions, jitCallCount, jitQueued, jitClearQueue, jitMarkCode, jitInstall, jitReject, jitFlush, jitDropSlots,
   jitLoad, jitStore, jitMulDiv, jitPc, jitStatus,
 } from './jit';
 export { loadTable, storeTable, tlbIndexMask } from './mmu';

@@ -29,8 +29,9 @@ export let jitStatus: i32 = 0;
 export let jitCodeWritten: bool = false;
 
 let threshold: u32 = 50;
-// Instructions retired by translated code (for statistics).
+// Instructions retired by translated code, and calls into it (for statistics).
 export let jitRetired: u64 = 0;
+export let jitCalls: u64 = 0;
 
 const CACHE_BITS: u32 = 14;
 const CACHE_MASK: usize = (1 << CACHE_BITS) - 1;
@@ -86,6 +87,7 @@ export function jitDispatch(pc: u64, n: i32): i32 {
     }
     if (n < <i32>load<u32>(e, 12)) break;
     const before = n;
+    jitCalls++;
     n = call_indirect<i32>(fn, pc, n);
     jitRetired += <u64>(before - n);
     pc = jitPc;
@@ -112,6 +114,7 @@ export function jitEnable(on: bool, hot: u32): void {
 
 export function jitQueue(): usize { return QUEUE; }
 export function jitInstructions(): u64 { return jitRetired; }
+export function jitCallCount(): u64 { return jitCalls; }
 export function jitQueued(): u32 { return queued; }
 export function jitClearQueue(): void { queued = 0; }
 

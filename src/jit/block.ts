@@ -17,8 +17,8 @@
 import { decode, type Insn } from './decode.js';
 
 export const MAX_BLOCK = 64;
-export const MAX_BLOCKS = 32;
-export const MAX_INSNS = 384;
+export const MAX_BLOCKS = 16;
+export const MAX_INSNS = 192;
 
 export interface BlockInsn {
   insn: Insn;

@@ -27,6 +27,7 @@ export interface JitCore {
   jitEnable(on: number, threshold: number): void;
   jitQueue(): number;
   jitInstructions(): bigint;
+  jitCallCount(): bigint;
   jitQueued(): number;
   jitClearQueue(): void;
   jitMarkCode(host: number): number;
@@ -304,6 +305,11 @@ export class Jit {
   /** Guest instructions retired by translated code so far. */
   get instructions(): bigint {
     return this.core.jitInstructions();
+  }
+
+  /** Calls into translated code so far (each one a dispatch from the interpreter loop). */
+  get calls(): bigint {
+    return this.core.jitCallCount();
   }
 
   /** Drop every translation. */
