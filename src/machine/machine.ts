@@ -505,7 +505,10 @@ export class Machine {
           } else if (r === Exit.Wfi) {
             const deadline = hart.x.nextDeadline();
             if (deadline === 0xffff_ffff_ffff_ffffn) sleepMs = Infinity;
-            else sleepMs = (Number(deadline) - this.ticks()) / TICKS_PER_MS;
+            // Whole milliseconds, rounded up: host timers have millisecond
+            // resolution, and a wake-up before the deadline only finds the
+            // guest still waiting and costs a second wake-up.
+            else sleepMs = Math.ceil((Number(deadline) - this.ticks()) / TICKS_PER_MS);
             break;
           } else if (r === Exit.MachineTrap) {
             const cause = hart.csr(0x342);
