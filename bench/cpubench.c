@@ -2,16 +2,18 @@
  * colinux CPU benchmark: a fixed amount of CPU-bound work, run inside the
  * guest by `npm run bench` on both colinux and QEMU.
  *
- * Five phases, each timed with CLOCK_MONOTONIC:
+ * Six phases, each timed with CLOCK_MONOTONIC:
  *   sieve   prime sieve over an 8 MiB byte array (streaming stores/loads)
  *   sort    quicksort of 1 Mi pseudo-random 32-bit values (branchy, 4 MiB)
  *   hash    open-addressing hash table, 2^19 slots of 8 bytes (random access)
  *   matrix  160x160 integer matrix products (multiply-add, cache friendly)
  *   chase   pointer chase through a random cycle over 4 MiB (load latency, TLB)
+ *   fp      gravity between 64 bodies in double precision (multiply, add,
+ *           divide, square root)
  *
  * Repeat counts are chosen so that each phase takes roughly the same time
  * (about 0.7 s) on qemu-system-riscv64 TCG on a typical x86-64 host, so the
- * total weighs the five kinds of work about equally there.
+ * total weighs the kinds of work about equally there.
  *
  * Output (one line per phase, then a summary line):
  *   cpubench: phase=<name> ms=<elapsed> check=<hex>
@@ -22,6 +24,7 @@
  * Build: riscv64-linux-gnu-gcc -static -O2 -o cpubench cpubench.c
  * Usage: cpubench [scale]   (scale multiplies every phase's repeat count; default 1)
  */
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -302,6 +305,48 @@ static uint64_t phase_chase(int reps)
 	return check;
 }
 
+/* ---- fp ---- */
+#define BODIES 64
+
+static uint64_t phase_fp(int reps)
+{
+	double x[BODIES], y[BODIES], vx[BODIES], vy[BODIES];
+	for (int i = 0; i < BODIES; i++) {
+		x[i] = (double)(rng_next() >> 11) / 9007199254740992.0 * 100.0;
+		y[i] = (double)(rng_next() >> 11) / 9007199254740992.0 * 100.0;
+		vx[i] = 0;
+		vy[i] = 0;
+	}
+	uint64_t check = 0;
+	for (int r = 0; r < reps; r++) {
+		for (int step = 0; step < 10; step++) {
+			for (int i = 0; i < BODIES; i++) {
+				double ax = 0, ay = 0;
+				for (int j = 0; j < BODIES; j++) {
+					double dx = x[j] - x[i], dy = y[j] - y[i];
+					double d2 = dx * dx + dy * dy + 0.01;
+					double inv = 1.0 / (d2 * sqrt(d2));
+					ax += dx * inv;
+					ay += dy * inv;
+				}
+				vx[i] += ax * 0.001;
+				vy[i] += ay * 0.001;
+			}
+			for (int i = 0; i < BODIES; i++) {
+				x[i] += vx[i] * 0.01;
+				y[i] += vy[i] * 0.01;
+			}
+		}
+		double e = 0;
+		for (int i = 0; i < BODIES; i++)
+			e += vx[i] * vx[i] + vy[i] * vy[i];
+		uint64_t bits;
+		memcpy(&bits, &e, sizeof bits);
+		check = mix64(check, bits);
+	}
+	return check;
+}
+
 struct phase {
 	const char *name;
 	uint64_t (*run)(int reps);
@@ -320,7 +365,7 @@ int main(int argc, char **argv)
 	}
 	static const struct phase phases[] = {
 		{ "sieve", phase_sieve, 3 },   { "sort", phase_sort, 4 },   { "hash", phase_hash, 3 },
-		{ "matrix", phase_matrix, 60 }, { "chase", phase_chase, 1 },
+		{ "matrix", phase_matrix, 60 }, { "chase", phase_chase, 1 }, { "fp", phase_fp, 20 },
 	};
 	rng_state = 0x0123456789ABCDEFULL;
 	uint64_t checksum = 0;

@@ -56,7 +56,7 @@ import { measureNet, netMetrics, withQemuUserNet } from './net.js';
 
 const MEM_MIB = 256;
 const GUEST_CMD = 'cat /proc/cmdline; /bench/cpubench';
-const PHASES = ['sieve', 'sort', 'hash', 'matrix', 'chase'] as const;
+const PHASES = ['sieve', 'sort', 'hash', 'matrix', 'chase', 'fp'] as const;
 
 interface Options {
   runs: number;

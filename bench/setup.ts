@@ -75,7 +75,9 @@ export function checkHostTools(root: string): HostTools {
 export function buildCpubench(root: string, outDir: string): string {
   const src = join(root, 'bench', 'cpubench.c');
   const out = join(outDir, 'cpubench');
-  const r = spawnSync(CROSS_GCC, ['-static', '-O2', '-Wall', '-o', out, src], { encoding: 'utf8' });
+  const r = spawnSync(CROSS_GCC, ['-static', '-O2', '-Wall', '-o', out, src, '-lm'], {
+    encoding: 'utf8',
+  });
   if (r.error) throw new BenchError(`${CROSS_GCC}: ${r.error.message}`);
   if (r.status !== 0) {
     const hint = /cannot find -lc|stdio\.h: No such file/.test(r.stderr)

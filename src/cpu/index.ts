@@ -12,7 +12,7 @@ import { pmpReset } from './pmp';
 export { addMmioRange } from './mmu';
 export {
   jitEnable, jitQueue, jitInstructions, jitCallCount, jitQueued, jitClearQueue, jitMarkCode, jitInstall, jitReject, jitFlush, jitDropSlots,
-  jitLoad, jitStore, jitMulDiv, jitPc, jitStatus,
+  jitLoad, jitStore, jitMulDiv, jitFp, jitPc, jitStatus,
 } from './jit';
 export { loadTable, storeTable, tlbIndexMask } from './mmu';
 import { codePagesInit, codePagesBytes, codeWrittenRange } from './codepages';

@@ -19,6 +19,7 @@ import { tlbLookup, loadSlow, storeSlow } from './mmu';
 import { pageGen, markCodePage, codePagesReset } from './codepages';
 import { mul128 } from './fpu';
 import * as F from './fpu';
+import { execFp, execFpLoad, execFpStore } from './fp';
 
 export let jitOn: bool = false;
 export let jitPc: u64 = 0;
@@ -208,6 +209,33 @@ export function jitStore(va: u64, v: u64, info: u32): i32 {
   storeSlow(va, <u32>1 << (info & 3), v);
   if (S.excCause >= 0) jitStatus = 1;
   else if (S.attention || jitCodeWritten) stopAfter(info & ~(<u32>0xf8), 0);
+  return jitStatus;
+}
+
+/**
+ * One F/D instruction (`inst`, expanded from `raw` if that is a 16-bit
+ * encoding) for translated code, by the interpreter's own executors. The
+ * integer register it reads is already in the register file and the one it
+ * writes is read back from there. Returns jitStatus: 0 done; 1 it trapped
+ * (an illegal encoding, FS off, or a load/store fault, exactly as the
+ * interpreter raises them); 2 it is done but the block must stop after it.
+ */
+export function jitFp(inst: u32, raw: u32): i32 {
+  store<u64>(S.XREGS, 0);
+  const rd = (inst >> 7) & 31;
+  const rs1 = (inst >> 15) & 31;
+  const rs2 = (inst >> 20) & 31;
+  const f3 = (inst >> 12) & 7;
+  const op = inst & 0x7f;
+  jitCodeWritten = false;
+  let ok: bool;
+  if (op == 0x07) ok = execFpLoad(inst, rd, rs1, f3);
+  else if (op == 0x27) ok = execFpStore(inst, rs1, rs2, f3);
+  else ok = execFp(inst, rd, rs1, rs2, f3);
+  store<u64>(S.XREGS, 0);
+  if (!ok) S.raise(S.CAUSE_ILLEGAL_INSTRUCTION, <u64>raw);
+  if (S.excCause >= 0) jitStatus = 1;
+  else if (S.attention || jitCodeWritten) stopAfter((raw & 3) != 3 ? 0x100 : 0, 0);
   return jitStatus;
 }
 

@@ -61,7 +61,7 @@ export function formRegion(mem: Uint8Array, entry: number, expand: (c: number) =
     const lo = mem[page + pos]! | (mem[page + pos + 1]! << 8);
     if ((lo & 3) !== 3) {
       const inst = expand(lo);
-      const insn = inst === 0 ? undefined : decode(inst);
+      const insn = inst === 0 ? undefined : decode(inst, lo);
       return insn && { insn, len: 2 };
     }
     if (pos + 4 > 4096) return undefined;

@@ -23,6 +23,7 @@ import { Bytes, Op, I32, I64, VOID } from './wasm-encoder.js';
 export const F_LOAD = 0;
 export const F_STORE = 1;
 export const F_MULDIV = 2;
+export const F_FP = 3;
 export const G_LOAD_TABLE = 0;
 export const G_STORE_TABLE = 1;
 export const G_PC = 2;
@@ -78,6 +79,8 @@ function regsOf(insn: Insn): { reads: number[]; write: number } {
       return { reads: [insn.rs1, insn.rs2], write: 0 };
     case 'fence':
       return { reads: [], write: 0 };
+    case 'fp':
+      return { reads: [insn.intRead], write: insn.intWrite };
   }
 }
 
@@ -88,8 +91,14 @@ function packExit(off: number, k: number): number {
 
 class Emitter {
   readonly c = new Bytes();
-  /** Byte mask of a TLB entry's offset in its table (src/cpu/mmu.ts). */
-  constructor(private readonly tlbIndexMask: number) {}
+  /**
+   * `tlbIndexMask`: byte mask of a TLB entry's offset in its table
+   * (src/cpu/mmu.ts); `xregs`: the register file's linear address.
+   */
+  constructor(
+    private readonly tlbIndexMask: number,
+    readonly xregs: number,
+  ) {}
   /** Open structured instructions (block, loop, if). */
   private open = 0;
   // Levels of the three outer constructs: block $done, block $exit, loop $top.
@@ -264,7 +273,7 @@ class Emitter {
 
 /** Emit the function body of `region`; `xregs` is the register file's linear address. */
 export function emitRegion(region: Region, xregs: number, tlbIndexMask: number): Bytes {
-  const e = new Emitter(tlbIndexMask);
+  const e = new Emitter(tlbIndexMask, xregs);
   const blocks = region.blocks;
   const entry = blocks[0]!.start;
   const used = new Set<number>();
@@ -399,6 +408,22 @@ function emitBlock(
         e.exitDynamic(k);
         break;
       case 'fence':
+        break;
+      case 'fp':
+        // The helper works on the register file: write back what it reads,
+        // read back what it writes.
+        if (insn.intRead !== 0)
+          e.i32(0)
+            .reg(insn.intRead)
+            .mem(Op.i64Store, e.xregs + 8 * insn.intRead);
+        e.i32(insn.inst | 0)
+          .i32(insn.raw | 0)
+          .call(F_FP);
+        e.begin(Op.if).exit(off, k).end();
+        if (insn.intWrite !== 0)
+          e.i32(0)
+            .mem(Op.i64Load, e.xregs + 8 * insn.intWrite)
+            .set(insn.intWrite + 1);
         break;
     }
   });

@@ -37,7 +37,13 @@ export type Insn =
   | { kind: 'branch'; f3: number; rs1: number; rs2: number; imm: number }
   | { kind: 'jal'; rd: number; imm: number }
   | { kind: 'jalr'; rd: number; rs1: number; imm: number }
-  | { kind: 'fence' };
+  | { kind: 'fence' }
+  /**
+   * An F/D instruction, executed by the core's helper (`inst` expanded,
+   * `raw` as fetched, for the illegal-instruction trap value); `intRead` and
+   * `intWrite` are the integer registers it reads and writes (0: none).
+   */
+  | { kind: 'fp'; inst: number; raw: number; intRead: number; intWrite: number };
 
 const immI = (i: number): number => i >> 20;
 const immS = (i: number): number => ((i >> 25) << 5) | ((i >>> 7) & 0x1f);
@@ -48,8 +54,19 @@ const immJ = (i: number): number =>
 
 const OP_NAMES: AluOp[] = ['add', 'sll', 'slt', 'sltu', 'xor', 'srl', 'or', 'and'];
 
-/** Decode the 32-bit instruction `inst` (compressed ones already expanded). */
-export function decode(inst: number): Insn | undefined {
+/**
+ * Integer registers an OP-FP instruction reads (rs1) or writes (rd), by its
+ * funct5 (unprivileged spec chapters 11 and 12): compares, FCVT to integer,
+ * FMV.X and FCLASS write rd; FCVT from integer and FMV to FP read rs1.
+ */
+const FP_WRITES_X = new Set([0x14, 0x18, 0x1c]);
+const FP_READS_X = new Set([0x1a, 0x1e]);
+
+/**
+ * Decode the 32-bit instruction `inst` (compressed ones already expanded
+ * from `raw`).
+ */
+export function decode(inst: number, raw: number = inst): Insn | undefined {
   const rd = (inst >>> 7) & 31;
   const rs1 = (inst >>> 15) & 31;
   const rs2 = (inst >>> 20) & 31;
@@ -118,6 +135,25 @@ export function decode(inst: number): Insn | undefined {
         if (f3 >= 4) return { kind: 'muldiv', code: 8 + f3, rd, rs1, rs2 };
       }
       return undefined;
+    case 0x07: // FLW, FLD
+    case 0x27: // FSW, FSD
+      if (f3 !== 2 && f3 !== 3) return undefined;
+      return { kind: 'fp', inst, raw, intRead: rs1, intWrite: 0 };
+    case 0x43: // FMADD, FMSUB, FNMSUB, FNMADD
+    case 0x47:
+    case 0x4b:
+    case 0x4f:
+      return { kind: 'fp', inst, raw, intRead: 0, intWrite: 0 };
+    case 0x53: {
+      const f5 = inst >>> 27;
+      return {
+        kind: 'fp',
+        inst,
+        raw,
+        intRead: FP_READS_X.has(f5) ? rs1 : 0,
+        intWrite: FP_WRITES_X.has(f5) ? rd : 0,
+      };
+    }
     case 0x0f:
       // FENCE orders nothing on one hart; FENCE.I needs nothing either, as
       // every store to translated code already dropped the translation.

@@ -24,6 +24,7 @@ export interface JitCore {
   jitLoad: (...args: never[]) => unknown;
   jitStore: (...args: never[]) => unknown;
   jitMulDiv: (...args: never[]) => unknown;
+  jitFp: (...args: never[]) => unknown;
   jitEnable(on: number, threshold: number): void;
   jitQueue(): number;
   jitInstructions(): bigint;
@@ -93,6 +94,7 @@ const IMPORTS: Import[] = [
   { module: 'env', name: 'jitLoad', kind: 'func', type: 1 },
   { module: 'env', name: 'jitStore', kind: 'func', type: 2 },
   { module: 'env', name: 'jitMulDiv', kind: 'func', type: 3 },
+  { module: 'env', name: 'jitFp', kind: 'func', type: 4 },
   { module: 'env', name: 'memory', kind: 'memory' },
   { module: 'env', name: 'loadTable', kind: 'global', valType: I32, mutable: true },
   { module: 'env', name: 'storeTable', kind: 'global', valType: I32, mutable: true },
@@ -104,6 +106,7 @@ const TYPES = [
   { params: [I64, I32], results: [I64] }, // jitLoad(va, info)
   { params: [I64, I64, I32], results: [I32] }, // jitStore(va, value, info)
   { params: [I32, I64, I64], results: [I64] }, // jitMulDiv(op, a, b)
+  { params: [I32, I32], results: [I32] }, // jitFp(inst, raw)
 ];
 
 /** A live module: its table slots [base, base + count) and estimated cost. */
@@ -167,6 +170,7 @@ export class Jit {
         jitLoad: core.jitLoad,
         jitStore: core.jitStore,
         jitMulDiv: core.jitMulDiv,
+        jitFp: core.jitFp,
       },
     };
     core.jitEnable(1, opts.threshold ?? 10_000);

@@ -279,3 +279,54 @@ template:
 codebuf: .zero 8192
 `,
 );
+
+/**
+ * F and D instructions in a hot loop, so they run translated: conversions
+ * from and to integers, compares and moves that write integer registers,
+ * arithmetic, FP loads and stores. The integer results are checked; the
+ * test also compares every register with the interpreter's.
+ */
+export const FP_LOOP = FRAME(
+  `
+  li t0, 0x6000            # mstatus.FS = dirty: FP on
+  csrs mstatus, t0
+  li s0, 0
+  li s1, 200
+  li s2, 0
+  li s4, 0
+  li s5, 0
+  fcvt.d.l fa0, zero
+  la s3, fpdata
+1:
+  fcvt.d.l fa1, s0         # reads an integer register
+  fmul.d fa2, fa1, fa1
+  fadd.d fa0, fa0, fa2
+  fsqrt.d fa3, fa2
+  fcvt.l.d t1, fa3         # writes one
+  add s2, s2, t1
+  flt.d t2, fa1, fa3
+  add s2, s2, t2
+  fle.d t3, fa1, fa3
+  add s2, s2, t3
+  fmv.x.d t4, fa1
+  xor s4, s4, t4
+  fsd fa0, 0(s3)
+  fld fa4, 0(s3)
+  feq.d t5, fa4, fa0
+  add s2, s2, t5
+  fcvt.s.d fa5, fa1
+  fmv.x.w t6, fa5
+  add s5, s5, t6
+  addi s0, s0, 1
+  blt s0, s1, 1b
+  li t0, 20300             # (0 + 1 + ... + 199) + 200 (fle) + 200 (feq)
+  bne s2, t0, fail
+  fcvt.l.d t1, fa0
+  li t0, 2646700           # 0^2 + 1^2 + ... + 199^2
+  bne t1, t0, fail
+  j pass
+`,
+  `
+fpdata: .dword 0
+`,
+);

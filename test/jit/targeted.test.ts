@@ -16,6 +16,7 @@ import {
   STORE_RAISES_INTERRUPT,
   ENDLESS_LOOP,
   RUNTIME_CODE,
+  FP_LOOP,
 } from './programs.js';
 
 const toolchainError = await toolchainProblem();
@@ -51,6 +52,10 @@ test('code generated at run time into reused pages runs in its new form', async 
 test('the same with translations evicted all the time (a one-byte budget)', async () => {
   const jit = await sameAsInterpreter(RUNTIME_CODE, { threshold: 1, batch: 1, cacheBytes: 1 });
   assert.ok(jit.stats!.evictedModules > 100, `only ${jit.stats!.evictedModules} evictions`);
+});
+
+test('F and D instructions run translated, integer registers in and out', async () => {
+  await sameAsInterpreter(FP_LOOP);
 });
 
 test('a load or store fault in mid-block is precise', async () => {
