@@ -45,6 +45,11 @@ function flushFlags(): void {
   }
 }
 
+/** The host may compute this operation: round to nearest even, inexact already raised. */
+@inline function hostRounding(rm: i32): bool {
+  return rm == 0 && (C.fflags & 1) != 0;
+}
+
 /** Resolve the rm field (7 = dynamic); -1 if the result is a reserved mode. */
 @inline function roundingMode(f3: u32): i32 {
   const rm = f3 == 7 ? C.frm : f3;
@@ -119,6 +124,21 @@ export function execFp(inst: u32, rd: u32, rs1: u32, rs2: u32, f3: u32): bool {
       const rm = roundingMode(f3);
       if (rm < 0) return false;
       const op = f7 >> 2;
+      if (hostRounding(rm)) {
+        if (!dbl) {
+          const r = F.hostF32(op, rS(rs1), rS(rs2));
+          if (F.hostOk) {
+            wS(rd, r);
+            break;
+          }
+        } else {
+          const r = F.hostF64(op, rD(rs1), rD(rs2));
+          if (F.hostOk) {
+            wD(rd, r);
+            break;
+          }
+        }
+      }
       if (!dbl) {
         const a = rS(rs1);
         const b = rS(rs2);
@@ -134,6 +154,23 @@ export function execFp(inst: u32, rd: u32, rs1: u32, rs2: u32, f3: u32): bool {
       if (rs2 != 0) return false;
       const rm = roundingMode(f3);
       if (rm < 0) return false;
+      if (hostRounding(rm)) {
+        if (!dbl) {
+          const a = rS(rs1);
+          const r = F.hostSqrt32(a);
+          if (F.hostOk) {
+            wS(rd, r);
+            break;
+          }
+        } else {
+          const a = rD(rs1);
+          const r = F.hostSqrt64(a);
+          if (F.hostOk) {
+            wD(rd, r);
+            break;
+          }
+        }
+      }
       if (!dbl) wS(rd, F.f32_sqrt(rS(rs1), <u32>rm));
       else wD(rd, F.f64_sqrt(rD(rs1), <u32>rm));
       break;

@@ -1240,3 +1240,90 @@ test('fpu: flags accumulate until cleared', () => {
   ex.clearFlags();
   assert.equal(Number(ex.getFlags()), 0);
 });
+
+test('fpu: the host shortcut gives the softfloat result whenever it is taken', () => {
+  // hostF32/hostF64/hostSqrt* (src/cpu/fpu.ts) may be used only when
+  // rounding is to nearest even and inexact is already raised: then their
+  // result must be the softfloat result bit for bit, and the softfloat must
+  // raise no flag but NX. Operands: random, near overflow and underflow,
+  // zeros, and cancelling pairs.
+  const ex = loadFpu();
+  const ops = ['add', 'sub', 'mul', 'div'] as const;
+  let taken = 0;
+  for (const f of [F32, F64]) {
+    const g = new Gen(f.n === 32 ? 31337 : 4711);
+    const mm = new Mismatches();
+    const fb = BigInt(f.n - 1);
+    const host = (name: string, args: bigint[], op?: number): { bits: bigint; ok: boolean } => {
+      const conv: (number | bigint)[] = args.map((x) => (f.n === 32 ? Number(x) | 0 : x));
+      if (op !== undefined) conv.unshift(op);
+      const r = ex[name]!(...conv);
+      return {
+        bits: typeof r === 'number' ? BigInt(r >>> 0) : BigInt.asUintN(64, r),
+        ok: Number(ex.hostUsable!()) !== 0,
+      };
+    };
+    for (let i = 0; i < 20000; i++) {
+      const a = g.rnd() < 0.05 ? (g.rnd() < 0.5 ? 0n : 1n << fb) : g.float(f);
+      const shape = g.rnd();
+      const b =
+        shape < 0.1
+          ? a ^ (1n << fb) // cancels in add
+          : shape < 0.15
+            ? 0n
+            : g.float(f, shape < 0.6 ? g.biasedExp(f, a) : undefined);
+      ops.forEach((op, code) => {
+        const h = host(f.n === 32 ? 'hostF32' : 'hostF64', [a, b], code);
+        if (!h.ok) return;
+        taken++;
+        const soft = callF(ex, `${f.name}_${op}`, f, [a, b], RNE);
+        mm.check(
+          `host ${f.name}_${op} ${hex(f, a)} ${hex(f, b)}`,
+          { bits: h.bits, flags: soft.flags & ~NX },
+          { bits: soft.bits, flags: 0 },
+          f.n,
+        );
+      });
+      const s = host(f.n === 32 ? 'hostSqrt32' : 'hostSqrt64', [a]);
+      if (s.ok) {
+        taken++;
+        const soft = callF(ex, `${f.name}_sqrt`, f, [a], RNE);
+        mm.check(
+          `host ${f.name}_sqrt ${hex(f, a)}`,
+          { bits: s.bits, flags: soft.flags & ~NX },
+          { bits: soft.bits, flags: 0 },
+          f.n,
+        );
+      }
+    }
+    // Products and quotients that land next to the smallest normal.
+    const fracBits = BigInt(f.p - 1);
+    const bias = (1 << (f.w - 1)) - 1;
+    const make = (field: number): bigint =>
+      (BigInt(field) << fracBits) | g.bits(f.p - 1) | (g.rnd() < 0.5 ? 1n << fb : 0n);
+    for (let i = 0; i < 20000; i++) {
+      const ea = g.int(bias - (bias >> 1), bias + (bias >> 1));
+      const d = g.int(-2, 2);
+      const a = make(ea);
+      for (const [code, eb] of [
+        [2, 1 + bias - ea + d],
+        [3, ea - 1 + bias - d],
+      ] as const) {
+        if (eb < 1 || eb >= 2 * bias + 1) continue;
+        const b = make(eb);
+        const h = host(f.n === 32 ? 'hostF32' : 'hostF64', [a, b], code);
+        if (!h.ok) continue;
+        taken++;
+        const soft = callF(ex, `${f.name}_${ops[code]}`, f, [a, b], RNE);
+        mm.check(
+          `host ${f.name}_${ops[code]} ${hex(f, a)} ${hex(f, b)}`,
+          { bits: h.bits, flags: soft.flags & ~NX },
+          { bits: soft.bits, flags: 0 },
+          f.n,
+        );
+      }
+    }
+    mm.assertNone();
+  }
+  assert.ok(taken > 50000, `the shortcut was taken only ${taken} times`);
+});
