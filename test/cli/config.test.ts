@@ -608,3 +608,19 @@ test('helpText and formatConfig derive from the table', () => {
   assert.match(out, /^kernel args: quiet$/m);
   assert.match(out, /^--cmd: ls$/m);
 });
+
+test('jit= and jitcache=: the JIT and its memory budget', () => {
+  const dflt = parseMem([]);
+  assert.equal(dflt.jit, undefined, 'left to the machine, which turns the JIT on');
+  assert.equal(dflt.jitCacheMiB, undefined);
+  const cfg = parseMem(['jit=off', 'jitcache=128']);
+  assert.equal(cfg.jit, 'off');
+  assert.equal(cfg.jitCacheMiB, 128);
+  assert.match(formatConfig(parseMem([])), /^jitcache=64 MiB$/m);
+  throwsConfig(
+    () => parseMem(['jitcache=2']),
+    'jitcache=2: out of range; use a value from 4 to 4096 (MiB)',
+  );
+  throwsConfig(() => parseMem(['jitcache=lots']), 'jitcache=lots: not a whole number');
+  throwsConfig(() => parseMem(['jit=fast']), 'jit=fast', 'on or off');
+});
