@@ -507,6 +507,9 @@ export function run(budget: i32): i32 {
   }
   S.pc = pc;
   S.instret = startInstret + <u64>(budget - n);
+  // x0's slot holds whatever the last instruction "wrote" to x0 (it is
+  // re-zeroed before each one); leave it zero for everyone else.
+  store<u64>(XREGS, 0);
   return exit;
 }
 

@@ -78,7 +78,7 @@ export function setPriv(p: u32): void {
   M.selectTables();
   S.attention = true;
 }
-export function getX(i: u32): u64 { return i < 32 ? S.getX(i) : 0; }
+export function getX(i: u32): u64 { return i > 0 && i < 32 ? S.getX(i) : 0; }
 export function setX(i: u32, v: u64): void { if (i > 0 && i < 32) S.setX(i, v); }
 export function getF(i: u32): u64 { return i < 32 ? load<u64>(S.FREGS + (<usize>i << 3)) : 0; }
 export function setF(i: u32, v: u64): void { if (i < 32) store<u64>(S.FREGS + (<usize>i << 3), v); }

@@ -30,6 +30,9 @@ export let jitStatus: i32 = 0;
 export let jitCodeWritten: bool = false;
 
 let threshold: u32 = 50;
+// Leave run() as soon as an entry is queued, so it is translated before it
+// runs at all (tests: every instruction of a program then runs translated).
+let eager: bool = false;
 // Instructions retired by translated code, and calls into it (for statistics).
 export let jitRetired: u64 = 0;
 export let jitCalls: u64 = 0;
@@ -80,6 +83,10 @@ export function jitDispatch(pc: u64, n: i32): i32 {
           store<u32>(QUEUE + (<usize>queued << 2), <u32>host);
           queued++;
           store<u32>(e, NEVER, 12);
+          if (eager) {
+            S.exitRequest = S.EXIT_TRANSLATE;
+            S.attention = true;
+          }
         } else {
           store<u32>(e, c + 1, 12);
         }
@@ -108,8 +115,9 @@ export function jitDispatch(pc: u64, n: i32): i32 {
 
 // ---- Host interface (src/jit) ----
 
-export function jitEnable(on: bool, hot: u32): void {
+export function jitEnable(on: bool, hot: u32, translateFirst: bool): void {
   jitOn = on;
+  eager = translateFirst;
   threshold = hot == 0 ? 1 : hot;
 }
 

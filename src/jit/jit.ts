@@ -25,7 +25,7 @@ export interface JitCore {
   jitStore: (...args: never[]) => unknown;
   jitMulDiv: (...args: never[]) => unknown;
   jitFp: (...args: never[]) => unknown;
-  jitEnable(on: number, threshold: number): void;
+  jitEnable(on: number, threshold: number, eager: number): void;
   jitQueue(): number;
   jitInstructions(): bigint;
   jitCallCount(): bigint;
@@ -57,6 +57,12 @@ export interface JitOptions {
   batch?: number;
   /** Run slices after which a smaller batch is compiled anyway (default 8). */
   patience?: number;
+  /**
+   * Translate each entry before it runs at all: run() returns as soon as one
+   * is queued, and the next service() translates it (for tests, with
+   * threshold 1 and batch 1, so that every instruction runs translated).
+   */
+  eager?: boolean;
 }
 
 export interface JitStats {
@@ -173,7 +179,7 @@ export class Jit {
         jitFp: core.jitFp,
       },
     };
-    core.jitEnable(1, opts.threshold ?? 10_000);
+    core.jitEnable(1, opts.threshold ?? 10_000, opts.eager ? 1 : 0);
   }
 
   /**

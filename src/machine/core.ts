@@ -14,6 +14,8 @@ export const enum Exit {
   Htif = 3,
   Requested = 4,
   MachineTrap = 5,
+  /** The eager JIT (tests) queued an entry: translate, then run on. */
+  Translate = 6,
 }
 
 /** Interrupt lines the devices drive (src/cpu/index.ts). */

@@ -14,9 +14,9 @@ export interface Outcome {
 }
 
 /**
- * Run `elf` to its end. With `jit`, every block entry is translated after its
- * first execution and the slices are short, so translated code runs early and
- * often.
+ * Run `elf` to its end. With `jit`, every block entry is translated before
+ * it first runs (eager mode) and the slices are short, so everything that
+ * can run translated does.
  */
 export async function runProgram(
   elf: Uint8Array,
@@ -31,7 +31,7 @@ export async function runProgram(
     cmdline: '',
     instructionLimit: 200_000_000,
     sliceInstructions: jit ? 997 : 200_000,
-    jit: jit === true ? { threshold: 1, batch: 1 } : jit,
+    jit: jit === true ? { threshold: 1, batch: 1, eager: true } : jit,
     onOutput: (b) => (text += decoder.decode(b)),
     ...extra,
   });
