@@ -1353,22 +1353,22 @@ export function cvtSlow64to32(a: u64, rm: u32): u32 {
 
 export let hostOk = false;
 
-@inline function normalOrZero64(x: u64): bool {
-  const e = (x >> 52) & 0x7ff;
-  return e != 0x7ff && (e != 0 || (x << 1) == 0);
-}
-@inline function normalOrZero32(x: u32): bool {
-  const e = (x >> 23) & 0xff;
-  return e != 0xff && (e != 0 || (x << 1) == 0);
+/** Is the binary32 (B = u32) or binary64 (B = u64) value `x` a normal number or a zero? */
+@inline function normalOrZero<B>(x: B): bool {
+  const e = (x >> <B>(sizeof<B>() == 8 ? 52 : 23)) & <B>(sizeof<B>() == 8 ? 0x7ff : 0xff);
+  return e != <B>(sizeof<B>() == 8 ? 0x7ff : 0xff) && (e != 0 || (x << 1) == 0);
 }
 
-/** `op`: 0 add, 1 sub, 2 mul, 3 div; sets hostOk when the result can be used. */
-export function hostF64(op: u32, a: u64, b: u64): u64 {
+/**
+ * `op` (0 add, 1 sub, 2 mul, 3 div) on the bit patterns `a`, `b` of float
+ * type F (B its bits); sets hostOk when the result can be used.
+ */
+@inline function hostBinary<F, B>(op: u32, a: B, b: B): B {
   hostOk = false;
-  if (!normalOrZero64(a) || !normalOrZero64(b)) return 0;
-  const x = reinterpret<f64>(a);
-  const y = reinterpret<f64>(b);
-  let r: f64;
+  if (!normalOrZero<B>(a) || !normalOrZero<B>(b)) return 0;
+  const x = reinterpret<F>(a);
+  const y = reinterpret<F>(b);
+  let r: F;
   if (op == 0) r = x + y;
   else if (op == 1) r = x - y;
   else if (op == 2) r = x * y;
@@ -1376,53 +1376,33 @@ export function hostF64(op: u32, a: u64, b: u64): u64 {
     if (y == 0) return 0;
     r = x / y;
   }
-  const bits = reinterpret<u64>(r);
-  const e = (bits >> 52) & 0x7ff;
-  if (e == 0x7ff) return 0;
+  const bits = reinterpret<B>(r);
+  // Infinity (overflow) or a subnormal (may have underflowed).
+  if (!normalOrZero<B>(bits)) return 0;
   // The smallest normal may be a tiny result rounded up (underflow).
-  if ((bits << 1) == (<u64>1 << 53)) return 0;
-  if (e == 0) {
-    if ((bits << 1) != 0) return 0; // subnormal: may have underflowed
-    // A zero product or quotient of non-zero operands underflowed.
-    if (op >= 2 && x != 0 && (op == 3 || y != 0)) return 0;
-  }
+  if ((bits << 1) == (<B>1 << <B>(sizeof<B>() == 8 ? 53 : 24))) return 0;
+  // A zero product or quotient of non-zero operands underflowed.
+  if ((bits << 1) == 0 && op >= 2 && x != 0 && (op == 3 || y != 0)) return 0;
   hostOk = true;
   return bits;
+}
+
+export function hostF64(op: u32, a: u64, b: u64): u64 {
+  return hostBinary<f64, u64>(op, a, b);
 }
 
 export function hostF32(op: u32, a: u32, b: u32): u32 {
-  hostOk = false;
-  if (!normalOrZero32(a) || !normalOrZero32(b)) return 0;
-  const x = reinterpret<f32>(a);
-  const y = reinterpret<f32>(b);
-  let r: f32;
-  if (op == 0) r = x + y;
-  else if (op == 1) r = x - y;
-  else if (op == 2) r = x * y;
-  else {
-    if (y == 0) return 0;
-    r = x / y;
-  }
-  const bits = reinterpret<u32>(r);
-  const e = (bits >> 23) & 0xff;
-  if (e == 0xff) return 0;
-  if ((bits << 1) == (<u32>1 << 24)) return 0;
-  if (e == 0) {
-    if ((bits << 1) != 0) return 0;
-    if (op >= 2 && x != 0 && (op == 3 || y != 0)) return 0;
-  }
-  hostOk = true;
-  return bits;
+  return hostBinary<f32, u32>(op, a, b);
 }
 
 /** Square root of `a` if the host may compute it (a positive normal number or a zero). */
 export function hostSqrt64(a: u64): u64 {
-  hostOk = normalOrZero64(a) && (a >> 63 == 0 || a << 1 == 0);
+  hostOk = normalOrZero<u64>(a) && (a >> 63 == 0 || a << 1 == 0);
   return hostOk ? reinterpret<u64>(Math.sqrt(reinterpret<f64>(a))) : 0;
 }
 
 export function hostSqrt32(a: u32): u32 {
-  hostOk = normalOrZero32(a) && (a >> 31 == 0 || a << 1 == 0);
+  hostOk = normalOrZero<u32>(a) && (a >> 31 == 0 || a << 1 == 0);
   return hostOk ? reinterpret<u32>(Mathf.sqrt(reinterpret<f32>(a))) : 0;
 }
 
