@@ -275,11 +275,9 @@ export class Vm {
         cmdline,
         instructionLimit: opts.instructionLimit,
         jit:
-          opts.jit === false
-            ? false
-            : opts.jitCacheMiB === undefined
-              ? opts.jit
-              : { cacheBytes: opts.jitCacheMiB * 2 ** 20 },
+          opts.jit !== false && opts.jitCacheMiB !== undefined
+            ? { cacheBytes: opts.jitCacheMiB * 2 ** 20 }
+            : opts.jit,
         firmware,
         virtio: [...diskDevices, ...nicDevices, ...shareDevices(shares, opts.onWarning)],
         onOutput: (bytes) => vm?.deliver(bytes),

@@ -1406,8 +1406,4 @@ export function hostSqrt32(a: u32): u32 {
   return hostOk ? reinterpret<u32>(Mathf.sqrt(reinterpret<f32>(a))) : 0;
 }
 
-/** hostOk, for tests. */
-export function hostUsable(): bool {
-  return hostOk;
-}
 

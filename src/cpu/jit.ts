@@ -229,6 +229,8 @@ export function jitStore(va: u64, v: u64, info: u32): i32 {
  * interpreter raises them); 2 it is done but the block must stop after it.
  */
 export function jitFp(inst: u32, raw: u32): i32 {
+  // x0's slot may hold what an interpreted instruction "wrote" to x0 just
+  // before translated code was entered; an FP load or store may read it.
   store<u64>(S.XREGS, 0);
   const rd = (inst >> 7) & 31;
   const rs1 = (inst >> 15) & 31;
@@ -240,7 +242,6 @@ export function jitFp(inst: u32, raw: u32): i32 {
   if (op == 0x07) ok = execFpLoad(inst, rd, rs1, f3);
   else if (op == 0x27) ok = execFpStore(inst, rs1, rs2, f3);
   else ok = execFp(inst, rd, rs1, rs2, f3);
-  store<u64>(S.XREGS, 0);
   if (!ok) S.raise(S.CAUSE_ILLEGAL_INSTRUCTION, <u64>raw);
   if (S.excCause >= 0) jitStatus = 1;
   else if (S.attention || jitCodeWritten) stopAfter((raw & 3) != 3 ? 0x100 : 0, 0);

@@ -477,8 +477,9 @@ export function atomicPointer(va: u64, size: u32, access: u32): usize {
     return 0;
   }
   if (access == ACC_STORE) {
+    // The write drops the page's translations, so it may enter the store table.
     codeWritten(pa);
-    if (cacheable(pa, ACC_STORE) && !isCodePage(pa) && !isHtifPage(pa)) tlbFill(storeTable, va, pa);
+    if (cacheable(pa, ACC_STORE) && !isHtifPage(pa)) tlbFill(storeTable, va, pa);
   } else if (cacheable(pa, ACC_LOAD)) {
     tlbFill(loadTable, va, pa);
   }

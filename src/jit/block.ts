@@ -32,8 +32,9 @@ export interface RegionBlock {
   start: number;
   insns: BlockInsn[];
   /**
-   * Where control goes when the last instruction does not jump: the page
-   * offset of the next instruction (4096 or more: the next page).
+   * Where control goes after the last instruction when that is not a jump
+   * (JAL, JALR): the page offset of the next instruction (4096 or more: the
+   * next page); -1 when the block ends with a jump.
    */
   next: number;
 }
@@ -102,9 +103,9 @@ export function formRegion(mem: Uint8Array, entry: number, expand: (c: number) =
       if (k === 'jal') want(pos - d.len + d.insn.imm);
       if (k === 'jal' || k === 'jalr') break;
     }
-    block.next = pos;
-    const last = block.insns[block.insns.length - 1];
-    if (!last || (last.insn.kind !== 'jal' && last.insn.kind !== 'jalr')) want(pos);
+    const last = block.insns[block.insns.length - 1]?.insn.kind;
+    block.next = last === 'jal' || last === 'jalr' ? -1 : pos;
+    if (block.next >= 0) want(pos);
   }
   const linked = blocks.some(
     (b) =>

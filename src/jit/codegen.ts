@@ -427,8 +427,5 @@ function emitBlock(
         break;
     }
   });
-  const last = block.insns[block.insns.length - 1];
-  if (!last || (last.insn.kind !== 'jal' && last.insn.kind !== 'jalr')) {
-    jump(block.next, block.insns.length);
-  }
+  if (block.next >= 0) jump(block.next, block.insns.length);
 }

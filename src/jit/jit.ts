@@ -162,6 +162,11 @@ export class Jit {
     this.xregs = core.xregs();
     this.tlbIndexMask = core.tlbIndexMask();
     this.budget = opts.cacheBytes ?? DEFAULT_JIT_CACHE_MIB * 2 ** 20;
+    if (!(this.budget > 0) || !Number.isFinite(this.budget)) {
+      throw new RangeError(
+        `JIT cache budget ${String(opts.cacheBytes)} bytes: give a positive size (jitcache=MiB, e.g. jitcache=64)`,
+      );
+    }
     this.batch = opts.batch ?? 64;
     this.patience = opts.patience ?? 8;
     this.first = core.table.length;

@@ -99,3 +99,14 @@ test('every run(budget) retires exactly its budget, translated or not', async ()
   assert.ok(m.hart.jit!.stats.blocks > 0, 'nothing was translated');
   assert.equal(m.hart.jit!.stats.errors, 0);
 });
+
+test('a JIT cache budget that is not a positive size is refused with a clear message', () => {
+  if (toolchainError) assert.fail(toolchainError);
+  const elf = assemble(ENDLESS_LOOP);
+  for (const cacheBytes of [0, -1, Number.NaN, Number.POSITIVE_INFINITY]) {
+    assert.throws(
+      () => new Machine({ memMiB: 64, kernel: elf, cmdline: '', jit: { cacheBytes } }),
+      /JIT cache budget .*give a positive size/,
+    );
+  }
+});
