@@ -17,13 +17,11 @@ import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { ensureDefaultImage } from '../src/backends/image/index.js';
+import { STAGE2_MEM_MIB } from '../src/backends/image/debian.js';
 import { BenchError, statusBytes } from './guest.js';
 import { benchMain } from './cli.js';
 import { median, mib } from './report.js';
 import { repoRoot } from './setup.js';
-
-/** Guest RAM of the build's second stage (src/backends/image/debian.ts). */
-const STAGE2_MEM_MIB = 1024;
 
 export interface DebianBuildRun {
   jit: boolean;

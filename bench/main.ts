@@ -79,7 +79,9 @@ const USAGE = `usage: node dist/bench/main.js [--only core,blk,cofs,debian] [--r
                               [--json PATH] [--kernel PATH --initrd PATH] [--no-jit] [--no-profile] [--keep]
   --only LIST       the parts to run (default all): core = boot, idle, cpubench and TCP
                     throughput; blk = dd and dbench on the Debian root disk (bench/blk.ts,
-                    builds the Debian image first if needed); cofs = shared folders (bench/cofs.ts)
+                    builds the Debian image first if needed); cofs = shared folders (bench/cofs.ts);
+                    debian = the Debian image build's time and peak RSS, with and without the
+                    JIT (bench/debian.ts, root only, two builds of 20-30 min)
   --runs N          runs of each measurement per VM (default 3, at least 1); medians are reported
   --idle-seconds S  idle window at the shell prompt for the CPU figure (default 10)
   --json PATH       also write the results as JSON to PATH

@@ -6,6 +6,7 @@
  * these figures are colinux-only.
  */
 import { Machine } from '../src/machine/machine.js';
+import type { JitStats } from '../src/jit/jit.js';
 import { atPrompt, BenchError } from './guest.js';
 
 export interface RunCounters {
@@ -23,14 +24,8 @@ export interface RunCounters {
   timeReads: number;
 }
 
-/** The JIT's counters at the end of the cpubench run (src/jit/jit.ts JitStats). */
-export interface JitCounters {
-  blocks: number;
-  modules: number;
-  evictedBlocks: number;
-  evictedModules: number;
-  liveModules: number;
-  cacheBytes: number;
+/** The JIT's counters at the end of the cpubench run. */
+export interface JitCounters extends JitStats {
   /** Guest instructions retired by translated code, of `instructions` in all. */
   translated: number;
   /** Calls from the interpreter loop into translated code. */
@@ -243,12 +238,7 @@ export async function profileColinux(opts: {
   const jit = b.m.hart.jit;
   return {
     jit: jit && {
-      blocks: jit.stats.blocks,
-      modules: jit.stats.modules,
-      evictedBlocks: jit.stats.evictedBlocks,
-      evictedModules: jit.stats.evictedModules,
-      liveModules: jit.stats.liveModules,
-      cacheBytes: jit.stats.cacheBytes,
+      ...jit.stats,
       translated: Number(jit.instructions),
       calls: Number(jit.calls),
       instructions: Number(b.m.hart.x.getInstret()),

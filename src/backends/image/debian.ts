@@ -53,7 +53,7 @@ export const DEBIAN_DISK_BYTES = 4 * 2 ** 30;
 const DISK_NAME = 'disk.img';
 const MANIFEST_NAME = 'manifest.json';
 /** Guest RAM for the second stage (dpkg likes some). */
-const STAGE2_MEM_MIB = 1024;
+export const STAGE2_MEM_MIB = 1024;
 const STAGE2_OK = 'COLINUX-STAGE2-OK';
 const STAGE2_TIMEOUT_MS = 4 * 3600_000;
 

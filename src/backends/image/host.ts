@@ -18,13 +18,15 @@ export function linuxSourceTarball(): string {
   return `/usr/src/${LINUX_SOURCE_PACKAGE}.tar.xz`;
 }
 
-interface Requirement {
+/** A host tool and the Debian package that provides it. */
+export interface Requirement {
   what: string;
   pkg: string;
   present: () => boolean;
 }
 
-const tool = (name: string, pkg: string): Requirement => ({
+/** The command `name` on PATH, from Debian package `pkg`. */
+export const tool = (name: string, pkg: string): Requirement => ({
   what: name,
   pkg,
   present: () => which(name) !== undefined,
@@ -57,8 +59,11 @@ function requirements(): Requirement[] {
 }
 
 /** Debian packages providing the missing host tools (empty: all present). */
-export function missingHostPackages(): { pkgs: string[]; what: string[] } {
-  const missing = requirements().filter((r) => !r.present());
+export function missingHostPackages(reqs: Requirement[] = requirements()): {
+  pkgs: string[];
+  what: string[];
+} {
+  const missing = reqs.filter((r) => !r.present());
   return {
     pkgs: [...new Set(missing.map((r) => r.pkg))],
     what: missing.map((r) => r.what),
@@ -81,6 +86,25 @@ export async function ensureHostTools(progress: (line: string) => void): Promise
         `Install them with:\n  sudo apt-get install -y ${pkgs.join(' ')}`,
     );
   }
+  const r = await aptInstall(pkgs, progress);
+  const still = missingHostPackages();
+  if (r.code !== 0 || still.pkgs.length > 0) {
+    throw new ImageBuildError(
+      `colinux: could not install host packages (${still.what.join(', ') || pkgs.join(', ')}).\n` +
+        `apt-get said:\n  ${r.tail.slice(-10).join('\n  ')}\n` +
+        `Try by hand:\n  sudo apt-get install -y ${pkgs.join(' ')}`,
+    );
+  }
+}
+
+/**
+ * apt-get install `pkgs` (as root), running `apt-get update` and retrying
+ * once if the install fails.
+ */
+async function aptInstall(
+  pkgs: string[],
+  progress: (line: string) => void,
+): ReturnType<typeof run> {
   progress(`colinux: installing host packages: ${pkgs.join(' ')}`);
   const env = toolEnv({ DEBIAN_FRONTEND: 'noninteractive' });
   const onLine = (l: string): void => {
@@ -94,12 +118,30 @@ export async function ensureHostTools(progress: (line: string) => void): Promise
     await run('apt-get', ['update'], { env, onLine });
     r = await install();
   }
-  const still = missingHostPackages();
-  if (r.code !== 0 || still.pkgs.length > 0) {
-    throw new ImageBuildError(
-      `colinux: could not install host packages (${still.what.join(', ') || pkgs.join(', ')}).\n` +
-        `apt-get said:\n  ${r.tail.slice(-10).join('\n  ')}\n` +
-        `Try by hand:\n  sudo apt-get install -y ${pkgs.join(' ')}`,
-    );
+  return r;
+}
+
+/**
+ * Tools that are useful but not required (`reqs`): as root, install the
+ * missing ones; otherwise, or if that fails, say what `without` means and
+ * how to install them. Returns whether all are present.
+ */
+export async function ensureOptionalTools(
+  reqs: Requirement[],
+  without: string,
+  progress: (line: string) => void,
+): Promise<boolean> {
+  const { pkgs } = missingHostPackages(reqs);
+  if (pkgs.length === 0) return true;
+  if (isRoot()) {
+    try {
+      await aptInstall(pkgs, progress);
+    } catch {
+      // No apt-get: said below, with the packages to install.
+    }
   }
+  const still = missingHostPackages(reqs).pkgs;
+  if (still.length === 0) return true;
+  progress(`colinux: ${without}; install with: sudo apt-get install -y ${still.join(' ')}`);
+  return false;
 }
