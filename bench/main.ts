@@ -47,6 +47,7 @@ import { formatRatio, formatTable, median, metric, mib, type Metric } from './re
 import {
   buildCpubench,
   checkHostTools,
+  ensureBenchTools,
   QEMU,
   qemuVirtArgs,
   repoRoot,
@@ -309,6 +310,7 @@ function runPart(part: 'blk' | 'cofs' | 'debian', opts: Options): Promise<number
 /** Boot, idle, cpubench and TCP throughput, colinux and QEMU side by side. */
 async function core(opts: Options): Promise<number> {
   const root = repoRoot();
+  await ensureBenchTools();
   const tools = checkHostTools(root);
   log(`${tools.qemuVersion}; ${tools.gccVersion}; node ${tools.nodeVersion}`);
 

@@ -7,6 +7,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeCpio } from '../src/backends/image/cpio.js';
+import { ensureOptionalTools, tool } from '../src/backends/image/host.js';
 import { BenchError } from './guest.js';
 
 export const QEMU = 'qemu-system-riscv64';
@@ -45,6 +46,26 @@ export interface HostTools {
   colinuxCli: string;
 }
 
+/**
+ * As root, install what the bench runs that the image builder does not
+ * need: QEMU (the peer) and the static riscv64 C library (cpubench).
+ * Otherwise checkHostTools says what to install.
+ */
+export async function ensureBenchTools(): Promise<void> {
+  await ensureOptionalTools(
+    [
+      tool(QEMU, 'qemu-system-misc'),
+      {
+        what: 'static riscv64 C library',
+        pkg: 'libc6-dev-riscv64-cross',
+        present: () => existsSync('/usr/riscv64-linux-gnu/lib/libc.a'),
+      },
+    ],
+    'the bench cannot run',
+    (line) => process.stderr.write(`bench: ${line}\n`),
+  );
+}
+
 /** Check everything the bench runs; throw a BenchError saying how to fix what is missing. */
 export function checkHostTools(root: string): HostTools {
   const problems: string[] = [];
@@ -80,7 +101,7 @@ export function buildCpubench(root: string, outDir: string): string {
   });
   if (r.error) throw new BenchError(`${CROSS_GCC}: ${r.error.message}`);
   if (r.status !== 0) {
-    const hint = /cannot find -lc|stdio\.h: No such file/.test(r.stderr)
+    const hint = /cannot find -lc|\.h: No such file/.test(r.stderr)
       ? '\nthe static riscv64 C library is missing: apt-get install libc6-dev-riscv64-cross'
       : '';
     throw new BenchError(`compiling ${src} failed:\n${r.stderr.trim()}${hint}`);

@@ -3,7 +3,7 @@
 
 import * as S from './state';
 import {
-  PRV_M, PRV_S, PRV_U, priv, MIP_SSIP, MIP_MSIP, MIP_STIP, MIP_MTIP, MIP_SEIP, MIP_MEIP,
+  PRV_M, PRV_S, PRV_U, hart, MIP_SSIP, MIP_MSIP, MIP_STIP, MIP_MTIP, MIP_SEIP, MIP_MEIP,
   MSTATUS_SIE, MSTATUS_MIE, MSTATUS_SPIE, MSTATUS_UBE, MSTATUS_MPIE, MSTATUS_SPP, MSTATUS_VS,
   MSTATUS_MPP, MSTATUS_FS, MSTATUS_XS, MSTATUS_MPRV, MSTATUS_SUM, MSTATUS_MXR, MSTATUS_TVM,
   MSTATUS_TW, MSTATUS_TSR, MSTATUS_UXL, MSTATUS_SXL, MSTATUS_SD, MSTATUS_MPP_SHIFT,
@@ -15,34 +15,6 @@ import { readPmpcfg, writePmpcfg, readPmpaddr, writePmpaddr } from './pmp';
 // RV64 with A, C, D, F, I, M, S, U.
 export const MISA: u64 = (<u64>2 << 62) | 0x14112d;
 
-export let mstatus: u64 = (<u64>2 << 32) | (<u64>2 << 34); // UXL = SXL = 64-bit
-export let medeleg: u64 = 0;
-export let mideleg: u64 = 0;
-export let mie: u64 = 0;
-export let mipSw: u64 = 0; // bits software can write: SSIP, STIP (when !STCE), SEIP
-export let mipHw: u64 = 0; // lines driven by devices: MSIP, MTIP, MEIP, SEIP
-export let mtvec: u64 = 0;
-export let mcounteren: u64 = 0;
-export let mcountinhibit: u64 = 0;
-export let menvcfg: u64 = 0;
-export let mscratch: u64 = 0;
-export let mepc: u64 = 0;
-export let mcause: u64 = 0;
-export let mtval: u64 = 0;
-export let stvec: u64 = 0;
-export let scounteren: u64 = 0;
-export let senvcfg: u64 = 0;
-export let sscratch: u64 = 0;
-export let sepc: u64 = 0;
-export let scause: u64 = 0;
-export let stval: u64 = 0;
-export let satp: u64 = 0;
-export let stimecmp: u64 = 0xffff_ffff_ffff_ffff;
-export let mtimecmp: u64 = 0xffff_ffff_ffff_ffff;
-export let fflags: u32 = 0;
-export let frm: u32 = 0;
-export let mcycleOffset: u64 = 0; // mcycle = instret + offset (written values shift it)
-export let minstretOffset: u64 = 0;
 
 const MENVCFG_STCE: u64 = <u64>1 << 63;
 const ENVCFG_FIOM: u64 = 1;
@@ -60,26 +32,26 @@ const MIDELEG_WRITABLE: u64 = MIP_SSIP | MIP_STIP | MIP_SEIP;
 const MEDELEG_WRITABLE: u64 = 0xb3ff;
 
 @inline export function stce(): bool {
-  return (menvcfg & MENVCFG_STCE) != 0;
+  return (hart.menvcfg & MENVCFG_STCE) != 0;
 }
 
 export function readMip(): u64 {
-  let sw = mipSw;
+  let sw = hart.mipSw;
   if (stce()) sw &= ~MIP_STIP;
-  return sw | mipHw;
+  return sw | hart.mipHw;
 }
 
 /** Set or clear hardware-driven mip bits (device lines, timers). */
 export function setMipHw(mask: u64, level: bool): void {
-  const old = mipHw;
-  mipHw = level ? old | mask : old & ~mask;
-  if (mipHw != old) S.attention = true;
+  const old = hart.mipHw;
+  hart.mipHw = level ? old | mask : old & ~mask;
+  if (hart.mipHw != old) hart.attention = true;
 }
 
 /** Recompute the timer lines from the current time. */
 export function updateTimers(now: u64): void {
-  setMipHw(MIP_MTIP, now >= mtimecmp);
-  setMipHw(MIP_STIP, stce() && now >= stimecmp);
+  setMipHw(MIP_MTIP, now >= hart.mtimecmp);
+  setMipHw(MIP_STIP, stce() && now >= hart.stimecmp);
 }
 
 export function currentTime(): u64 {
@@ -88,13 +60,13 @@ export function currentTime(): u64 {
 
 /** Cause number of the highest-priority interrupt to take now, or -1. Privileged spec §3.1.9. */
 export function pendingInterrupt(): i32 {
-  const pending = readMip() & mie;
+  const pending = readMip() & hart.mie;
   if (pending == 0) return -1;
-  const mEnabled = priv < PRV_M || (mstatus & MSTATUS_MIE) != 0;
-  const m = pending & ~mideleg;
+  const mEnabled = hart.priv < PRV_M || (hart.mstatus & MSTATUS_MIE) != 0;
+  const m = pending & ~hart.mideleg;
   if (m != 0 && mEnabled) return pickInterrupt(m);
-  const sEnabled = priv < PRV_S || (priv == PRV_S && (mstatus & MSTATUS_SIE) != 0);
-  const s = pending & mideleg;
+  const sEnabled = hart.priv < PRV_S || (hart.priv == PRV_S && (hart.mstatus & MSTATUS_SIE) != 0);
+  const s = pending & hart.mideleg;
   if (s != 0 && sEnabled) return pickInterrupt(s);
   return -1;
 }
@@ -111,41 +83,41 @@ function pickInterrupt(bits: u64): i32 {
 
 /** True if an interrupt is pending and locally enabled, regardless of global enables (WFI wake-up). */
 export function wfiWake(): bool {
-  return (readMip() & mie) != 0;
+  return (readMip() & hart.mie) != 0;
 }
 
 function mstatusRead(): u64 {
-  let v = mstatus;
+  let v = hart.mstatus;
   if ((v & MSTATUS_FS) == MSTATUS_FS) v |= MSTATUS_SD;
   return v;
 }
 
 export function writeMstatus(v: u64): void {
-  const old = mstatus;
+  const old = hart.mstatus;
   let n = (old & ~MSTATUS_WRITABLE) | (v & MSTATUS_WRITABLE);
   // MPP is WARL: the reserved encoding 2 (H) reads back as U.
   if (((n & MSTATUS_MPP) >> MSTATUS_MPP_SHIFT) == 2) n &= ~MSTATUS_MPP;
   n = (n & ~(MSTATUS_UXL | MSTATUS_SXL | MSTATUS_SD)) | (<u64>2 << 32) | (<u64>2 << 34);
-  mstatus = n;
+  hart.mstatus = n;
   if (((old ^ n) & MSTATUS_MXR) != 0) flushTlb();
   selectTables();
-  S.attention = true;
+  hart.attention = true;
 }
 
 /** Mark the FP state dirty (after any FP register or fcsr write). */
 @inline export function setFsDirty(): void {
-  mstatus |= MSTATUS_FS;
+  hart.mstatus |= MSTATUS_FS;
 }
 
 @inline export function fpEnabled(): bool {
-  return (mstatus & MSTATUS_FS) != 0;
+  return (hart.mstatus & MSTATUS_FS) != 0;
 }
 
 /** Is the counter CSR (0..31) readable at the current privilege? */
 function counterAllowed(n: u32): bool {
-  if (priv == PRV_M) return true;
-  if (((mcounteren >> n) & 1) == 0) return false;
-  if (priv == PRV_U && ((scounteren >> n) & 1) == 0) return false;
+  if (hart.priv == PRV_M) return true;
+  if (((hart.mcounteren >> n) & 1) == 0) return false;
+  if (hart.priv == PRV_U && ((hart.scounteren >> n) & 1) == 0) return false;
   return true;
 }
 
@@ -156,55 +128,55 @@ function counterAllowed(n: u32): bool {
 export let csrValue: u64 = 0;
 
 export function csrRead(addr: u32): bool {
-  if (priv < ((addr >> 8) & 3)) return false;
+  if (hart.priv < ((addr >> 8) & 3)) return false;
   let v: u64 = 0;
   switch (addr) {
-    case 0x001: if (!fpEnabled()) return false; v = fflags; break;
-    case 0x002: if (!fpEnabled()) return false; v = frm; break;
-    case 0x003: if (!fpEnabled()) return false; v = (frm << 5) | fflags; break;
-    case 0xc00: if (!counterAllowed(0)) return false; v = S.instret + mcycleOffset; break;
+    case 0x001: if (!fpEnabled()) return false; v = hart.fflags; break;
+    case 0x002: if (!fpEnabled()) return false; v = hart.frm; break;
+    case 0x003: if (!fpEnabled()) return false; v = (hart.frm << 5) | hart.fflags; break;
+    case 0xc00: if (!counterAllowed(0)) return false; v = hart.instret + hart.mcycleOffset; break;
     case 0xc01: if (!counterAllowed(1)) return false; v = currentTime(); break;
-    case 0xc02: if (!counterAllowed(2)) return false; v = S.instret + minstretOffset; break;
+    case 0xc02: if (!counterAllowed(2)) return false; v = hart.instret + hart.minstretOffset; break;
     case 0x100: v = mstatusRead() & SSTATUS_READABLE; break;
-    case 0x104: v = mie & mideleg; break;
-    case 0x105: v = stvec; break;
-    case 0x106: v = scounteren; break;
-    case 0x10a: v = senvcfg; break;
-    case 0x140: v = sscratch; break;
-    case 0x141: v = sepc; break;
-    case 0x142: v = scause; break;
-    case 0x143: v = stval; break;
-    case 0x144: v = readMip() & mideleg; break;
+    case 0x104: v = hart.mie & hart.mideleg; break;
+    case 0x105: v = hart.stvec; break;
+    case 0x106: v = hart.scounteren; break;
+    case 0x10a: v = hart.senvcfg; break;
+    case 0x140: v = hart.sscratch; break;
+    case 0x141: v = hart.sepc; break;
+    case 0x142: v = hart.scause; break;
+    case 0x143: v = hart.stval; break;
+    case 0x144: v = readMip() & hart.mideleg; break;
     case 0x14d:
-      if (priv < PRV_M && (!stce() || (mcounteren & 2) == 0)) return false;
-      v = stimecmp;
+      if (hart.priv < PRV_M && (!stce() || (hart.mcounteren & 2) == 0)) return false;
+      v = hart.stimecmp;
       break;
     case 0x180:
-      if (priv == PRV_S && (mstatus & MSTATUS_TVM) != 0) return false;
-      v = satp;
+      if (hart.priv == PRV_S && (hart.mstatus & MSTATUS_TVM) != 0) return false;
+      v = hart.satp;
       break;
     case 0x300: v = mstatusRead(); break;
     case 0x301: v = MISA; break;
-    case 0x302: v = medeleg; break;
-    case 0x303: v = mideleg; break;
-    case 0x304: v = mie; break;
-    case 0x305: v = mtvec; break;
-    case 0x306: v = mcounteren; break;
-    case 0x30a: v = menvcfg; break;
-    case 0x320: v = mcountinhibit; break;
-    case 0x340: v = mscratch; break;
-    case 0x341: v = mepc; break;
-    case 0x342: v = mcause; break;
-    case 0x343: v = mtval; break;
+    case 0x302: v = hart.medeleg; break;
+    case 0x303: v = hart.mideleg; break;
+    case 0x304: v = hart.mie; break;
+    case 0x305: v = hart.mtvec; break;
+    case 0x306: v = hart.mcounteren; break;
+    case 0x30a: v = hart.menvcfg; break;
+    case 0x320: v = hart.mcountinhibit; break;
+    case 0x340: v = hart.mscratch; break;
+    case 0x341: v = hart.mepc; break;
+    case 0x342: v = hart.mcause; break;
+    case 0x343: v = hart.mtval; break;
     case 0x344: v = readMip(); break;
     case 0x34a: v = 0; break; // mtinst
     case 0x34b: v = 0; break; // mtval2
-    case 0xb00: v = S.instret + mcycleOffset; break;
-    case 0xb02: v = S.instret + minstretOffset; break;
+    case 0xb00: v = hart.instret + hart.mcycleOffset; break;
+    case 0xb02: v = hart.instret + hart.minstretOffset; break;
     case 0xf11: v = 0; break; // mvendorid: non-commercial
     case 0xf12: v = 0; break; // marchid
     case 0xf13: v = 0; break; // mimpid
-    case 0xf14: v = S.hartid; break;
+    case 0xf14: v = hart.hartid; break;
     case 0xf15: v = 0; break; // mconfigptr
     default:
       if (addr >= 0x3a0 && addr <= 0x3af) {
@@ -233,69 +205,69 @@ export function csrRead(addr: u32): bool {
 
 /** Is `addr` writable at the current privilege (existence is checked by the read)? */
 export function csrWritable(addr: u32): bool {
-  return (addr >> 10) != 3 && priv >= ((addr >> 8) & 3);
+  return (addr >> 10) != 3 && hart.priv >= ((addr >> 8) & 3);
 }
 
 /** Write CSR `addr`; returns false if the write is illegal. */
 export function csrWrite(addr: u32, v: u64): bool {
   switch (addr) {
-    case 0x001: fflags = <u32>v & 0x1f; setFsDirty(); break;
-    case 0x002: frm = <u32>v & 7; setFsDirty(); break;
-    case 0x003: fflags = <u32>v & 0x1f; frm = (<u32>v >> 5) & 7; setFsDirty(); break;
-    case 0x100: writeMstatus((mstatus & ~SSTATUS_WRITABLE) | (v & SSTATUS_WRITABLE)); break;
+    case 0x001: hart.fflags = <u32>v & 0x1f; setFsDirty(); break;
+    case 0x002: hart.frm = <u32>v & 7; setFsDirty(); break;
+    case 0x003: hart.fflags = <u32>v & 0x1f; hart.frm = (<u32>v >> 5) & 7; setFsDirty(); break;
+    case 0x100: writeMstatus((hart.mstatus & ~SSTATUS_WRITABLE) | (v & SSTATUS_WRITABLE)); break;
     case 0x104: {
-      const m = MIE_WRITABLE & mideleg;
-      mie = (mie & ~m) | (v & m);
+      const m = MIE_WRITABLE & hart.mideleg;
+      hart.mie = (hart.mie & ~m) | (v & m);
       break;
     }
-    case 0x105: stvec = legalTvec(v); break;
-    case 0x106: scounteren = v & 0xffff_ffff; break;
-    case 0x10a: senvcfg = v & ENVCFG_FIOM; break;
-    case 0x140: sscratch = v; break;
-    case 0x141: sepc = v & ~(<u64>1); break;
-    case 0x142: scause = v; break;
-    case 0x143: stval = v; break;
+    case 0x105: hart.stvec = legalTvec(v); break;
+    case 0x106: hart.scounteren = v & 0xffff_ffff; break;
+    case 0x10a: hart.senvcfg = v & ENVCFG_FIOM; break;
+    case 0x140: hart.sscratch = v; break;
+    case 0x141: hart.sepc = v & ~(<u64>1); break;
+    case 0x142: hart.scause = v; break;
+    case 0x143: hart.stval = v; break;
     case 0x144: {
-      const m = MIP_SSIP & mideleg;
-      mipSw = (mipSw & ~m) | (v & m);
+      const m = MIP_SSIP & hart.mideleg;
+      hart.mipSw = (hart.mipSw & ~m) | (v & m);
       break;
     }
     case 0x14d:
-      if (priv < PRV_M && (!stce() || (mcounteren & 2) == 0)) return false;
-      stimecmp = v;
+      if (hart.priv < PRV_M && (!stce() || (hart.mcounteren & 2) == 0)) return false;
+      hart.stimecmp = v;
       updateTimers(currentTime());
       break;
     case 0x180: {
-      if (priv == PRV_S && (mstatus & MSTATUS_TVM) != 0) return false;
+      if (hart.priv == PRV_S && (hart.mstatus & MSTATUS_TVM) != 0) return false;
       const mode = v >> 60;
       if (mode != 0 && mode != 8 && mode != 9) break; // unsupported mode: no effect
-      satp = v; // MODE, ASID (16 bits, 59:44) and PPN (43:0) are all writable
+      hart.satp = v; // MODE, ASID (16 bits, 59:44) and PPN (43:0) are all writable
       flushTlb();
       selectTables();
       break;
     }
     case 0x300: writeMstatus(v); break;
     case 0x301: break; // misa: WARL, fixed
-    case 0x302: medeleg = v & MEDELEG_WRITABLE; break;
-    case 0x303: mideleg = v & MIDELEG_WRITABLE; break;
-    case 0x304: mie = v & MIE_WRITABLE; break;
-    case 0x305: mtvec = legalTvec(v); break;
-    case 0x306: mcounteren = v & 0xffff_ffff; break;
-    case 0x30a: menvcfg = v & (MENVCFG_STCE | ENVCFG_FIOM); updateTimers(currentTime()); break;
-    case 0x320: mcountinhibit = v & 0xffff_fffd; break;
-    case 0x340: mscratch = v; break;
-    case 0x341: mepc = v & ~(<u64>1); break;
-    case 0x342: mcause = v; break;
-    case 0x343: mtval = v; break;
+    case 0x302: hart.medeleg = v & MEDELEG_WRITABLE; break;
+    case 0x303: hart.mideleg = v & MIDELEG_WRITABLE; break;
+    case 0x304: hart.mie = v & MIE_WRITABLE; break;
+    case 0x305: hart.mtvec = legalTvec(v); break;
+    case 0x306: hart.mcounteren = v & 0xffff_ffff; break;
+    case 0x30a: hart.menvcfg = v & (MENVCFG_STCE | ENVCFG_FIOM); updateTimers(currentTime()); break;
+    case 0x320: hart.mcountinhibit = v & 0xffff_fffd; break;
+    case 0x340: hart.mscratch = v; break;
+    case 0x341: hart.mepc = v & ~(<u64>1); break;
+    case 0x342: hart.mcause = v; break;
+    case 0x343: hart.mtval = v; break;
     case 0x344: {
       let m = MIP_SSIP | MIP_SEIP;
       if (!stce()) m |= MIP_STIP;
-      mipSw = (mipSw & ~m) | (v & m);
+      hart.mipSw = (hart.mipSw & ~m) | (v & m);
       break;
     }
     case 0x34a: case 0x34b: break;
-    case 0xb00: mcycleOffset = v - S.instret; break;
-    case 0xb02: minstretOffset = v - S.instret; break;
+    case 0xb00: hart.mcycleOffset = v - hart.instret; break;
+    case 0xb02: hart.minstretOffset = v - hart.instret; break;
     default:
       if (addr >= 0x3a0 && addr <= 0x3af) {
         if ((addr & 1) != 0) return false;
@@ -309,7 +281,7 @@ export function csrWrite(addr: u32, v: u64): bool {
       if ((addr >= 0xb03 && addr <= 0xb1f) || (addr >= 0x323 && addr <= 0x33f)) break;
       return false;
   }
-  S.attention = true;
+  hart.attention = true;
   return true;
 }
 

@@ -3,8 +3,9 @@
 // 8 (A); privileged spec for SYSTEM.
 
 import * as S from './state';
+import { hart } from './state';
 import {
-  XREGS, PRV_M, PRV_S, PRV_U, CAUSE_ILLEGAL_INSTRUCTION, CAUSE_BREAKPOINT, CAUSE_USER_ECALL,
+  xregBase, PRV_M, PRV_S, PRV_U, CAUSE_ILLEGAL_INSTRUCTION, CAUSE_BREAKPOINT, CAUSE_USER_ECALL,
   CAUSE_MISALIGNED_FETCH, EXIT_BUDGET, EXIT_WFI, EXIT_ECALL, MSTATUS_TW, MSTATUS_TVM,
   MSTATUS_TSR,
 } from './state';
@@ -20,10 +21,10 @@ import { mul128 } from './fpu';
 import * as J from './jit';
 
 @inline function rX(i: u32): u64 {
-  return load<u64>(XREGS + ((<usize>i) << 3));
+  return load<u64>(xregBase() + ((<usize>i) << 3));
 }
 @inline function wX(i: u32, v: u64): void {
-  store<u64>(XREGS + ((<usize>i) << 3), v);
+  store<u64>(xregBase() + ((<usize>i) << 3), v);
 }
 @inline function sext32(v: u64): u64 {
   return <u64><i64><i32>v;
@@ -98,9 +99,9 @@ const RVC_CACHE: usize = memory.data(65536 * 4, 16);
 
 /** Take the exception raised by a helper; returns the handler's pc. */
 function exceptionTrap(pc: u64): u64 {
-  const cause = <u64>S.excCause;
-  S.excCause = -1;
-  return takeTrap(pc, cause, S.excTval, false);
+  const cause = <u64>hart.excCause;
+  hart.excCause = -1;
+  return takeTrap(pc, cause, hart.excTval, false);
 }
 
 function illegal(pc: u64, raw: u32): u64 {
@@ -117,23 +118,23 @@ function execAmo(inst: u32, rd: u32, rs1: u32, rs2: u32): bool {
   if (f5 == 2) { // LR
     if (rs2 != 0) return false;
     const p = atomicPointer(va, size, ACC_LOAD);
-    if (S.excCause >= 0) return true;
+    if (hart.excCause >= 0) return true;
     wX(rd, size == 4 ? sext32(<u64>load<u32>(p)) : load<u64>(p));
-    S.reservation = <i64>p;
+    hart.reservation = <i64>p;
     return true;
   }
   const src = rX(rs2);
   const p = atomicPointer(va, size, ACC_STORE);
-  if (S.excCause >= 0) return true;
+  if (hart.excCause >= 0) return true;
   if (f5 == 3) { // SC
-    if (S.reservation == <i64>p) {
+    if (hart.reservation == <i64>p) {
       if (size == 4) store<u32>(p, <u32>src);
       else store<u64>(p, src);
       wX(rd, 0);
     } else {
       wX(rd, 1);
     }
-    S.reservation = -1;
+    hart.reservation = -1;
     return true;
   }
   const old: u64 = size == 4 ? sext32(<u64>load<u32>(p)) : load<u64>(p);
@@ -166,24 +167,24 @@ function execAmo(inst: u32, rd: u32, rs1: u32, rs2: u32): bool {
 }
 
 /**
- * Run up to `budget` instructions. Returns an EXIT_* reason; S.pc holds the
+ * Run up to `budget` instructions. Returns an EXIT_* reason; hart.pc holds the
  * next instruction to execute.
  */
 export function run(budget: i32): i32 {
-  let pc = S.pc;
+  let pc = hart.pc;
   let n = budget;
-  const startInstret = S.instret;
+  const startInstret = hart.instret;
   let exit = EXIT_BUDGET;
   // pc after the last instruction when it fell through; anything else is a
   // block entry, where translated code may take over.
   let seqPc: u64 = 1;
 
   while (n > 0) {
-    if (S.attention) {
-      S.attention = false;
-      if (S.exitRequest != 0) {
-        exit = S.exitRequest;
-        S.exitRequest = 0;
+    if (hart.attention) {
+      hart.attention = false;
+      if (hart.exitRequest != 0) {
+        exit = hart.exitRequest;
+        hart.exitRequest = 0;
         break;
       }
       const cause = pendingInterrupt();
@@ -192,12 +193,12 @@ export function run(budget: i32): i32 {
     if (pc != seqPc && J.jitOn) {
       n = J.jitDispatch(pc, n);
       pc = J.jitPc;
-      if (S.excCause >= 0) {
+      if (hart.excCause >= 0) {
         pc = exceptionTrap(pc);
         continue;
       }
       seqPc = pc;
-      if (n <= 0 || S.attention) continue;
+      if (n <= 0 || hart.attention) continue;
     }
     n--;
 
@@ -206,12 +207,12 @@ export function run(budget: i32): i32 {
       inst = load<u32>(<usize>(pc + M.fetchAdd));
     } else {
       inst = fetchSlow(pc);
-      if (S.excCause >= 0) {
+      if (hart.excCause >= 0) {
         pc = exceptionTrap(pc);
         continue;
       }
     }
-    store<u64>(XREGS, 0);
+    store<u64>(xregBase(), 0);
     let len: u64 = 4;
     let raw = inst;
     if ((inst & 3) != 3) {
@@ -288,7 +289,7 @@ export function run(budget: i32): i32 {
           case 6: { const h = tlbLookup(M.loadTable, va, 4); v = h ? <u64>load<u32>(h) : loadSlow(va, 4); break; }
           default: pc = illegal(pc, raw); continue;
         }
-        if (S.excCause >= 0) { pc = exceptionTrap(pc); continue; }
+        if (hart.excCause >= 0) { pc = exceptionTrap(pc); continue; }
         wX(rd, v);
         break;
       }
@@ -305,7 +306,7 @@ export function run(budget: i32): i32 {
           else store<u64>(h, v);
         } else {
           storeSlow(va, size, v);
-          if (S.excCause >= 0) { pc = exceptionTrap(pc); continue; }
+          if (hart.excCause >= 0) { pc = exceptionTrap(pc); continue; }
         }
         break;
       }
@@ -417,7 +418,7 @@ export function run(budget: i32): i32 {
       }
       case 0x2f: { // AMO
         if (!execAmo(inst, rd, rs1, rs2)) { pc = illegal(pc, raw); continue; }
-        if (S.excCause >= 0) { pc = exceptionTrap(pc); continue; }
+        if (hart.excCause >= 0) { pc = exceptionTrap(pc); continue; }
         break;
       }
       case 0x0f: // MISC-MEM: FENCE, FENCE.I (no decode cache, nothing to flush)
@@ -428,12 +429,12 @@ export function run(budget: i32): i32 {
           if (rd != 0) { pc = illegal(pc, raw); continue; }
           const f7 = inst >> 25;
           if (inst == 0x0000_0073) { // ECALL
-            if (S.priv == PRV_S && S.hostSbi) {
+            if (hart.priv == PRV_S && hart.hostSbi) {
               pc += 4;
               exit = EXIT_ECALL;
               break;
             }
-            pc = takeTrap(pc, CAUSE_USER_ECALL + <u64>S.priv, 0, false);
+            pc = takeTrap(pc, CAUSE_USER_ECALL + <u64>hart.priv, 0, false);
             continue;
           }
           if (inst == 0x0010_0073) { // EBREAK
@@ -441,17 +442,17 @@ export function run(budget: i32): i32 {
             continue;
           }
           if (inst == 0x3020_0073) { // MRET
-            if (S.priv != PRV_M) { pc = illegal(pc, raw); continue; }
+            if (hart.priv != PRV_M) { pc = illegal(pc, raw); continue; }
             pc = mret();
             continue;
           }
           if (inst == 0x1020_0073) { // SRET
-            if (S.priv == PRV_U || (S.priv == PRV_S && (C.mstatus & MSTATUS_TSR) != 0)) { pc = illegal(pc, raw); continue; }
+            if (hart.priv == PRV_U || (hart.priv == PRV_S && (hart.mstatus & MSTATUS_TSR) != 0)) { pc = illegal(pc, raw); continue; }
             pc = sret();
             continue;
           }
           if (inst == 0x1050_0073) { // WFI
-            if (S.priv == PRV_U || (S.priv == PRV_S && (C.mstatus & MSTATUS_TW) != 0)) { pc = illegal(pc, raw); continue; }
+            if (hart.priv == PRV_U || (hart.priv == PRV_S && (hart.mstatus & MSTATUS_TW) != 0)) { pc = illegal(pc, raw); continue; }
             pc += 4;
             if (!wfiWake()) {
               exit = EXIT_WFI;
@@ -460,7 +461,7 @@ export function run(budget: i32): i32 {
             continue;
           }
           if (f7 == 0x09) { // SFENCE.VMA
-            if (S.priv == PRV_U || (S.priv == PRV_S && (C.mstatus & MSTATUS_TVM) != 0)) { pc = illegal(pc, raw); continue; }
+            if (hart.priv == PRV_U || (hart.priv == PRV_S && (hart.mstatus & MSTATUS_TVM) != 0)) { pc = illegal(pc, raw); continue; }
             if (rs1 != 0) M.flushPage(rX(rs1));
             else flushTlb();
             M.invalidateFetch();
@@ -474,7 +475,7 @@ export function run(budget: i32): i32 {
         const csr = inst >> 20;
         const op = f3 & 3;
         const writes = op == 1 || rs1 != 0;
-        S.instret = startInstret + <u64>(budget - n);
+        hart.instret = startInstret + <u64>(budget - n);
         if (writes && !csrWritable(csr)) { pc = illegal(pc, raw); continue; }
         if (!csrRead(csr)) { pc = illegal(pc, raw); continue; }
         const old = C.csrValue;
@@ -488,11 +489,11 @@ export function run(budget: i32): i32 {
       }
       case 0x07: // LOAD-FP
         if (!execFpLoad(inst, rd, rs1, f3)) { pc = illegal(pc, raw); continue; }
-        if (S.excCause >= 0) { pc = exceptionTrap(pc); continue; }
+        if (hart.excCause >= 0) { pc = exceptionTrap(pc); continue; }
         break;
       case 0x27: // STORE-FP
         if (!execFpStore(inst, rs1, rs2, f3)) { pc = illegal(pc, raw); continue; }
-        if (S.excCause >= 0) { pc = exceptionTrap(pc); continue; }
+        if (hart.excCause >= 0) { pc = exceptionTrap(pc); continue; }
         break;
       case 0x43: case 0x47: case 0x4b: case 0x4f: case 0x53:
         if (!execFp(inst, rd, rs1, rs2, f3)) { pc = illegal(pc, raw); continue; }
@@ -505,11 +506,11 @@ export function run(budget: i32): i32 {
     pc += len;
     seqPc = pc;
   }
-  S.pc = pc;
-  S.instret = startInstret + <u64>(budget - n);
+  hart.pc = pc;
+  hart.instret = startInstret + <u64>(budget - n);
   // x0's slot holds whatever the last instruction "wrote" to x0 (it is
   // re-zeroed before each one); leave it zero for everyone else.
-  store<u64>(XREGS, 0);
+  store<u64>(xregBase(), 0);
   return exit;
 }
 

@@ -3,7 +3,8 @@
 // arithmetic itself is in fpu.ts. Unprivileged spec chapters 11 (F), 12 (D).
 
 import * as S from './state';
-import { FREGS, XREGS } from './state';
+import { hart } from './state';
+import { fregBase, xregBase } from './state';
 import * as M from './mmu';
 import { tlbLookup, loadSlow, storeSlow } from './mmu';
 import * as C from './csr';
@@ -14,24 +15,24 @@ const BOX: u64 = 0xffff_ffff_0000_0000;
 const CANON_S: u32 = 0x7fc0_0000;
 
 @inline function rX(i: u32): u64 {
-  return load<u64>(XREGS + ((<usize>i) << 3));
+  return load<u64>(xregBase() + ((<usize>i) << 3));
 }
 @inline function wX(i: u32, v: u64): void {
-  store<u64>(XREGS + ((<usize>i) << 3), v);
+  store<u64>(xregBase() + ((<usize>i) << 3), v);
 }
 @inline function rD(i: u32): u64 {
-  return load<u64>(FREGS + ((<usize>i) << 3));
+  return load<u64>(fregBase() + ((<usize>i) << 3));
 }
 @inline function wD(i: u32, v: u64): void {
-  store<u64>(FREGS + ((<usize>i) << 3), v);
+  store<u64>(fregBase() + ((<usize>i) << 3), v);
 }
 /** A single read from an FP register: improperly NaN-boxed values read as the canonical NaN. */
 @inline function rS(i: u32): u32 {
-  const v = load<u64>(FREGS + ((<usize>i) << 3));
+  const v = load<u64>(fregBase() + ((<usize>i) << 3));
   return (v & BOX) == BOX ? <u32>v : CANON_S;
 }
 @inline function wS(i: u32, v: u32): void {
-  store<u64>(FREGS + ((<usize>i) << 3), BOX | <u64>v);
+  store<u64>(fregBase() + ((<usize>i) << 3), BOX | <u64>v);
 }
 @inline function sext32(v: u64): u64 {
   return <u64><i64><i32>v;
@@ -39,7 +40,7 @@ const CANON_S: u32 = 0x7fc0_0000;
 
 function flushFlags(): void {
   if (F.fflagsAcc != 0) {
-    C.fflags |= F.fflagsAcc;
+    hart.fflags |= F.fflagsAcc;
     F.fflagsAcc = 0;
     setFsDirty();
   }
@@ -47,12 +48,12 @@ function flushFlags(): void {
 
 /** The host may compute this operation: round to nearest even, inexact already raised. */
 @inline function hostRounding(rm: i32): bool {
-  return rm == 0 && (C.fflags & 1) != 0;
+  return rm == 0 && (hart.fflags & 1) != 0;
 }
 
 /** Resolve the rm field (7 = dynamic); -1 if the result is a reserved mode. */
 @inline function roundingMode(f3: u32): i32 {
-  const rm = f3 == 7 ? C.frm : f3;
+  const rm = f3 == 7 ? hart.frm : f3;
   return rm > 4 ? -1 : <i32>rm;
 }
 
@@ -62,12 +63,12 @@ export function execFpLoad(inst: u32, rd: u32, rs1: u32, f3: u32): bool {
   if (f3 == 2) {
     const h = tlbLookup(M.loadTable, va, 4);
     const v = h ? load<u32>(h) : <u32>loadSlow(va, 4);
-    if (S.excCause >= 0) return true;
+    if (hart.excCause >= 0) return true;
     wS(rd, v);
   } else {
     const h = tlbLookup(M.loadTable, va, 8);
     const v = h ? load<u64>(h) : loadSlow(va, 8);
-    if (S.excCause >= 0) return true;
+    if (hart.excCause >= 0) return true;
     wD(rd, v);
   }
   setFsDirty();

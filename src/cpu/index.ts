@@ -3,6 +3,7 @@
 // these are on the per-instruction path.
 
 import * as S from './state';
+import { hart } from './state';
 import * as C from './csr';
 import * as M from './mmu';
 import { run as runLoop } from './execute';
@@ -18,47 +19,77 @@ export { loadTable, storeTable, tlbIndexMask } from './mmu';
 import { codePagesInit, codePagesBytes, codeWrittenRange } from './codepages';
 import { expandCompressed } from './compressed';
 
-/** Reserve `ramBytes` of guest RAM after the core's own data; returns its linear-memory offset. */
-export function init(ramBytes: u32): usize {
-  const start = (<usize>memory.size()) << 16;
-  const ramPages = (<u64>ramBytes + 0x1_ffff) >> 16; // + a guard page for 4-byte fetches at the end
-  const tablePages = (<u64>codePagesBytes(<u64>ramBytes) + 0xffff) >> 16;
-  if (memory.grow(<i32>(ramPages + tablePages)) < 0) return 0;
-  S.ramOffset = start;
-  S.ramSize = <u64>ramBytes;
-  codePagesInit(start + <usize>(ramPages << 16), <u64>ramBytes);
+// Linear memory (imported: the host creates it, so that it can be shared):
+//   [0, __heap_base)        the core's constant data
+//   hart block              HART_BYTES (state.ts)
+//   guest RAM               from a 64 KiB boundary, + a 64 KiB guard page
+//   code-page table         one word per RAM page (codepages.ts)
+let plannedRam: u64 = 0;
+let plannedHart: usize = 0;
+let plannedRamOffset: usize = 0;
+let plannedTable: usize = 0;
+let plannedEnd: usize = 0;
+
+/**
+ * Plan the memory for `ramBytes` of guest RAM; returns the bytes of linear
+ * memory needed (0 if too many). The host grows the memory to that size,
+ * then calls init().
+ */
+export function layout(ramBytes: u32): usize {
+  const block = (__heap_base + 63) & ~(<usize>63);
+  const ramOffset = (block + S.HART_BYTES + 0xffff) & ~(<usize>0xffff);
+  // A guard page after RAM keeps 4-byte fetches at its very end inside memory.
+  const table = <u64>ramOffset + <u64>ramBytes + 0x1_0000;
+  const end = (table + <u64>codePagesBytes(<u64>ramBytes) + 0xffff) & ~(<u64>0xffff);
+  if (end > 0xffff_0000) return 0;
+  plannedRam = <u64>ramBytes;
+  plannedHart = block;
+  plannedRamOffset = ramOffset;
+  plannedTable = <usize>table;
+  plannedEnd = <usize>end;
+  return <usize>end;
+}
+
+/** Take the memory planned by layout(); returns guest RAM's linear-memory offset, or 0 if memory is too small. */
+export function init(): usize {
+  if (plannedEnd == 0 || (<u64>memory.size() << 16) < <u64>plannedEnd) return 0;
+  hart = changetype<S.Hart>(plannedHart);
+  S.ramOffset = plannedRamOffset;
+  S.ramSize = plannedRam;
+  codePagesInit(plannedTable, plannedRam);
   reset();
-  return start;
+  return plannedRamOffset;
 }
 
 export function reset(): void {
   for (let i = 0; i < 32; i++) {
-    store<u64>(S.XREGS + (<usize>i << 3), 0);
-    store<u64>(S.FREGS + (<usize>i << 3), 0);
+    store<u64>(S.xregBase() + (<usize>i << 3), 0);
+    store<u64>(S.fregBase() + (<usize>i << 3), 0);
   }
-  S.pc = S.RAM_BASE;
-  S.priv = PRV_M;
-  S.excCause = -1;
-  S.instret = 0;
-  S.attention = false;
-  S.exitRequest = 0;
-  S.reservation = -1;
-  C.mstatus = (<u64>2 << 32) | (<u64>2 << 34);
-  C.medeleg = 0;
-  C.mideleg = 0;
-  C.mie = 0;
-  C.mipSw = 0;
-  C.mipHw = 0;
-  C.mtvec = 0;
-  C.mcounteren = 0;
-  C.menvcfg = 0;
-  C.satp = 0;
-  C.stimecmp = 0xffff_ffff_ffff_ffff;
-  C.mtimecmp = 0xffff_ffff_ffff_ffff;
-  C.fflags = 0;
-  C.frm = 0;
-  C.mcycleOffset = 0;
-  C.minstretOffset = 0;
+  hart.pc = S.RAM_BASE;
+  hart.priv = PRV_M;
+  hart.excCause = -1;
+  hart.instret = 0;
+  hart.attention = false;
+  hart.exitRequest = 0;
+  hart.reservation = -1;
+  hart.mstatus = (<u64>2 << 32) | (<u64>2 << 34);
+  hart.medeleg = 0;
+  hart.mideleg = 0;
+  hart.mie = 0;
+  hart.mipSw = 0;
+  hart.mipHw = 0;
+  hart.mtvec = 0;
+  hart.mcounteren = 0;
+  hart.menvcfg = 0;
+  hart.satp = 0;
+  hart.stimecmp = 0xffff_ffff_ffff_ffff;
+  hart.mtimecmp = 0xffff_ffff_ffff_ffff;
+  hart.fflags = 0;
+  hart.frm = 0;
+  hart.mcycleOffset = 0;
+  hart.minstretOffset = 0;
+  hart.jitQueued = 0;
   pmpReset();
   M.flushAll();
   M.selectTables();
@@ -70,37 +101,37 @@ export function run(budget: i32): i32 {
   return runLoop(budget);
 }
 
-export function getPc(): u64 { return S.pc; }
-export function setPc(v: u64): void { S.pc = v; M.invalidateFetch(); }
-export function getPriv(): u32 { return S.priv; }
+export function getPc(): u64 { return hart.pc; }
+export function setPc(v: u64): void { hart.pc = v; M.invalidateFetch(); }
+export function getPriv(): u32 { return hart.priv; }
 export function setPriv(p: u32): void {
-  S.priv = p == 0 || p == 1 || p == 3 ? p : PRV_M;
+  hart.priv = p == 0 || p == 1 || p == 3 ? p : PRV_M;
   M.selectTables();
-  S.attention = true;
+  hart.attention = true;
 }
 export function getX(i: u32): u64 { return i > 0 && i < 32 ? S.getX(i) : 0; }
 export function setX(i: u32, v: u64): void { if (i > 0 && i < 32) S.setX(i, v); }
-export function getF(i: u32): u64 { return i < 32 ? load<u64>(S.FREGS + (<usize>i << 3)) : 0; }
-export function setF(i: u32, v: u64): void { if (i < 32) store<u64>(S.FREGS + (<usize>i << 3), v); }
-export function getInstret(): u64 { return S.instret; }
-export function setHartId(id: u64): void { S.hartid = id; }
-export function setHostSbi(on: bool): void { S.hostSbi = on; }
+export function getF(i: u32): u64 { return i < 32 ? load<u64>(S.fregBase() + (<usize>i << 3)) : 0; }
+export function setF(i: u32, v: u64): void { if (i < 32) store<u64>(S.fregBase() + (<usize>i << 3), v); }
+export function getInstret(): u64 { return hart.instret; }
+export function setHartId(id: u64): void { hart.hartid = id; }
+export function setHostSbi(on: bool): void { hart.hostSbi = on; }
 
 /** Read a CSR with machine privilege (for the host); returns 0 for CSRs that do not exist. */
 export function readCsr(addr: u32): u64 {
-  const p = S.priv;
-  S.priv = PRV_M;
+  const p = hart.priv;
+  hart.priv = PRV_M;
   const ok = C.csrRead(addr);
-  S.priv = p;
+  hart.priv = p;
   return ok ? C.csrValue : 0;
 }
 
 /** Write a CSR with machine privilege (for the host: boot setup, SBI). */
 export function writeCsr(addr: u32, v: u64): bool {
-  const p = S.priv;
-  S.priv = PRV_M;
+  const p = hart.priv;
+  hart.priv = PRV_M;
   const ok = C.csrWrite(addr, v);
-  S.priv = p;
+  hart.priv = p;
   M.selectTables();
   return ok;
 }
@@ -114,22 +145,22 @@ export function setLine(line: u32, level: bool): void {
   C.setMipHw(mask, level);
 }
 
-export function getMtimecmp(): u64 { return C.mtimecmp; }
+export function getMtimecmp(): u64 { return hart.mtimecmp; }
 export function setMtimecmp(v: u64): void {
-  C.mtimecmp = v;
+  hart.mtimecmp = v;
   C.updateTimers(C.currentTime());
 }
-export function getStimecmp(): u64 { return C.stimecmp; }
+export function getStimecmp(): u64 { return hart.stimecmp; }
 /** SBI set_timer: program the supervisor timer compare (also clears a pending STIP when in the future). */
 export function setStimecmp(v: u64): void {
-  C.stimecmp = v;
+  hart.stimecmp = v;
   C.updateTimers(C.currentTime());
 }
 /** Earliest pending timer deadline in ticks (for sleeping in WFI); u64 max if none is armed. */
 export function nextDeadline(): u64 {
   let d: u64 = 0xffff_ffff_ffff_ffff;
-  if ((C.mie & S.MIP_MTIP) != 0 && C.mtimecmp < d) d = C.mtimecmp;
-  if (C.stce() && (C.mie & S.MIP_STIP) != 0 && C.stimecmp < d) d = C.stimecmp;
+  if ((hart.mie & S.MIP_MTIP) != 0 && hart.mtimecmp < d) d = hart.mtimecmp;
+  if (C.stce() && (hart.mie & S.MIP_STIP) != 0 && hart.stimecmp < d) d = hart.stimecmp;
   return d;
 }
 export function pollTimers(): void {
@@ -151,8 +182,8 @@ export function getHtifValue(): u64 { return M.htifValue; }
 
 /** Ask run() to return `reason` before the next instruction. */
 export function requestExit(reason: i32): void {
-  S.exitRequest = reason;
-  S.attention = true;
+  hart.exitRequest = reason;
+  hart.attention = true;
 }
 
 export function ramOffset(): usize { return S.ramOffset; }
@@ -168,4 +199,4 @@ export function expandRvc(c: u32): u32 {
 }
 
 /** Linear-memory address of the integer register file. */
-export function xregs(): usize { return S.XREGS; }
+export function xregs(): usize { return S.xregBase(); }

@@ -1,7 +1,7 @@
 // The core's side of the JIT (the translator itself is host code, src/jit).
 //
 // Block entries are counted by the linear-memory address of their first
-// instruction (physical pc + a constant); an entry that becomes hot is queued
+// instruction (physical pc + a constant); an entry that becomes hot is hart.jitQueued
 // for the host, which compiles it into a wasm function sharing this memory
 // and installs it in the exported function table. A translation never bakes
 // in the virtual pc (it is a parameter) and reads the TLB tables selected at
@@ -14,6 +14,7 @@
 // instruction faults, excCause is set and jitPc is the faulting pc.
 
 import * as S from './state';
+import { hart } from './state';
 import * as M from './mmu';
 import { tlbLookup, loadSlow, storeSlow } from './mmu';
 import { pageGen, markCodePage, codePagesReset } from './codepages';
@@ -30,25 +31,29 @@ export let jitStatus: i32 = 0;
 export let jitCodeWritten: bool = false;
 
 let threshold: u32 = 50;
-// Leave run() as soon as an entry is queued, so it is translated before it
+// Leave run() as soon as an entry is hart.jitQueued, so it is translated before it
 // runs at all (tests: every instruction of a program then runs translated).
 let eager: bool = false;
 // Instructions retired by translated code, and calls into it (for statistics).
 export let jitRetired: u64 = 0;
 export let jitCalls: u64 = 0;
 
-const CACHE_BITS: u32 = 14;
+const CACHE_BITS: u32 = S.JIT_CACHE_BITS;
 const CACHE_MASK: usize = (1 << CACHE_BITS) - 1;
 // Entry: tag (linear address of the block), page word it was made under,
 // function index (0 = none), hit count (untranslated) or maximum length.
-const CACHE: usize = memory.data(<i32>(16 << CACHE_BITS), 16);
-const QUEUE_SIZE: u32 = 256;
-const QUEUE: usize = memory.data(<i32>(QUEUE_SIZE * 4), 4);
-let queued: u32 = 0;
+// (Both in the hart's block.)
+const QUEUE_SIZE: u32 = S.JIT_QUEUE_SIZE;
+@inline function jitCache(): usize {
+  return S.hartAddr() + S.HART_JIT_CACHE;
+}
+@inline function jitQueueArea(): usize {
+  return S.hartAddr() + S.HART_JIT_QUEUE;
+}
 const NEVER: u32 = 0xffff_ffff;
 
 @inline function entryOf(host: usize): usize {
-  return CACHE + (((host >> 1) & CACHE_MASK) << 4);
+  return jitCache() + (((host >> 1) & CACHE_MASK) << 4);
 }
 
 /**
@@ -79,13 +84,13 @@ export function jitDispatch(pc: u64, n: i32): i32 {
       }
       const c = load<u32>(e, 12);
       if (c != NEVER) {
-        if (c + 1 >= threshold && queued < QUEUE_SIZE) {
-          store<u32>(QUEUE + (<usize>queued << 2), <u32>host);
-          queued++;
+        if (c + 1 >= threshold && hart.jitQueued < QUEUE_SIZE) {
+          store<u32>(jitQueueArea() + (<usize>hart.jitQueued << 2), <u32>host);
+          hart.jitQueued++;
           store<u32>(e, NEVER, 12);
           if (eager) {
-            S.exitRequest = S.EXIT_TRANSLATE;
-            S.attention = true;
+            hart.exitRequest = S.EXIT_TRANSLATE;
+            hart.attention = true;
           }
         } else {
           store<u32>(e, c + 1, 12);
@@ -101,13 +106,13 @@ export function jitDispatch(pc: u64, n: i32): i32 {
     pc = jitPc;
     if (jitStatus != 0) {
       if (jitStatus == 2) {
-        if (pendingRd != 0) store<u64>(S.XREGS + (<usize>pendingRd << 3), pendingValue);
+        if (pendingRd != 0) store<u64>(S.xregBase() + (<usize>pendingRd << 3), pendingValue);
         pc += pendingLen;
       }
       jitStatus = 0;
       break;
     }
-    if (S.attention || n <= 0) break;
+    if (hart.attention || n <= 0) break;
   }
   jitPc = pc;
   return n;
@@ -121,11 +126,11 @@ export function jitEnable(on: bool, hot: u32, translateFirst: bool): void {
   threshold = hot == 0 ? 1 : hot;
 }
 
-export function jitQueue(): usize { return QUEUE; }
+export function jitQueue(): usize { return jitQueueArea(); }
 export function jitInstructions(): u64 { return jitRetired; }
 export function jitCallCount(): u64 { return jitCalls; }
-export function jitQueued(): u32 { return queued; }
-export function jitClearQueue(): void { queued = 0; }
+export function jitQueued(): u32 { return hart.jitQueued; }
+export function jitClearQueue(): void { hart.jitQueued = 0; }
 
 /** Mark the page of `host` as code before reading it; returns the page word to install under (0 = don't). */
 export function jitMarkCode(host: usize): u32 {
@@ -164,7 +169,7 @@ export function jitReject(host: usize, word: u32): void {
  */
 export function jitDropSlots(lo: u32, hi: u32): void {
   for (let i: usize = 0; i <= CACHE_MASK; i++) {
-    const e = CACHE + (i << 4);
+    const e = jitCache() + (i << 4);
     const fn = load<u32>(e, 8);
     if (fn >= lo && fn < hi) {
       store<u32>(e, 0, 4);
@@ -176,8 +181,8 @@ export function jitDropSlots(lo: u32, hi: u32): void {
 
 /** Forget every translation (the host is about to reuse the table). */
 export function jitFlush(): void {
-  memory.fill(CACHE, 0, 16 << CACHE_BITS);
-  queued = 0;
+  memory.fill(jitCache(), 0, 16 << CACHE_BITS);
+  hart.jitQueued = 0;
   codePagesReset();
 }
 
@@ -207,16 +212,16 @@ export function jitLoad(va: u64, info: u32): u64 {
   if (f3 == 0) v = <u64><i64><i8>raw;
   else if (f3 == 1) v = <u64><i64><i16>raw;
   else if (f3 == 2) v = <u64><i64><i32>raw;
-  if (S.excCause >= 0) jitStatus = 1;
-  else if (S.attention) stopAfter(info, v);
+  if (hart.excCause >= 0) jitStatus = 1;
+  else if (hart.attention) stopAfter(info, v);
   return v;
 }
 
 export function jitStore(va: u64, v: u64, info: u32): i32 {
   jitCodeWritten = false;
   storeSlow(va, <u32>1 << (info & 3), v);
-  if (S.excCause >= 0) jitStatus = 1;
-  else if (S.attention || jitCodeWritten) stopAfter(info & ~(<u32>0xf8), 0);
+  if (hart.excCause >= 0) jitStatus = 1;
+  else if (hart.attention || jitCodeWritten) stopAfter(info & ~(<u32>0xf8), 0);
   return jitStatus;
 }
 
@@ -231,20 +236,20 @@ export function jitStore(va: u64, v: u64, info: u32): i32 {
 export function jitFp(inst: u32, raw: u32): i32 {
   // x0's slot may hold what an interpreted instruction "wrote" to x0 just
   // before translated code was entered; an FP load or store may read it.
-  store<u64>(S.XREGS, 0);
+  store<u64>(S.xregBase(), 0);
+  jitCodeWritten = false;
   const rd = (inst >> 7) & 31;
   const rs1 = (inst >> 15) & 31;
   const rs2 = (inst >> 20) & 31;
   const f3 = (inst >> 12) & 7;
   const op = inst & 0x7f;
-  jitCodeWritten = false;
   let ok: bool;
   if (op == 0x07) ok = execFpLoad(inst, rd, rs1, f3);
   else if (op == 0x27) ok = execFpStore(inst, rs1, rs2, f3);
   else ok = execFp(inst, rd, rs1, rs2, f3);
   if (!ok) S.raise(S.CAUSE_ILLEGAL_INSTRUCTION, <u64>raw);
-  if (S.excCause >= 0) jitStatus = 1;
-  else if (S.attention || jitCodeWritten) stopAfter((raw & 3) != 3 ? 0x100 : 0, 0);
+  if (hart.excCause >= 0) jitStatus = 1;
+  else if (hart.attention || jitCodeWritten) stopAfter((raw & 3) != 3 ? 0x100 : 0, 0);
   return jitStatus;
 }
 

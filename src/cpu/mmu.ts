@@ -1,6 +1,6 @@
-// Address translation (Sv39/Sv48), the software TLB, and physical accesses.
+// Address translation (Sv39/Sv48), the software tlbArea(), and physical accesses.
 //
-// The TLB is direct-mapped and split into banks by the context that decides
+// The tlbArea() is direct-mapped and split into banks by the context that decides
 // permissions: bare/M (identity), S with SUM=0, S with SUM=1, and U. Each bank
 // has one table per access kind (fetch, load, store), and an entry is only
 // present in a kind's table if that access is allowed, so a hit needs no
@@ -14,15 +14,14 @@
 // selects the MPP bank).
 
 import {
-  RAM_BASE, ramOffset, ramSize, priv, PRV_M, PRV_S, PRV_U, raise, excCause,
+  RAM_BASE, ramOffset, ramSize, hart, PRV_M, PRV_S, PRV_U, raise,
   CAUSE_FETCH_ACCESS, CAUSE_LOAD_ACCESS, CAUSE_STORE_ACCESS,
   CAUSE_FETCH_PAGE_FAULT, CAUSE_LOAD_PAGE_FAULT, CAUSE_STORE_PAGE_FAULT,
   MSTATUS_MPRV, MSTATUS_MPP, MSTATUS_MPP_SHIFT, MSTATUS_SUM, MSTATUS_MXR,
-  EXIT_HTIF,
+  EXIT_HTIF, TLB_SIZE, TLB_TABLE_BYTES, TLB_BANKS, TLB_LOG_SIZE,
 } from './state';
 import * as S from './state';
 import { mmioRead, mmioWrite } from './host';
-import { mstatus, satp } from './csr';
 import { pmpAllows } from './pmp';
 import { isCodePage, codeWritten } from './codepages';
 import * as J from './jit';
@@ -32,35 +31,38 @@ export const ACC_LOAD: u32 = 1;
 export const ACC_STORE: u32 = 2;
 
 // 4096 entries per table cover 16 MiB: big working sets (a sort, a hash
-// table, a kernel build) miss far less than with 256 (QEMU grows its TLB
+// table, a kernel build) miss far less than with 256 (QEMU grows its tlbArea()
 // with use for the same reason). Flushes stay cheap through the fill logs.
-const TLB_BITS: u32 = 12;
-const TLB_SIZE: u32 = 1 << TLB_BITS;
+// The tables live in the hart's block (state.ts: TLB_BITS, TLB_BANKS).
 const TLB_MASK: u64 = <u64>(TLB_SIZE - 1);
-const TABLE_BYTES: usize = <usize>TLB_SIZE * 16;
-const BANKS: u32 = 4; // 0 bare/M, 1 S, 2 S+SUM, 3 U
-const TLB: usize = memory.data(<i32>(BANKS * 3 * TLB_SIZE * 16), 16);
+const TABLE_BYTES: usize = TLB_TABLE_BYTES;
+const BANKS: u32 = TLB_BANKS;
+@inline function tlbArea(): usize {
+  return S.hartAddr() + S.HART_TLB;
+}
 const INVALID_TAG: u64 = 0xffff_ffff_ffff_ffff;
 
 // Fill logs: the entries each bank filled since it was last cleared, so a
 // flush clears those instead of the whole bank; past LOG_SIZE fills the
 // bank is cleared whole.
-const LOG_SIZE: u32 = 512;
-const LOGS: usize = memory.data(<i32>(BANKS * LOG_SIZE * 4), 4);
-const LOG_COUNT: usize = memory.data(<i32>(BANKS * 4), 4);
+const LOG_SIZE: u32 = TLB_LOG_SIZE;
+@inline function tlbLogs(): usize {
+  return S.hartAddr() + S.HART_TLB_LOGS;
+}
+@inline function tlbLogCount(): usize {
+  return S.hartAddr() + S.HART_TLB_LOG_COUNT;
+}
 
-// The hull of the virtual ranges of superpages cached in banks 1..3: an
-// address-specific SFENCE.VMA inside it must flush everything, since one
-// superpage PTE stands behind many cached 4 KiB entries.
-let superLo: u64 = INVALID_TAG;
-let superHi: u64 = 0; // inclusive
+// hart.superLo..h.superHi: the hull of the virtual ranges of superpages cached
+// in banks 1..3: an address-specific SFENCE.VMA inside it must flush
+// everything, since one superpage PTE stands behind many cached 4 KiB entries.
 // Level of the leaf the last translate() found (0 = a 4 KiB page or no translation).
 let walkLevel: i32 = 0;
 
-// Table base addresses for the current context.
-export let fetchTable: usize = TLB;
-export let loadTable: usize = TLB + TABLE_BYTES;
-export let storeTable: usize = TLB + 2 * TABLE_BYTES;
+// Table base addresses for the current hart and context (selectTables).
+export let fetchTable: usize = 0;
+export let loadTable: usize = 0;
+export let storeTable: usize = 0;
 
 // Physical page written by HTIF programs to report results; stores to it take
 // the slow path so the host sees them.
@@ -97,29 +99,29 @@ function bankBase(p: u32, sum: bool): usize {
   if (p == PRV_M) bank = 0;
   else if (p == PRV_S) bank = sum ? 2 : 1;
   else bank = 3;
-  return TLB + <usize>(bank * 3) * TABLE_BYTES;
+  return tlbArea() + <usize>(bank * 3) * TABLE_BYTES;
 }
 
-/** Re-select the tables after a change of privilege, satp mode, MPRV/MPP or SUM. */
+/** Re-select the tables after a change of privilege, hart.satp mode, MPRV/MPP or SUM. */
 export function selectTables(): void {
-  const sum = (mstatus & MSTATUS_SUM) != 0;
-  fetchTable = bankBase(priv, sum);
-  let dp = priv;
-  if (priv == PRV_M && (mstatus & MSTATUS_MPRV) != 0) dp = <u32>((mstatus & MSTATUS_MPP) >> MSTATUS_MPP_SHIFT);
+  const sum = (hart.mstatus & MSTATUS_SUM) != 0;
+  fetchTable = bankBase(hart.priv, sum);
+  let dp = hart.priv;
+  if (hart.priv == PRV_M && (hart.mstatus & MSTATUS_MPRV) != 0) dp = <u32>((hart.mstatus & MSTATUS_MPP) >> MSTATUS_MPP_SHIFT);
   const d = bankBase(dp, sum);
   loadTable = d + TABLE_BYTES;
   storeTable = d + 2 * TABLE_BYTES;
   fetchVpn = INVALID_TAG;
 }
 
-/** Forget every translated entry (sfence.vma, satp or MXR change). The bare bank stays valid. */
+/** Forget every translated entry (sfence.vma, hart.satp or MXR change). The bare bank stays valid. */
 export function flushTlb(): void {
   for (let b: u32 = 1; b < BANKS; b++) clearBank(b);
-  superLo = INVALID_TAG;
-  superHi = 0;
+  hart.superLo = INVALID_TAG;
+  hart.superHi = 0;
 }
 
-/** Linear-memory byte mask of a TLB entry's offset in its table, for translated code. */
+/** Linear-memory byte mask of a tlbArea() entry's offset in its table, for translated code. */
 export function tlbIndexMask(): u32 {
   return (TLB_SIZE - 1) << 4;
 }
@@ -130,7 +132,7 @@ export function tlbIndexMask(): u32 {
  * Privileged spec §12.2.1.
  */
 export function flushPage(va: u64): void {
-  if (va >= superLo && va <= superHi) {
+  if (va >= hart.superLo && va <= hart.superHi) {
     flushTlb();
     return;
   }
@@ -139,7 +141,7 @@ export function flushPage(va: u64): void {
   const slot = (<usize>((va >> 12) & TLB_MASK)) << 4;
   for (let b: u32 = 1; b < BANKS; b++) {
     for (let k: u32 = 0; k < 3; k++) {
-      const e = TLB + <usize>(b * 3 + k) * TABLE_BYTES + slot;
+      const e = tlbArea() + <usize>(b * 3 + k) * TABLE_BYTES + slot;
       if (load<u64>(e) == tag) store<u64>(e, INVALID_TAG);
     }
   }
@@ -148,20 +150,20 @@ export function flushPage(va: u64): void {
 /** Forget everything, including identity mappings (reset, PMP or HTIF page changed). */
 export function flushAll(): void {
   // INVALID_TAG is all ones: fill every table with 0xff bytes.
-  memory.fill(TLB, 0xff, <usize>(BANKS * 3) * TABLE_BYTES);
-  memory.fill(LOG_COUNT, 0, <usize>BANKS * 4);
-  superLo = INVALID_TAG;
-  superHi = 0;
+  memory.fill(tlbArea(), 0xff, <usize>(BANKS * 3) * TABLE_BYTES);
+  memory.fill(tlbLogCount(), 0, <usize>BANKS * 4);
+  hart.superLo = INVALID_TAG;
+  hart.superHi = 0;
   fetchVpn = INVALID_TAG;
 }
 
 /** Remove every store-table entry that maps the page at linear address `hostPage`. */
 export function dropStoreEntries(hostPage: usize): void {
   for (let b: u32 = 0; b < BANKS; b++) {
-    const t = TLB + <usize>(b * 3 + 2) * TABLE_BYTES;
-    const n = load<u32>(LOG_COUNT + (<usize>b << 2));
+    const t = tlbArea() + <usize>(b * 3 + 2) * TABLE_BYTES;
+    const n = load<u32>(tlbLogCount() + (<usize>b << 2));
     if (n <= LOG_SIZE) {
-      const log = LOGS + <usize>(b * LOG_SIZE) * 4;
+      const log = tlbLogs() + <usize>(b * LOG_SIZE) * 4;
       for (let i: usize = 0; i < <usize>n; i++) {
         const e = <usize>load<u32>(log + (i << 2));
         if (e >= t && e < t + TABLE_BYTES) dropIfMaps(e, hostPage);
@@ -179,14 +181,14 @@ export function dropStoreEntries(hostPage: usize): void {
 
 function clearBank(b: u32): void {
   fetchVpn = INVALID_TAG;
-  const countAt = LOG_COUNT + (<usize>b << 2);
+  const countAt = tlbLogCount() + (<usize>b << 2);
   const n = load<u32>(countAt);
   if (n <= LOG_SIZE) {
-    const log = LOGS + <usize>(b * LOG_SIZE) * 4;
+    const log = tlbLogs() + <usize>(b * LOG_SIZE) * 4;
     for (let i: usize = 0; i < <usize>n; i++) store<u64>(<usize>load<u32>(log + (i << 2)), INVALID_TAG);
   } else {
     // INVALID_TAG is all ones: fill the whole bank with 0xff bytes.
-    memory.fill(TLB + <usize>(b * 3) * TABLE_BYTES, 0xff, 3 * TABLE_BYTES);
+    memory.fill(tlbArea() + <usize>(b * 3) * TABLE_BYTES, 0xff, 3 * TABLE_BYTES);
   }
   store<u32>(countAt, 0);
 }
@@ -210,16 +212,16 @@ function clearBank(b: u32): void {
 
 function tlbFill(table: usize, va: u64, pa: u64): void {
   const e = table + ((<usize>((va >> 12) & TLB_MASK)) << 4);
-  const b = <u32>((table - TLB) / (3 * TABLE_BYTES));
-  const countAt = LOG_COUNT + (<usize>b << 2);
+  const b = <u32>((table - tlbArea()) / (3 * TABLE_BYTES));
+  const countAt = tlbLogCount() + (<usize>b << 2);
   const n = load<u32>(countAt);
-  if (n < LOG_SIZE) store<u32>(LOGS + <usize>(b * LOG_SIZE + n) * 4, <u32>e);
+  if (n < LOG_SIZE) store<u32>(tlbLogs() + <usize>(b * LOG_SIZE + n) * 4, <u32>e);
   if (n <= LOG_SIZE) store<u32>(countAt, n + 1);
   if (walkLevel > 0 && b != 0) {
     const span: u64 = <u64>1 << (12 + 9 * <u64>walkLevel);
     const lo = va & ~(span - 1);
-    if (lo < superLo) superLo = lo;
-    if (lo + (span - 1) > superHi) superHi = lo + (span - 1);
+    if (lo < hart.superLo) hart.superLo = lo;
+    if (lo + (span - 1) > hart.superHi) hart.superHi = lo + (span - 1);
   }
   store<u64>(e, va & ~(<u64>0xfff));
   store<u64>(e, (<u64>ramOffset + ((pa & ~0xfff) - RAM_BASE)) - (va & ~0xfff), 8);
@@ -248,16 +250,16 @@ function accessFault(access: u32, va: u64): void {
 
 /** The privilege an access is made with (data accesses honour MPRV). */
 export function effectivePriv(access: u32): u32 {
-  if (access != ACC_FETCH && priv == PRV_M && (mstatus & MSTATUS_MPRV) != 0) {
-    return <u32>((mstatus & MSTATUS_MPP) >> MSTATUS_MPP_SHIFT);
+  if (access != ACC_FETCH && hart.priv == PRV_M && (hart.mstatus & MSTATUS_MPRV) != 0) {
+    return <u32>((hart.mstatus & MSTATUS_MPP) >> MSTATUS_MPP_SHIFT);
   }
-  return priv;
+  return hart.priv;
 }
 
 /** translate() followed by the PMP check of the physical bytes. */
 function translateChecked(va: u64, size: u32, access: u32): u64 {
   const pa = translate(va, access);
-  if (excCause >= 0) return 0;
+  if (hart.excCause >= 0) return 0;
   if (!pmpAllows(pa, <u64>size, access, effectivePriv(access))) {
     accessFault(access, va);
     return 0;
@@ -282,13 +284,13 @@ const PTE_RESERVED: u64 = 0xffc0_0000_0000_0000; // bits 63:54 (no Svpbmt/Svnapo
 
 /**
  * Translate `va` for `access`. Returns the physical address; on failure raises
- * the page or access fault and returns 0 (callers check excCause).
+ * the page or access fault and returns 0 (callers check hart.excCause).
  * Privileged spec §12.3.2 (virtual address translation process).
  */
 export function translate(va: u64, access: u32): u64 {
   walkLevel = 0;
   const p = effectivePriv(access);
-  const mode = satp >> 60;
+  const mode = hart.satp >> 60;
   if (p == PRV_M || mode == 0) return va;
 
   const levels: i32 = mode == 9 ? 4 : 3;
@@ -299,7 +301,7 @@ export function translate(va: u64, access: u32): u64 {
     pageFault(access, va);
     return 0;
   }
-  let table: u64 = (satp & 0x0000_0fff_ffff_ffff) << 12;
+  let table: u64 = (hart.satp & 0x0000_0fff_ffff_ffff) << 12;
   for (let level = levels - 1; level >= 0; level--) {
     const vpn = (va >> (12 + 9 * <u64>level)) & 0x1ff;
     const pteAddr = table + (vpn << 3);
@@ -327,11 +329,11 @@ export function translate(va: u64, access: u32): u64 {
     if (p == PRV_U) {
       if ((pte & PTE_U) == 0) { pageFault(access, va); return 0; }
     } else if ((pte & PTE_U) != 0) {
-      if (access == ACC_FETCH || (mstatus & MSTATUS_SUM) == 0) { pageFault(access, va); return 0; }
+      if (access == ACC_FETCH || (hart.mstatus & MSTATUS_SUM) == 0) { pageFault(access, va); return 0; }
     }
     let ok: bool;
     if (access == ACC_FETCH) ok = (pte & PTE_X) != 0;
-    else if (access == ACC_LOAD) ok = (pte & PTE_R) != 0 || ((mstatus & MSTATUS_MXR) != 0 && (pte & PTE_X) != 0);
+    else if (access == ACC_LOAD) ok = (pte & PTE_R) != 0 || ((hart.mstatus & MSTATUS_MXR) != 0 && (pte & PTE_X) != 0);
     else ok = (pte & PTE_W) != 0;
     if (!ok) { pageFault(access, va); return 0; }
     const ppn = (pte & PTE_PPN_MASK) >> 10;
@@ -391,7 +393,7 @@ export function loadSlow(va: u64, size: u32): u64 {
     let v: u64 = 0;
     for (let i: u32 = 0; i < size; i++) {
       const b = loadSlow(va + i, 1);
-      if (excCause >= 0) return 0;
+      if (hart.excCause >= 0) return 0;
       v |= b << (<u64>i << 3);
     }
     return v;
@@ -400,7 +402,7 @@ export function loadSlow(va: u64, size: u32): u64 {
   const h = tlbPage(loadTable, va);
   if (h != 0) return readRam(h, size);
   const pa = translateChecked(va, size, ACC_LOAD);
-  if (excCause >= 0) return 0;
+  if (hart.excCause >= 0) return 0;
   if (inRam(pa, size)) {
     if (cacheable(pa, ACC_LOAD)) tlbFill(loadTable, va, pa);
     return readRam(ramPtr(pa), size);
@@ -413,12 +415,12 @@ export function storeSlow(va: u64, size: u32, v: u64): void {
   if ((<u32>va & 0xfff) + size > 4096) {
     // Check both pages before writing anything so a fault leaves memory unchanged.
     translateChecked(va, 1, ACC_STORE);
-    if (excCause >= 0) return;
+    if (hart.excCause >= 0) return;
     translateChecked(va + size - 1, 1, ACC_STORE);
-    if (excCause >= 0) return;
+    if (hart.excCause >= 0) return;
     for (let i: u32 = 0; i < size; i++) {
       storeSlow(va + i, 1, v >> (<u64>i << 3));
-      if (excCause >= 0) return;
+      if (hart.excCause >= 0) return;
     }
     return;
   }
@@ -428,7 +430,7 @@ export function storeSlow(va: u64, size: u32, v: u64): void {
     return;
   }
   const pa = translateChecked(va, size, ACC_STORE);
-  if (excCause >= 0) return;
+  if (hart.excCause >= 0) return;
   if (inRam(pa, size)) {
     if (isHtifPage(pa)) {
       writeRam(ramPtr(pa), size, v);
@@ -437,8 +439,8 @@ export function storeSlow(va: u64, size: u32, v: u64): void {
         const word = load<u64>(ramPtr(htifTohost));
         if (word != 0) {
           htifValue = word;
-          S.exitRequest = EXIT_HTIF;
-          S.attention = true;
+          hart.exitRequest = EXIT_HTIF;
+          hart.attention = true;
         }
       }
       return;
@@ -471,7 +473,7 @@ export function atomicPointer(va: u64, size: u32, access: u32): usize {
   const h = tlbLookup(access == ACC_LOAD ? loadTable : storeTable, va, size);
   if (h != 0) return h;
   const pa = translateChecked(va, size, access);
-  if (excCause >= 0) return 0;
+  if (hart.excCause >= 0) return 0;
   if (!inRam(pa, size)) {
     accessFault(access, va);
     return 0;
@@ -486,7 +488,7 @@ export function atomicPointer(va: u64, size: u32, access: u32): usize {
   return ramPtr(pa);
 }
 
-// Instruction fetch: a one-entry cache of the current code page in front of the fetch TLB.
+// Instruction fetch: a one-entry cache of the current code page in front of the fetch tlbArea().
 export let fetchVpn: u64 = INVALID_TAG;
 export let fetchAdd: u64 = 0;
 
@@ -498,7 +500,7 @@ function fetchHalf(va: u64): u32 {
   const host = tlbPage(fetchTable, va);
   if (host != 0) return <u32>load<u16>(host);
   const pa = translateChecked(va, 2, ACC_FETCH);
-  if (excCause >= 0) return 0;
+  if (hart.excCause >= 0) return 0;
   if (!inRam(pa, 2)) {
     accessFault(ACC_FETCH, va);
     return 0;
@@ -514,7 +516,7 @@ export function fetchSlow(va: u64): u32 {
     let host = tlbPage(fetchTable, va);
     if (host == 0) {
       const pa = translateChecked(va, 2, ACC_FETCH);
-      if (excCause >= 0) return 0;
+      if (hart.excCause >= 0) return 0;
       if (!inRam(pa, 2)) {
         accessFault(ACC_FETCH, va);
         return 0;
@@ -525,7 +527,7 @@ export function fetchSlow(va: u64): u32 {
         const lo = <u32>load<u16>(host);
         if ((lo & 3) != 3) return lo;
         const hi = fetchHalf(va + 2);
-        if (excCause >= 0) return 0;
+        if (hart.excCause >= 0) return 0;
         return lo | (hi << 16);
       }
       tlbFill(fetchTable, va, pa);
@@ -537,10 +539,10 @@ export function fetchSlow(va: u64): u32 {
   // The last halfword of a page: a 32-bit instruction continues on the next page.
   fetchVpn = INVALID_TAG;
   const lo = fetchHalf(va);
-  if (excCause >= 0) return 0;
+  if (hart.excCause >= 0) return 0;
   if ((lo & 3) != 3) return lo;
   const hi = fetchHalf(va + 2);
-  if (excCause >= 0) return 0;
+  if (hart.excCause >= 0) return 0;
   return lo | (hi << 16);
 }
 

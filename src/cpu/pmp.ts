@@ -3,12 +3,16 @@
 // only: a page enters the TLB only if the whole page passes for that access,
 // so TLB hits need no check; any PMP write flushes every TLB bank.
 
-import { PRV_M } from './state';
+import { PRV_M, PMP_COUNT, HART_PMPCFG, HART_PMPADDR, hart, hartAddr } from './state';
 import { flushAll, selectTables, ACC_FETCH, ACC_LOAD } from './mmu';
 
-export const PMP_COUNT: u32 = 16;
-const CFG: usize = memory.data(<i32>PMP_COUNT, 8);
-const ADDR: usize = memory.data(<i32>PMP_COUNT * 8, 8);
+// pmpcfg bytes and pmpaddr words live in the hart's block.
+@inline function pmpCfg(): usize {
+  return hartAddr() + HART_PMPCFG;
+}
+@inline function pmpAddr(): usize {
+  return hartAddr() + HART_PMPADDR;
+}
 
 const PMP_R: u32 = 1;
 const PMP_W: u32 = 2;
@@ -19,22 +23,21 @@ const A_TOR: u32 = 1;
 const A_NA4: u32 = 2;
 const ADDR_MASK: u64 = 0x003f_ffff_ffff_ffff; // pmpaddr holds bits 55:2
 
-/** Number of leading entries that may be active (entries at or past it are OFF). */
-let activeEntries: u32 = 0;
+// hart.pmpActive: number of leading entries that may be active (entries at or past it are OFF).
 
 @inline function cfgOf(i: u32): u32 {
-  return <u32>load<u8>(CFG + <usize>i);
+  return <u32>load<u8>(pmpCfg() + <usize>i);
 }
 @inline function addrOf(i: u32): u64 {
-  return load<u64>(ADDR + (<usize>i << 3));
+  return load<u64>(pmpAddr() + (<usize>i << 3));
 }
 
 export function pmpReset(): void {
   for (let i: u32 = 0; i < PMP_COUNT; i++) {
-    store<u8>(CFG + <usize>i, 0);
-    store<u64>(ADDR + (<usize>i << 3), 0);
+    store<u8>(pmpCfg() + <usize>i, 0);
+    store<u64>(pmpAddr() + (<usize>i << 3), 0);
   }
-  activeEntries = 0;
+  hart.pmpActive = 0;
 }
 
 /** pmpcfgN (even N on RV64): eight entries per register. */
@@ -54,7 +57,7 @@ export function writePmpcfg(reg: u32, v: u64): void {
     if ((cfgOf(i) & PMP_L) != 0) continue;
     let b = <u32>(v >> (<u64>k * 8)) & 0x9f; // bits 6:5 are reserved, read as zero
     if ((b & (PMP_R | PMP_W)) == PMP_W) b &= ~PMP_W; // R=0 W=1 is reserved
-    store<u8>(CFG + <usize>i, <u8>b);
+    store<u8>(pmpCfg() + <usize>i, <u8>b);
   }
   changed();
 }
@@ -71,13 +74,13 @@ export function writePmpaddr(i: u32, v: u64): void {
     const next = cfgOf(i + 1);
     if ((next & PMP_L) != 0 && ((next >> 3) & 3) == A_TOR) return;
   }
-  store<u64>(ADDR + (<usize>i << 3), v & ADDR_MASK);
+  store<u64>(pmpAddr() + (<usize>i << 3), v & ADDR_MASK);
   changed();
 }
 
 function changed(): void {
-  activeEntries = 0;
-  for (let i: u32 = 0; i < PMP_COUNT; i++) if (((cfgOf(i) >> 3) & 3) != A_OFF) activeEntries = i + 1;
+  hart.pmpActive = 0;
+  for (let i: u32 = 0; i < PMP_COUNT; i++) if (((cfgOf(i) >> 3) & 3) != A_OFF) hart.pmpActive = i + 1;
   flushAll();
   selectTables();
 }
@@ -89,7 +92,7 @@ function changed(): void {
  */
 export function pmpAllows(pa: u64, len: u64, access: u32, p: u32): bool {
   const end = pa + len;
-  for (let i: u32 = 0; i < activeEntries; i++) {
+  for (let i: u32 = 0; i < hart.pmpActive; i++) {
     const cfg = cfgOf(i);
     const a = (cfg >> 3) & 3;
     if (a == A_OFF) continue;

@@ -1,5 +1,5 @@
-// Hart state. Everything mutable lives in wasm globals or in fixed static
-// buffers so the interpreter loop never allocates.
+// Hart state: constants of the privileged spec, and the block that holds a
+// hart. Nothing here allocates, so the interpreter loop never does.
 
 // Privilege levels.
 export const PRV_U: u32 = 0;
@@ -68,40 +68,118 @@ export const RAM_BASE: u64 = 0x8000_0000;
 export let ramOffset: usize = 0;
 export let ramSize: u64 = 0;
 
-// Integer and FP register files (x0 is re-zeroed before every instruction).
-export const XREGS: usize = memory.data(32 * 8, 16);
-export const FREGS: usize = memory.data(32 * 8, 16);
+// ---- The hart's state block ----
+//
+// Everything that defines one hart lives in one block of linear memory, at
+// the address `hart` points to, so that several harts (each a block) can share
+// one memory and a snapshot is a copy of bytes. The first HART_STATE_BYTES
+// are the architectural state; the rest are caches derived from it (the TLB
+// and the JIT's entry table), which a flush rebuilds. Module globals hold only
+// machine-wide settings, values derived from the block (the selected TLB
+// tables, the fetch page) and scratch values that never outlive a call.
+@unmanaged export class Hart {
+  pc: u64;
+  hartid: u64;
+  // Pending exception raised by a helper (memory access, CSR, …); -1 = none.
+  excCause: i64;
+  excTval: u64;
+  // Instructions retired (run() keeps the running count in a local).
+  instret: u64;
+  // LR/SC reservation (linear address of the reserved word, or -1).
+  reservation: i64;
+  // CSRs (privileged spec chapters 2, 3, 10); mip is split by who drives it.
+  mstatus: u64;
+  medeleg: u64;
+  mideleg: u64;
+  mie: u64;
+  mipSw: u64; // bits software can write: SSIP, STIP (when !STCE), SEIP
+  mipHw: u64; // lines driven by devices: MSIP, MTIP, MEIP, SEIP
+  mtvec: u64;
+  mcounteren: u64;
+  mcountinhibit: u64;
+  menvcfg: u64;
+  mscratch: u64;
+  mepc: u64;
+  mcause: u64;
+  mtval: u64;
+  stvec: u64;
+  scounteren: u64;
+  senvcfg: u64;
+  sscratch: u64;
+  sepc: u64;
+  scause: u64;
+  stval: u64;
+  satp: u64;
+  stimecmp: u64;
+  mtimecmp: u64;
+  mcycleOffset: u64; // mcycle = instret + offset (written values shift it)
+  minstretOffset: u64;
+  // The hull of the virtual ranges of superpages in the TLB (see mmu.ts).
+  superLo: u64;
+  superHi: u64; // inclusive
+  priv: u32;
+  fflags: u32;
+  frm: u32;
+  // Number of leading PMP entries that may be active.
+  pmpActive: u32;
+  // Block entries queued for translation.
+  jitQueued: u32;
+  // Set when the host asked run() to stop (EXIT_* reason), else 0.
+  exitRequest: i32;
+  // Set whenever something may have made an interrupt takeable or the host
+  // asked to stop; the loop re-examines it between instructions.
+  attention: bool;
+  // When true, ecall from S-mode leaves run() with EXIT_ECALL (the host serves SBI).
+  hostSbi: bool;
+}
 
-export let pc: u64 = 0;
-export let priv: u32 = PRV_M;
-export let hartid: u64 = 0;
+export const PMP_COUNT: u32 = 16;
+// Direct-mapped TLB: banks × kinds (fetch, load, store) × entries × 16 bytes.
+export const TLB_BITS: u32 = 12;
+export const TLB_SIZE: u32 = 1 << TLB_BITS;
+export const TLB_BANKS: u32 = 4; // 0 bare/M, 1 S, 2 S+SUM, 3 U
+export const TLB_TABLE_BYTES: usize = <usize>TLB_SIZE * 16;
+export const TLB_LOG_SIZE: u32 = 512;
+export const JIT_CACHE_BITS: u32 = 14;
+export const JIT_QUEUE_SIZE: u32 = 256;
 
-// Pending exception raised by a helper (memory access, CSR, …); -1 = none.
-export let excCause: i64 = -1;
-export let excTval: u64 = 0;
+// Offsets in the block. Integer registers first after the fields: translated
+// code addresses them as constants from the block's address.
+export const HART_XREGS: usize = (offsetof<Hart>() + 15) & ~15;
+export const HART_FREGS: usize = HART_XREGS + 32 * 8;
+export const HART_PMPADDR: usize = HART_FREGS + 32 * 8;
+export const HART_PMPCFG: usize = HART_PMPADDR + <usize>PMP_COUNT * 8;
+/** Bytes of architectural state at the start of the block. */
+export const HART_STATE_BYTES: usize = HART_PMPCFG + <usize>PMP_COUNT;
+export const HART_TLB: usize = (HART_STATE_BYTES + 63) & ~63;
+export const HART_TLB_LOGS: usize = HART_TLB + <usize>(TLB_BANKS * 3) * TLB_TABLE_BYTES;
+export const HART_TLB_LOG_COUNT: usize = HART_TLB_LOGS + <usize>(TLB_BANKS * TLB_LOG_SIZE) * 4;
+export const HART_JIT_CACHE: usize = (HART_TLB_LOG_COUNT + <usize>TLB_BANKS * 4 + 63) & ~63;
+export const HART_JIT_QUEUE: usize = HART_JIT_CACHE + (<usize>16 << JIT_CACHE_BITS);
+/** Size of a hart's block. */
+export const HART_BYTES: usize = (HART_JIT_QUEUE + <usize>JIT_QUEUE_SIZE * 4 + 63) & ~63;
 
-// Instruction counting: instret = instretBase + (retired in the current run()).
-export let instret: u64 = 0;
+/** The current hart's block. */
+export let hart: Hart = changetype<Hart>(0);
 
-// Set whenever something may have made an interrupt takeable or the host asked
-// to stop; the loop re-examines it between instructions.
-export let attention: bool = false;
-export let exitRequest: i32 = 0;
-
-// LR/SC reservation (physical address, or -1).
-export let reservation: i64 = -1;
-
-// When true, ecall from S-mode leaves run() with EXIT_ECALL (the host serves SBI).
-export let hostSbi: bool = false;
+@inline export function hartAddr(): usize {
+  return changetype<usize>(hart);
+}
+@inline export function xregBase(): usize {
+  return changetype<usize>(hart) + HART_XREGS;
+}
+@inline export function fregBase(): usize {
+  return changetype<usize>(hart) + HART_FREGS;
+}
 
 @inline export function getX(i: u32): u64 {
-  return load<u64>(XREGS + ((<usize>i) << 3));
+  return load<u64>(xregBase() + ((<usize>i) << 3));
 }
 @inline export function setX(i: u32, v: u64): void {
-  store<u64>(XREGS + ((<usize>i) << 3), v);
+  store<u64>(xregBase() + ((<usize>i) << 3), v);
 }
 
 export function raise(cause: u64, tval: u64): void {
-  excCause = <i64>cause;
-  excTval = tval;
+  hart.excCause = <i64>cause;
+  hart.excTval = tval;
 }

@@ -1,9 +1,10 @@
 /**
- * The hart: a thin typed wrapper around the wasm core (src/cpu). Guest RAM is
- * the core's linear memory from `ramOffset`; the machine reads and writes it
- * directly through `ram`.
+ * The hart: a thin typed wrapper around the wasm core (src/cpu). The core
+ * imports its linear memory, which this creates and sizes: the core's
+ * constant data, the hart's state block, then guest RAM from `ramOffset`,
+ * which the machine reads and writes directly through `ram`.
  */
-import { cpuWasmBase64 } from './cpu-wasm.js';
+import { cpuWasmBase64, cpuMemoryPages } from './cpu-wasm.js';
 import { Jit, type JitCore, type JitOptions } from '../jit/jit.js';
 
 /** Exit reasons of `run()` (src/cpu/state.ts). */
@@ -29,7 +30,8 @@ export const RAM_BASE = 0x8000_0000;
 
 interface CoreExports extends JitCore {
   memory: WebAssembly.Memory;
-  init(ramBytes: number): number;
+  layout(ramBytes: number): number;
+  init(): number;
   reset(): void;
   run(budget: number): number;
   getPc(): bigint;
@@ -91,8 +93,10 @@ export class Hart {
   readonly jit: Jit | undefined;
 
   constructor(ramSize: number, host: CoreHost, jit?: JitOptions | false) {
+    const memory = new WebAssembly.Memory({ initial: cpuMemoryPages });
     const instance = new WebAssembly.Instance(coreModule(), {
       env: {
+        memory,
         mmioRead: (addr: number, size: number) => host.mmioRead(addr >>> 0, size) >>> 0,
         mmioWrite: (addr: number, size: number, value: number) =>
           host.mmioWrite(addr >>> 0, size, value >>> 0),
@@ -103,8 +107,16 @@ export class Hart {
       },
     });
     this.x = instance.exports as unknown as CoreExports;
-    const offset = this.x.init(ramSize);
-    if (offset === 0) throw new Error(`cannot allocate ${ramSize / 2 ** 20} MiB of guest RAM`);
+    const noRoom = `cannot allocate ${ramSize / 2 ** 20} MiB of guest RAM`;
+    const bytes = this.x.layout(ramSize) >>> 0;
+    if (bytes === 0) throw new Error(noRoom);
+    try {
+      memory.grow(bytes / 65536 - memory.buffer.byteLength / 65536);
+    } catch {
+      throw new Error(noRoom);
+    }
+    const offset = this.x.init();
+    if (offset === 0) throw new Error(noRoom);
     this.ramSize = ramSize;
     this.ram = new Uint8Array(this.x.memory.buffer, offset, ramSize);
     this.jit = jit ? new Jit(this.x, jit) : undefined;

@@ -37,8 +37,11 @@ function loadFpu(): Exports {
     );
     if (r.status !== 0) throw new Error(`asc failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
     const mod = new WebAssembly.Module(readFileSync(out));
+    // asc reads asconfig.json, so the library imports its memory as the core does;
+    // the tables' few pages fit in 64.
     const inst = new WebAssembly.Instance(mod, {
       env: {
+        memory: new WebAssembly.Memory({ initial: 64 }),
         abort: () => {
           throw new Error('abort');
         },
