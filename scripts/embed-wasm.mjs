@@ -33,7 +33,8 @@ function importedMemoryPages(bytes) {
       for (let count = leb(); count > 0; count--) {
         const field = `${name()}.${name()}`;
         const kind = bytes[at++];
-        if (kind === 0) leb(); // function: type index
+        if (kind === 0)
+          leb(); // function: type index
         else if (kind === 1) {
           at++; // table: element type, then limits
           const flags = leb();
