@@ -1,6 +1,8 @@
 // The interpreter: fetch, decode and execute until the budget is spent or
-// something needs the host. Unprivileged spec chapters 2 (RV64I), 7 (M),
-// 8 (A); privileged spec for SYSTEM.
+// something needs the host. Unprivileged spec chapters 2 (RV64I), 13 (M),
+// 14 (A); privileged spec for SYSTEM. Instructions are decoded by the one
+// instruction table (src/isa/instructions.ts, through the generated
+// build/decoder.ts), so every encoding it does not hold traps as illegal.
 
 import * as S from './state';
 import { hart } from './state';
@@ -15,7 +17,8 @@ import * as C from './csr';
 import { csrRead, csrWrite, csrWritable, pendingInterrupt, wfiWake } from './csr';
 import { takeTrap, mret, sret } from './trap';
 import { expandCompressed } from './compressed';
-import { execFp, execFpLoad, execFpStore } from './fp';
+import { execFp } from './fp';
+import { decode, Op } from '../../build/decoder';
 import * as F from './fpu';
 import { mul128 } from './fpu';
 import * as J from './jit';
@@ -25,6 +28,12 @@ import * as J from './jit';
 }
 @inline function wX(i: u32, v: u64): void {
   store<u64>(xregBase() + ((<usize>i) << 3), v);
+}
+@inline function xget(base: usize, i: u32): u64 {
+  return load<u64>(base + ((<usize>i) << 3));
+}
+@inline function xset(base: usize, i: u32, v: u64): void {
+  store<u64>(base + ((<usize>i) << 3), v);
 }
 @inline function sext32(v: u64): u64 {
   return <u64><i64><i32>v;
@@ -97,6 +106,12 @@ function remuw(a: u64, b: u64): u64 {
 
 const RVC_CACHE: usize = memory.data(65536 * 4, 16);
 
+/** A store that missed the TLB; returns false if it faulted. */
+function storeFault(va: u64, size: u32, v: u64): bool {
+  storeSlow(va, size, v);
+  return hart.excCause < 0;
+}
+
 /** Take the exception raised by a helper; returns the handler's pc. */
 function exceptionTrap(pc: u64): u64 {
   const cause = <u64>hart.excCause;
@@ -108,24 +123,21 @@ function illegal(pc: u64, raw: u32): u64 {
   return takeTrap(pc, CAUSE_ILLEGAL_INSTRUCTION, <u64>raw, false);
 }
 
-/** Execute one AMO/LR/SC; returns false if the encoding is illegal. */
-function execAmo(inst: u32, rd: u32, rs1: u32, rs2: u32): bool {
-  const f3 = (inst >> 12) & 7;
-  if (f3 != 2 && f3 != 3) return false;
-  const size: u32 = f3 == 2 ? 4 : 8;
+/** Execute one AMO/LR/SC (decode.ts accepted the encoding); a fault is left in hart.excCause. */
+function execAmo(inst: u32, rd: u32, rs1: u32, rs2: u32): void {
+  const size: u32 = ((inst >> 12) & 7) == 2 ? 4 : 8;
   const f5 = inst >> 27;
   const va = rX(rs1);
   if (f5 == 2) { // LR
-    if (rs2 != 0) return false;
     const p = atomicPointer(va, size, ACC_LOAD);
-    if (hart.excCause >= 0) return true;
+    if (hart.excCause >= 0) return;
     wX(rd, size == 4 ? sext32(<u64>load<u32>(p)) : load<u64>(p));
     hart.reservation = <i64>p;
-    return true;
+    return;
   }
   const src = rX(rs2);
   const p = atomicPointer(va, size, ACC_STORE);
-  if (hart.excCause >= 0) return true;
+  if (hart.excCause >= 0) return;
   if (f5 == 3) { // SC
     if (hart.reservation == <i64>p) {
       if (size == 4) store<u32>(p, <u32>src);
@@ -135,7 +147,7 @@ function execAmo(inst: u32, rd: u32, rs1: u32, rs2: u32): bool {
       wX(rd, 1);
     }
     hart.reservation = -1;
-    return true;
+    return;
   }
   const old: u64 = size == 4 ? sext32(<u64>load<u32>(p)) : load<u64>(p);
   let nv: u64;
@@ -154,16 +166,12 @@ function execAmo(inst: u32, rd: u32, rs1: u32, rs2: u32): bool {
     case 0x18: // AMOMINU
       nv = size == 4 ? (<u32>old < <u32>src ? old : src) : (old < src ? old : src);
       break;
-    case 0x1c: // AMOMAXU
+    default: // AMOMAXU
       nv = size == 4 ? (<u32>old > <u32>src ? old : src) : (old > src ? old : src);
-      break;
-    default:
-      return false;
   }
   if (size == 4) store<u32>(p, <u32>nv);
   else store<u64>(p, nv);
   wX(rd, old);
-  return true;
 }
 
 /**
@@ -171,20 +179,23 @@ function execAmo(inst: u32, rd: u32, rs1: u32, rs2: u32): bool {
  * next instruction to execute.
  */
 export function run(budget: i32): i32 {
-  let pc = hart.pc;
+  // The hart and its registers stay put during a run: keep their addresses in locals.
+  const hr = hart;
+  const xr = S.xregBase();
+  let pc = hr.pc;
   let n = budget;
-  const startInstret = hart.instret;
+  const startInstret = hr.instret;
   let exit = EXIT_BUDGET;
   // pc after the last instruction when it fell through; anything else is a
   // block entry, where translated code may take over.
   let seqPc: u64 = 1;
 
-  while (n > 0) {
-    if (hart.attention) {
-      hart.attention = false;
-      if (hart.exitRequest != 0) {
-        exit = hart.exitRequest;
-        hart.exitRequest = 0;
+  while (n > 0 && exit == EXIT_BUDGET) {
+    if (hr.attention) {
+      hr.attention = false;
+      if (hr.exitRequest != 0) {
+        exit = hr.exitRequest;
+        hr.exitRequest = 0;
         break;
       }
       const cause = pendingInterrupt();
@@ -193,12 +204,12 @@ export function run(budget: i32): i32 {
     if (pc != seqPc && J.jitOn) {
       n = J.jitDispatch(pc, n);
       pc = J.jitPc;
-      if (hart.excCause >= 0) {
+      if (hr.excCause >= 0) {
         pc = exceptionTrap(pc);
         continue;
       }
       seqPc = pc;
-      if (n <= 0 || hart.attention) continue;
+      if (n <= 0 || hr.attention) continue;
     }
     n--;
 
@@ -207,12 +218,12 @@ export function run(budget: i32): i32 {
       inst = load<u32>(<usize>(pc + M.fetchAdd));
     } else {
       inst = fetchSlow(pc);
-      if (hart.excCause >= 0) {
+      if (hr.excCause >= 0) {
         pc = exceptionTrap(pc);
         continue;
       }
     }
-    store<u64>(xregBase(), 0);
+    store<u64>(xr, 0);
     let len: u64 = 4;
     let raw = inst;
     if ((inst & 3) != 3) {
@@ -227,287 +238,231 @@ export function run(budget: i32): i32 {
         store<u32>(slot, inst);
       }
       len = 2;
-      if (inst == 1) {
-        pc = illegal(pc, raw);
-        continue;
-      }
     }
+    const op = decode(inst);
     const rd = (inst >> 7) & 31;
     const rs1 = (inst >> 15) & 31;
     const rs2 = (inst >> 20) & 31;
-    const f3 = (inst >> 12) & 7;
 
-    switch (inst & 0x7f) {
-      case 0x37: // LUI
-        wX(rd, <u64><i64><i32>(inst & 0xffff_f000));
-        break;
-      case 0x17: // AUIPC
-        wX(rd, pc + <u64><i64><i32>(inst & 0xffff_f000));
-        break;
-      case 0x6f: { // JAL
+    switch (op) {
+      case Op.LUI: xset(xr, rd, <u64><i64><i32>(inst & 0xffff_f000)); break;
+      case Op.AUIPC: xset(xr, rd, pc + <u64><i64><i32>(inst & 0xffff_f000)); break;
+      case Op.JAL: {
         const target = pc + immJ(inst);
-        wX(rd, pc + len);
+        xset(xr, rd, pc + len);
         pc = target;
         continue;
       }
-      case 0x67: { // JALR
-        if (f3 != 0) { pc = illegal(pc, raw); continue; }
-        const target = (rX(rs1) + immI(inst)) & ~(<u64>1);
-        wX(rd, pc + len);
+      case Op.JALR: {
+        const target = (xget(xr, rs1) + immI(inst)) & ~(<u64>1);
+        xset(xr, rd, pc + len);
         pc = target;
         continue;
       }
-      case 0x63: { // BRANCH
-        const a = rX(rs1);
-        const b = rX(rs2);
-        let taken: bool;
-        switch (f3) {
-          case 0: taken = a == b; break;
-          case 1: taken = a != b; break;
-          case 4: taken = <i64>a < <i64>b; break;
-          case 5: taken = <i64>a >= <i64>b; break;
-          case 6: taken = a < b; break;
-          case 7: taken = a >= b; break;
-          default: pc = illegal(pc, raw); continue;
-        }
-        if (taken) {
-          pc += immB(inst);
+      case Op.BEQ: if (xget(xr, rs1) == xget(xr, rs2)) { pc += immB(inst); continue; } break;
+      case Op.BNE: if (xget(xr, rs1) != xget(xr, rs2)) { pc += immB(inst); continue; } break;
+      case Op.BLT: if (<i64>xget(xr, rs1) < <i64>xget(xr, rs2)) { pc += immB(inst); continue; } break;
+      case Op.BGE: if (<i64>xget(xr, rs1) >= <i64>xget(xr, rs2)) { pc += immB(inst); continue; } break;
+      case Op.BLTU: if (xget(xr, rs1) < xget(xr, rs2)) { pc += immB(inst); continue; } break;
+      case Op.BGEU: if (xget(xr, rs1) >= xget(xr, rs2)) { pc += immB(inst); continue; } break;
+      case Op.LB: {
+        const va = xget(xr, rs1) + immI(inst);
+        const h = tlbLookup(M.loadTable, va, 1);
+        const v = h ? <u64><i64>load<i8>(h) : <u64><i64><i8>loadSlow(va, 1);
+        if (hr.excCause >= 0) { pc = exceptionTrap(pc); continue; }
+        xset(xr, rd, v);
+        break;
+      }
+      case Op.LH: {
+        const va = xget(xr, rs1) + immI(inst);
+        const h = tlbLookup(M.loadTable, va, 2);
+        const v = h ? <u64><i64>load<i16>(h) : <u64><i64><i16>loadSlow(va, 2);
+        if (hr.excCause >= 0) { pc = exceptionTrap(pc); continue; }
+        xset(xr, rd, v);
+        break;
+      }
+      case Op.LW: {
+        const va = xget(xr, rs1) + immI(inst);
+        const h = tlbLookup(M.loadTable, va, 4);
+        const v = h ? <u64><i64>load<i32>(h) : <u64><i64><i32>loadSlow(va, 4);
+        if (hr.excCause >= 0) { pc = exceptionTrap(pc); continue; }
+        xset(xr, rd, v);
+        break;
+      }
+      case Op.LD: {
+        const va = xget(xr, rs1) + immI(inst);
+        const h = tlbLookup(M.loadTable, va, 8);
+        const v = h ? load<u64>(h) : loadSlow(va, 8);
+        if (hr.excCause >= 0) { pc = exceptionTrap(pc); continue; }
+        xset(xr, rd, v);
+        break;
+      }
+      case Op.LBU: {
+        const va = xget(xr, rs1) + immI(inst);
+        const h = tlbLookup(M.loadTable, va, 1);
+        const v = h ? <u64>load<u8>(h) : loadSlow(va, 1);
+        if (hr.excCause >= 0) { pc = exceptionTrap(pc); continue; }
+        xset(xr, rd, v);
+        break;
+      }
+      case Op.LHU: {
+        const va = xget(xr, rs1) + immI(inst);
+        const h = tlbLookup(M.loadTable, va, 2);
+        const v = h ? <u64>load<u16>(h) : loadSlow(va, 2);
+        if (hr.excCause >= 0) { pc = exceptionTrap(pc); continue; }
+        xset(xr, rd, v);
+        break;
+      }
+      case Op.LWU: {
+        const va = xget(xr, rs1) + immI(inst);
+        const h = tlbLookup(M.loadTable, va, 4);
+        const v = h ? <u64>load<u32>(h) : loadSlow(va, 4);
+        if (hr.excCause >= 0) { pc = exceptionTrap(pc); continue; }
+        xset(xr, rd, v);
+        break;
+      }
+      case Op.SB: {
+        const va = xget(xr, rs1) + immS(inst);
+        const h = tlbLookup(M.storeTable, va, 1);
+        if (h) store<u8>(h, <u8>xget(xr, rs2));
+        else if (!storeFault(va, 1, xget(xr, rs2))) { pc = exceptionTrap(pc); continue; }
+        break;
+      }
+      case Op.SH: {
+        const va = xget(xr, rs1) + immS(inst);
+        const h = tlbLookup(M.storeTable, va, 2);
+        if (h) store<u16>(h, <u16>xget(xr, rs2));
+        else if (!storeFault(va, 2, xget(xr, rs2))) { pc = exceptionTrap(pc); continue; }
+        break;
+      }
+      case Op.SW: {
+        const va = xget(xr, rs1) + immS(inst);
+        const h = tlbLookup(M.storeTable, va, 4);
+        if (h) store<u32>(h, <u32>xget(xr, rs2));
+        else if (!storeFault(va, 4, xget(xr, rs2))) { pc = exceptionTrap(pc); continue; }
+        break;
+      }
+      case Op.SD: {
+        const va = xget(xr, rs1) + immS(inst);
+        const h = tlbLookup(M.storeTable, va, 8);
+        if (h) store<u64>(h, xget(xr, rs2));
+        else if (!storeFault(va, 8, xget(xr, rs2))) { pc = exceptionTrap(pc); continue; }
+        break;
+      }
+      case Op.ADDI: xset(xr, rd, xget(xr, rs1) + immI(inst)); break;
+      case Op.SLTI: xset(xr, rd, <i64>xget(xr, rs1) < <i64>immI(inst) ? 1 : 0); break;
+      case Op.SLTIU: xset(xr, rd, xget(xr, rs1) < immI(inst) ? 1 : 0); break;
+      case Op.XORI: xset(xr, rd, xget(xr, rs1) ^ immI(inst)); break;
+      case Op.ORI: xset(xr, rd, xget(xr, rs1) | immI(inst)); break;
+      case Op.ANDI: xset(xr, rd, xget(xr, rs1) & immI(inst)); break;
+      case Op.SLLI: xset(xr, rd, xget(xr, rs1) << <u64>((inst >> 20) & 63)); break;
+      case Op.SRLI: xset(xr, rd, xget(xr, rs1) >> <u64>((inst >> 20) & 63)); break;
+      case Op.SRAI: xset(xr, rd, <u64>(<i64>xget(xr, rs1) >> <i64>((inst >> 20) & 63))); break;
+      case Op.ADD: xset(xr, rd, xget(xr, rs1) + xget(xr, rs2)); break;
+      case Op.SUB: xset(xr, rd, xget(xr, rs1) - xget(xr, rs2)); break;
+      case Op.SLL: xset(xr, rd, xget(xr, rs1) << (xget(xr, rs2) & 63)); break;
+      case Op.SLT: xset(xr, rd, <i64>xget(xr, rs1) < <i64>xget(xr, rs2) ? 1 : 0); break;
+      case Op.SLTU: xset(xr, rd, xget(xr, rs1) < xget(xr, rs2) ? 1 : 0); break;
+      case Op.XOR: xset(xr, rd, xget(xr, rs1) ^ xget(xr, rs2)); break;
+      case Op.SRL: xset(xr, rd, xget(xr, rs1) >> (xget(xr, rs2) & 63)); break;
+      case Op.SRA: xset(xr, rd, <u64>(<i64>xget(xr, rs1) >> <i64>(xget(xr, rs2) & 63))); break;
+      case Op.OR: xset(xr, rd, xget(xr, rs1) | xget(xr, rs2)); break;
+      case Op.AND: xset(xr, rd, xget(xr, rs1) & xget(xr, rs2)); break;
+      case Op.ADDIW: xset(xr, rd, sext32(xget(xr, rs1) + immI(inst))); break;
+      case Op.SLLIW: xset(xr, rd, sext32(<u64>(<u32>xget(xr, rs1) << rs2))); break;
+      case Op.SRLIW: xset(xr, rd, sext32(<u64>(<u32>xget(xr, rs1) >> rs2))); break;
+      case Op.SRAIW: xset(xr, rd, sext32(<u64><u32>(<i32>xget(xr, rs1) >> rs2))); break;
+      case Op.ADDW: xset(xr, rd, sext32(xget(xr, rs1) + xget(xr, rs2))); break;
+      case Op.SUBW: xset(xr, rd, sext32(xget(xr, rs1) - xget(xr, rs2))); break;
+      case Op.SLLW: xset(xr, rd, sext32(<u64>(<u32>xget(xr, rs1) << (<u32>xget(xr, rs2) & 31)))); break;
+      case Op.SRLW: xset(xr, rd, sext32(<u64>(<u32>xget(xr, rs1) >> (<u32>xget(xr, rs2) & 31)))); break;
+      case Op.SRAW: xset(xr, rd, sext32(<u64><u32>(<i32>xget(xr, rs1) >> (<i32>xget(xr, rs2) & 31)))); break;
+      case Op.MUL: xset(xr, rd, xget(xr, rs1) * xget(xr, rs2)); break;
+      case Op.MULH: xset(xr, rd, mulh(xget(xr, rs1), xget(xr, rs2))); break;
+      case Op.MULHSU: xset(xr, rd, mulhsu(xget(xr, rs1), xget(xr, rs2))); break;
+      case Op.MULHU: xset(xr, rd, mulhu(xget(xr, rs1), xget(xr, rs2))); break;
+      case Op.DIV: xset(xr, rd, divs(xget(xr, rs1), xget(xr, rs2))); break;
+      case Op.DIVU: { const b = xget(xr, rs2); xset(xr, rd, b == 0 ? 0xffff_ffff_ffff_ffff : xget(xr, rs1) / b); break; }
+      case Op.REM: xset(xr, rd, rems(xget(xr, rs1), xget(xr, rs2))); break;
+      case Op.REMU: { const b = xget(xr, rs2); xset(xr, rd, b == 0 ? xget(xr, rs1) : xget(xr, rs1) % b); break; }
+      case Op.MULW: xset(xr, rd, sext32(<u64>(<u32>xget(xr, rs1) * <u32>xget(xr, rs2)))); break;
+      case Op.DIVW: xset(xr, rd, divw(xget(xr, rs1), xget(xr, rs2))); break;
+      case Op.DIVUW: xset(xr, rd, divuw(xget(xr, rs1), xget(xr, rs2))); break;
+      case Op.REMW: xset(xr, rd, remw(xget(xr, rs1), xget(xr, rs2))); break;
+      case Op.REMUW: xset(xr, rd, remuw(xget(xr, rs1), xget(xr, rs2))); break;
+      case Op.LR_W: case Op.SC_W: case Op.AMOSWAP_W: case Op.AMOADD_W: case Op.AMOXOR_W:
+      case Op.AMOAND_W: case Op.AMOOR_W: case Op.AMOMIN_W: case Op.AMOMAX_W: case Op.AMOMINU_W:
+      case Op.AMOMAXU_W: case Op.LR_D: case Op.SC_D: case Op.AMOSWAP_D: case Op.AMOADD_D:
+      case Op.AMOXOR_D: case Op.AMOAND_D: case Op.AMOOR_D: case Op.AMOMIN_D: case Op.AMOMAX_D:
+      case Op.AMOMINU_D: case Op.AMOMAXU_D:
+        execAmo(inst, rd, rs1, rs2);
+        if (hr.excCause >= 0) { pc = exceptionTrap(pc); continue; }
+        break;
+      case Op.FENCE: case Op.FENCE_I: // one hart, and stores to code already dropped its translations
+        break;
+      case Op.ECALL:
+        if (hr.priv != PRV_S || !hr.hostSbi) {
+          pc = takeTrap(pc, CAUSE_USER_ECALL + <u64>hr.priv, 0, false);
           continue;
         }
+        pc += 4;
+        exit = EXIT_ECALL;
         break;
-      }
-      case 0x03: { // LOAD
-        const va = rX(rs1) + immI(inst);
-        let v: u64;
-        switch (f3) {
-          case 0: { const h = tlbLookup(M.loadTable, va, 1); v = h ? <u64><i64>load<i8>(h) : <u64><i64><i8>loadSlow(va, 1); break; }
-          case 1: { const h = tlbLookup(M.loadTable, va, 2); v = h ? <u64><i64>load<i16>(h) : <u64><i64><i16>loadSlow(va, 2); break; }
-          case 2: { const h = tlbLookup(M.loadTable, va, 4); v = h ? <u64><i64>load<i32>(h) : <u64><i64><i32>loadSlow(va, 4); break; }
-          case 3: { const h = tlbLookup(M.loadTable, va, 8); v = h ? load<u64>(h) : loadSlow(va, 8); break; }
-          case 4: { const h = tlbLookup(M.loadTable, va, 1); v = h ? <u64>load<u8>(h) : loadSlow(va, 1); break; }
-          case 5: { const h = tlbLookup(M.loadTable, va, 2); v = h ? <u64>load<u16>(h) : loadSlow(va, 2); break; }
-          case 6: { const h = tlbLookup(M.loadTable, va, 4); v = h ? <u64>load<u32>(h) : loadSlow(va, 4); break; }
-          default: pc = illegal(pc, raw); continue;
-        }
-        if (hart.excCause >= 0) { pc = exceptionTrap(pc); continue; }
-        wX(rd, v);
+      case Op.EBREAK:
+        pc = takeTrap(pc, CAUSE_BREAKPOINT, pc, false);
+        continue;
+      case Op.MRET:
+        if (hr.priv != PRV_M) { pc = illegal(pc, raw); continue; }
+        pc = mret();
+        continue;
+      case Op.SRET:
+        if (hr.priv == PRV_U || (hr.priv == PRV_S && (hr.mstatus & MSTATUS_TSR) != 0)) { pc = illegal(pc, raw); continue; }
+        pc = sret();
+        continue;
+      case Op.WFI:
+        if (hr.priv == PRV_U || (hr.priv == PRV_S && (hr.mstatus & MSTATUS_TW) != 0)) { pc = illegal(pc, raw); continue; }
+        pc += 4;
+        if (wfiWake()) continue;
+        exit = EXIT_WFI;
         break;
-      }
-      case 0x23: { // STORE
-        const va = rX(rs1) + immS(inst);
-        const v = rX(rs2);
-        if (f3 > 3) { pc = illegal(pc, raw); continue; }
-        const size: u32 = 1 << f3;
-        const h = tlbLookup(M.storeTable, va, size);
-        if (h) {
-          if (f3 == 0) store<u8>(h, <u8>v);
-          else if (f3 == 1) store<u16>(h, <u16>v);
-          else if (f3 == 2) store<u32>(h, <u32>v);
-          else store<u64>(h, v);
-        } else {
-          storeSlow(va, size, v);
-          if (hart.excCause >= 0) { pc = exceptionTrap(pc); continue; }
-        }
+      case Op.SFENCE_VMA:
+        if (hr.priv == PRV_U || (hr.priv == PRV_S && (hr.mstatus & MSTATUS_TVM) != 0)) { pc = illegal(pc, raw); continue; }
+        if (rs1 != 0) M.flushPage(xget(xr, rs1));
+        else flushTlb();
+        M.invalidateFetch();
         break;
-      }
-      case 0x13: { // OP-IMM
-        const a = rX(rs1);
-        const imm = immI(inst);
-        switch (f3) {
-          case 0: wX(rd, a + imm); break;
-          case 1:
-            if ((inst >> 26) != 0) { pc = illegal(pc, raw); continue; }
-            wX(rd, a << (imm & 63));
-            break;
-          case 2: wX(rd, <i64>a < <i64>imm ? 1 : 0); break;
-          case 3: wX(rd, a < imm ? 1 : 0); break;
-          case 4: wX(rd, a ^ imm); break;
-          case 5: {
-            const top = inst >> 26;
-            if (top == 0) wX(rd, a >> (imm & 63));
-            else if (top == 0x10) wX(rd, <u64>(<i64>a >> <i64>(imm & 63)));
-            else { pc = illegal(pc, raw); continue; }
-            break;
-          }
-          case 6: wX(rd, a | imm); break;
-          default: wX(rd, a & imm); break;
-        }
-        break;
-      }
-      case 0x1b: { // OP-IMM-32
-        const a = rX(rs1);
-        if (f3 == 0) {
-          wX(rd, sext32(a + immI(inst)));
-        } else if (f3 == 1) {
-          if ((inst >> 25) != 0) { pc = illegal(pc, raw); continue; }
-          wX(rd, sext32(<u64>(<u32>a << rs2)));
-        } else if (f3 == 5) {
-          const top = inst >> 25;
-          if (top == 0) wX(rd, sext32(<u64>(<u32>a >> rs2)));
-          else if (top == 0x20) wX(rd, sext32(<u64><u32>(<i32>a >> rs2)));
-          else { pc = illegal(pc, raw); continue; }
-        } else {
-          pc = illegal(pc, raw);
-          continue;
-        }
-        break;
-      }
-      case 0x33: { // OP
-        const a = rX(rs1);
-        const b = rX(rs2);
-        const f7 = inst >> 25;
-        if (f7 == 0) {
-          switch (f3) {
-            case 0: wX(rd, a + b); break;
-            case 1: wX(rd, a << (b & 63)); break;
-            case 2: wX(rd, <i64>a < <i64>b ? 1 : 0); break;
-            case 3: wX(rd, a < b ? 1 : 0); break;
-            case 4: wX(rd, a ^ b); break;
-            case 5: wX(rd, a >> (b & 63)); break;
-            case 6: wX(rd, a | b); break;
-            default: wX(rd, a & b); break;
-          }
-        } else if (f7 == 0x20) {
-          if (f3 == 0) wX(rd, a - b);
-          else if (f3 == 5) wX(rd, <u64>(<i64>a >> <i64>(b & 63)));
-          else { pc = illegal(pc, raw); continue; }
-        } else if (f7 == 1) {
-          switch (f3) {
-            case 0: wX(rd, a * b); break;
-            case 1: wX(rd, mulh(a, b)); break;
-            case 2: wX(rd, mulhsu(a, b)); break;
-            case 3: wX(rd, mulhu(a, b)); break;
-            case 4: wX(rd, divs(a, b)); break;
-            case 5: wX(rd, b == 0 ? 0xffff_ffff_ffff_ffff : a / b); break;
-            case 6: wX(rd, rems(a, b)); break;
-            default: wX(rd, b == 0 ? a : a % b); break;
-          }
-        } else {
-          pc = illegal(pc, raw);
-          continue;
-        }
-        break;
-      }
-      case 0x3b: { // OP-32
-        const a = rX(rs1);
-        const b = rX(rs2);
-        const f7 = inst >> 25;
-        if (f7 == 0) {
-          if (f3 == 0) wX(rd, sext32(a + b));
-          else if (f3 == 1) wX(rd, sext32(<u64>(<u32>a << (<u32>b & 31))));
-          else if (f3 == 5) wX(rd, sext32(<u64>(<u32>a >> (<u32>b & 31))));
-          else { pc = illegal(pc, raw); continue; }
-        } else if (f7 == 0x20) {
-          if (f3 == 0) wX(rd, sext32(a - b));
-          else if (f3 == 5) wX(rd, sext32(<u64><u32>(<i32>a >> (<i32>b & 31))));
-          else { pc = illegal(pc, raw); continue; }
-        } else if (f7 == 1) {
-          switch (f3) {
-            case 0: wX(rd, sext32(<u64>(<u32>a * <u32>b))); break;
-            case 4: wX(rd, divw(a, b)); break;
-            case 5: wX(rd, divuw(a, b)); break;
-            case 6: wX(rd, remw(a, b)); break;
-            case 7: wX(rd, remuw(a, b)); break;
-            default: pc = illegal(pc, raw); continue;
-          }
-        } else {
-          pc = illegal(pc, raw);
-          continue;
-        }
-        break;
-      }
-      case 0x2f: { // AMO
-        if (!execAmo(inst, rd, rs1, rs2)) { pc = illegal(pc, raw); continue; }
-        if (hart.excCause >= 0) { pc = exceptionTrap(pc); continue; }
-        break;
-      }
-      case 0x0f: // MISC-MEM: FENCE, FENCE.I (no decode cache, nothing to flush)
-        if (f3 > 1) { pc = illegal(pc, raw); continue; }
-        break;
-      case 0x73: { // SYSTEM
-        if (f3 == 0) {
-          if (rd != 0) { pc = illegal(pc, raw); continue; }
-          const f7 = inst >> 25;
-          if (inst == 0x0000_0073) { // ECALL
-            if (hart.priv == PRV_S && hart.hostSbi) {
-              pc += 4;
-              exit = EXIT_ECALL;
-              break;
-            }
-            pc = takeTrap(pc, CAUSE_USER_ECALL + <u64>hart.priv, 0, false);
-            continue;
-          }
-          if (inst == 0x0010_0073) { // EBREAK
-            pc = takeTrap(pc, CAUSE_BREAKPOINT, pc, false);
-            continue;
-          }
-          if (inst == 0x3020_0073) { // MRET
-            if (hart.priv != PRV_M) { pc = illegal(pc, raw); continue; }
-            pc = mret();
-            continue;
-          }
-          if (inst == 0x1020_0073) { // SRET
-            if (hart.priv == PRV_U || (hart.priv == PRV_S && (hart.mstatus & MSTATUS_TSR) != 0)) { pc = illegal(pc, raw); continue; }
-            pc = sret();
-            continue;
-          }
-          if (inst == 0x1050_0073) { // WFI
-            if (hart.priv == PRV_U || (hart.priv == PRV_S && (hart.mstatus & MSTATUS_TW) != 0)) { pc = illegal(pc, raw); continue; }
-            pc += 4;
-            if (!wfiWake()) {
-              exit = EXIT_WFI;
-              break;
-            }
-            continue;
-          }
-          if (f7 == 0x09) { // SFENCE.VMA
-            if (hart.priv == PRV_U || (hart.priv == PRV_S && (hart.mstatus & MSTATUS_TVM) != 0)) { pc = illegal(pc, raw); continue; }
-            if (rs1 != 0) M.flushPage(rX(rs1));
-            else flushTlb();
-            M.invalidateFetch();
-            break;
-          }
-          pc = illegal(pc, raw);
-          continue;
-        }
-        if (f3 == 4) { pc = illegal(pc, raw); continue; }
-        // Zicsr
+      case Op.CSRRW: case Op.CSRRS: case Op.CSRRC: case Op.CSRRWI: case Op.CSRRSI: case Op.CSRRCI: {
+        const f3 = (inst >> 12) & 7;
         const csr = inst >> 20;
-        const op = f3 & 3;
-        const writes = op == 1 || rs1 != 0;
-        hart.instret = startInstret + <u64>(budget - n);
+        const kind = f3 & 3;
+        const writes = kind == 1 || rs1 != 0;
+        hr.instret = startInstret + <u64>(budget - n);
         if (writes && !csrWritable(csr)) { pc = illegal(pc, raw); continue; }
         if (!csrRead(csr)) { pc = illegal(pc, raw); continue; }
         const old = C.csrValue;
         if (writes) {
-          const src: u64 = f3 >= 5 ? <u64>rs1 : rX(rs1);
-          const nv = op == 1 ? src : op == 2 ? old | src : old & ~src;
+          const src: u64 = f3 >= 5 ? <u64>rs1 : xget(xr, rs1);
+          const nv = kind == 1 ? src : kind == 2 ? old | src : old & ~src;
           if (!csrWrite(csr, nv)) { pc = illegal(pc, raw); continue; }
         }
-        wX(rd, old);
+        xset(xr, rd, old);
         break;
       }
-      case 0x07: // LOAD-FP
-        if (!execFpLoad(inst, rd, rs1, f3)) { pc = illegal(pc, raw); continue; }
-        if (hart.excCause >= 0) { pc = exceptionTrap(pc); continue; }
-        break;
-      case 0x27: // STORE-FP
-        if (!execFpStore(inst, rs1, rs2, f3)) { pc = illegal(pc, raw); continue; }
-        if (hart.excCause >= 0) { pc = exceptionTrap(pc); continue; }
-        break;
-      case 0x43: case 0x47: case 0x4b: case 0x4f: case 0x53:
-        if (!execFp(inst, rd, rs1, rs2, f3)) { pc = illegal(pc, raw); continue; }
-        break;
-      default:
+      case Op.ILLEGAL:
         pc = illegal(pc, raw);
         continue;
+      default: { // F and D
+        if (!execFp(op, inst)) { pc = illegal(pc, raw); continue; }
+        if (hr.excCause >= 0) { pc = exceptionTrap(pc); continue; }
+        break;
+      }
     }
     if (exit != EXIT_BUDGET) break;
     pc += len;
     seqPc = pc;
   }
-  hart.pc = pc;
-  hart.instret = startInstret + <u64>(budget - n);
+  hr.pc = pc;
+  hr.instret = startInstret + <u64>(budget - n);
   // x0's slot holds whatever the last instruction "wrote" to x0 (it is
   // re-zeroed before each one); leave it zero for everyone else.
   store<u64>(xregBase(), 0);

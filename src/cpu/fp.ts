@@ -10,6 +10,7 @@ import { tlbLookup, loadSlow, storeSlow } from './mmu';
 import * as C from './csr';
 import { fpEnabled, setFsDirty } from './csr';
 import * as F from './fpu';
+import { Op } from '../../build/decoder';
 
 const BOX: u64 = 0xffff_ffff_0000_0000;
 const CANON_S: u32 = 0x7fc0_0000;
@@ -57,30 +58,27 @@ function flushFlags(): void {
   return rm > 4 ? -1 : <i32>rm;
 }
 
-export function execFpLoad(inst: u32, rd: u32, rs1: u32, f3: u32): bool {
-  if (!fpEnabled() || (f3 != 2 && f3 != 3)) return false;
-  const va = rX(rs1) + <u64><i64>((<i32>inst) >> 20);
-  if (f3 == 2) {
+function fpLoad(dbl: bool, inst: u32): void {
+  const va = rX((inst >> 15) & 31) + <u64><i64>((<i32>inst) >> 20);
+  const rd = (inst >> 7) & 31;
+  if (!dbl) {
     const h = tlbLookup(M.loadTable, va, 4);
     const v = h ? load<u32>(h) : <u32>loadSlow(va, 4);
-    if (hart.excCause >= 0) return true;
+    if (hart.excCause >= 0) return;
     wS(rd, v);
   } else {
     const h = tlbLookup(M.loadTable, va, 8);
     const v = h ? load<u64>(h) : loadSlow(va, 8);
-    if (hart.excCause >= 0) return true;
+    if (hart.excCause >= 0) return;
     wD(rd, v);
   }
   setFsDirty();
-  return true;
 }
 
-export function execFpStore(inst: u32, rs1: u32, rs2: u32, f3: u32): bool {
-  if (!fpEnabled() || (f3 != 2 && f3 != 3)) return false;
-  const va = rX(rs1) + <u64><i64>(((<i32>inst >> 25) << 5) | ((inst >> 7) & 0x1f));
-  const size: u32 = f3 == 2 ? 4 : 8;
-  // FSW stores the low 32 bits as they are, without NaN-box checking.
-  const v = rD(rs2);
+function fpStore(dbl: bool, inst: u32): void {
+  const va = rX((inst >> 15) & 31) + <u64><i64>(((<i32>inst >> 25) << 5) | ((inst >> 7) & 0x1f));
+  const size: u32 = dbl ? 8 : 4;
+  const v = rD((inst >> 20) & 31);
   const h = tlbLookup(M.storeTable, va, size);
   if (h) {
     if (size == 4) store<u32>(h, <u32>v);
@@ -88,52 +86,60 @@ export function execFpStore(inst: u32, rs1: u32, rs2: u32, f3: u32): bool {
   } else {
     storeSlow(va, size, v);
   }
-  return true;
 }
 
-/** OP-FP and the fused multiply-add opcodes. Returns false for illegal encodings. */
-export function execFp(inst: u32, rd: u32, rs1: u32, rs2: u32, f3: u32): bool {
+/**
+ * Execute the F or D instruction `op` (decode.ts) encoded as `inst`.
+ * Returns false if it is illegal now (FP off, or a reserved rounding mode);
+ * a memory fault is left in hart.excCause.
+ */
+export function execFp(op: Op, inst: u32): bool {
   if (!fpEnabled()) return false;
-  const opcode = inst & 0x7f;
-  const fmt = (inst >> 25) & 3;
-  if (opcode != 0x53) {
-    // FMADD 0x43, FMSUB 0x47, FNMSUB 0x4b, FNMADD 0x4f
-    if (fmt > 1) return false;
-    const rm = roundingMode(f3);
-    if (rm < 0) return false;
-    const rs3 = inst >> 27;
-    const negProduct = opcode == 0x4b || opcode == 0x4f;
-    const negAddend = opcode == 0x47 || opcode == 0x4f;
-    if (fmt == 0) {
-      const a = rS(rs1) ^ (negProduct ? 0x8000_0000 : 0);
-      const c = rS(rs3) ^ (negAddend ? 0x8000_0000 : 0);
-      wS(rd, F.f32_fma(a, rS(rs2), c, <u32>rm));
-    } else {
-      const a = rD(rs1) ^ (negProduct ? 0x8000_0000_0000_0000 : 0);
-      const c = rD(rs3) ^ (negAddend ? 0x8000_0000_0000_0000 : 0);
-      wD(rd, F.f64_fma(a, rD(rs2), c, <u32>rm));
-    }
-    flushFlags();
-    setFsDirty();
-    return true;
-  }
-  const f7 = inst >> 25;
-  const dbl = (f7 & 1) != 0;
-  if ((f7 & 2) != 0) return false; // H and Q formats are not implemented
-  switch (f7 >> 2) {
-    case 0x00: case 0x01: case 0x02: case 0x03: { // FADD FSUB FMUL FDIV
+  const rd = (inst >> 7) & 31;
+  const rs1 = (inst >> 15) & 31;
+  const rs2 = (inst >> 20) & 31;
+  const f3 = (inst >> 12) & 7;
+  // D's operations are F's, in the same order in the table (src/isa/instructions.ts).
+  const dbl = op >= Op.FLD && op <= Op.FMV_D_X;
+  const o = dbl ? <Op>(<i32>op - (<i32>Op.FLD - <i32>Op.FLW)) : op;
+  switch (o) {
+    case Op.FLW:
+      fpLoad(dbl, inst);
+      return true;
+    case Op.FSW:
+      fpStore(dbl, inst);
+      return true;
+    case Op.FMADD_S: case Op.FMSUB_S: case Op.FNMSUB_S: case Op.FNMADD_S: {
       const rm = roundingMode(f3);
       if (rm < 0) return false;
-      const op = f7 >> 2;
+      const rs3 = inst >> 27;
+      const negProduct = o == Op.FNMSUB_S || o == Op.FNMADD_S;
+      const negAddend = o == Op.FMSUB_S || o == Op.FNMADD_S;
+      if (!dbl) {
+        const a = rS(rs1) ^ (negProduct ? 0x8000_0000 : 0);
+        const c = rS(rs3) ^ (negAddend ? 0x8000_0000 : 0);
+        wS(rd, F.f32_fma(a, rS(rs2), c, <u32>rm));
+      } else {
+        const a = rD(rs1) ^ (negProduct ? 0x8000_0000_0000_0000 : 0);
+        const c = rD(rs3) ^ (negAddend ? 0x8000_0000_0000_0000 : 0);
+        wD(rd, F.f64_fma(a, rD(rs2), c, <u32>rm));
+      }
+      break;
+    }
+    case Op.FADD_S: case Op.FSUB_S: case Op.FMUL_S: case Op.FDIV_S: {
+      const rm = roundingMode(f3);
+      if (rm < 0) return false;
+      // hostF32/hostF64 and the softfloat chain below number them 0..3 in this order.
+      const k = <i32>o - <i32>Op.FADD_S;
       if (hostRounding(rm)) {
         if (!dbl) {
-          const r = F.hostF32(op, rS(rs1), rS(rs2));
+          const r = F.hostF32(k, rS(rs1), rS(rs2));
           if (F.hostOk) {
             wS(rd, r);
             break;
           }
         } else {
-          const r = F.hostF64(op, rD(rs1), rD(rs2));
+          const r = F.hostF64(k, rD(rs1), rD(rs2));
           if (F.hostOk) {
             wD(rd, r);
             break;
@@ -143,29 +149,26 @@ export function execFp(inst: u32, rd: u32, rs1: u32, rs2: u32, f3: u32): bool {
       if (!dbl) {
         const a = rS(rs1);
         const b = rS(rs2);
-        wS(rd, op == 0 ? F.f32_add(a, b, <u32>rm) : op == 1 ? F.f32_sub(a, b, <u32>rm) : op == 2 ? F.f32_mul(a, b, <u32>rm) : F.f32_div(a, b, <u32>rm));
+        wS(rd, k == 0 ? F.f32_add(a, b, <u32>rm) : k == 1 ? F.f32_sub(a, b, <u32>rm) : k == 2 ? F.f32_mul(a, b, <u32>rm) : F.f32_div(a, b, <u32>rm));
       } else {
         const a = rD(rs1);
         const b = rD(rs2);
-        wD(rd, op == 0 ? F.f64_add(a, b, <u32>rm) : op == 1 ? F.f64_sub(a, b, <u32>rm) : op == 2 ? F.f64_mul(a, b, <u32>rm) : F.f64_div(a, b, <u32>rm));
+        wD(rd, k == 0 ? F.f64_add(a, b, <u32>rm) : k == 1 ? F.f64_sub(a, b, <u32>rm) : k == 2 ? F.f64_mul(a, b, <u32>rm) : F.f64_div(a, b, <u32>rm));
       }
       break;
     }
-    case 0x0b: { // FSQRT
-      if (rs2 != 0) return false;
+    case Op.FSQRT_S: {
       const rm = roundingMode(f3);
       if (rm < 0) return false;
       if (hostRounding(rm)) {
         if (!dbl) {
-          const a = rS(rs1);
-          const r = F.hostSqrt32(a);
+          const r = F.hostSqrt32(rS(rs1));
           if (F.hostOk) {
             wS(rd, r);
             break;
           }
         } else {
-          const a = rD(rs1);
-          const r = F.hostSqrt64(a);
+          const r = F.hostSqrt64(rD(rs1));
           if (F.hostOk) {
             wD(rd, r);
             break;
@@ -176,121 +179,94 @@ export function execFp(inst: u32, rd: u32, rs1: u32, rs2: u32, f3: u32): bool {
       else wD(rd, F.f64_sqrt(rD(rs1), <u32>rm));
       break;
     }
-    case 0x04: { // FSGNJ, FSGNJN, FSGNJX
-      if (f3 > 2) return false;
+    case Op.FSGNJ_S: case Op.FSGNJN_S: case Op.FSGNJX_S: {
       if (!dbl) {
         const a = rS(rs1);
         const b = rS(rs2);
-        const sign = f3 == 0 ? b : f3 == 1 ? ~b : a ^ b;
+        const sign = o == Op.FSGNJ_S ? b : o == Op.FSGNJN_S ? ~b : a ^ b;
         wS(rd, (a & 0x7fff_ffff) | (sign & 0x8000_0000));
       } else {
         const a = rD(rs1);
         const b = rD(rs2);
-        const sign = f3 == 0 ? b : f3 == 1 ? ~b : a ^ b;
+        const sign = o == Op.FSGNJ_S ? b : o == Op.FSGNJN_S ? ~b : a ^ b;
         wD(rd, (a & 0x7fff_ffff_ffff_ffff) | (sign & 0x8000_0000_0000_0000));
       }
       setFsDirty();
       return true;
     }
-    case 0x05: { // FMIN, FMAX
-      if (f3 > 1) return false;
-      if (!dbl) wS(rd, f3 == 0 ? F.f32_min(rS(rs1), rS(rs2)) : F.f32_max(rS(rs1), rS(rs2)));
-      else wD(rd, f3 == 0 ? F.f64_min(rD(rs1), rD(rs2)) : F.f64_max(rD(rs1), rD(rs2)));
+    case Op.FMIN_S: case Op.FMAX_S: {
+      const min = o == Op.FMIN_S;
+      if (!dbl) wS(rd, min ? F.f32_min(rS(rs1), rS(rs2)) : F.f32_max(rS(rs1), rS(rs2)));
+      else wD(rd, min ? F.f64_min(rD(rs1), rD(rs2)) : F.f64_max(rD(rs1), rD(rs2)));
       break;
     }
-    case 0x08: { // FCVT.S.D (fmt S, rs2 = 1) / FCVT.D.S (fmt D, rs2 = 0)
+    case Op.FCVT_S_D: case Op.FCVT_D_S: {
       const rm = roundingMode(f3);
       if (rm < 0) return false;
-      if (!dbl) {
-        if (rs2 != 1) return false;
-        wS(rd, F.f64_to_f32(rD(rs1), <u32>rm));
-      } else {
-        if (rs2 != 0) return false;
-        wD(rd, F.f32_to_f64(rS(rs1)));
-      }
+      if (o == Op.FCVT_S_D) wS(rd, F.f64_to_f32(rD(rs1), <u32>rm));
+      else wD(rd, F.f32_to_f64(rS(rs1)));
       break;
     }
-    case 0x14: { // FLE, FLT, FEQ
+    case Op.FEQ_S: case Op.FLT_S: case Op.FLE_S: {
       let r: u32;
-      if (f3 == 0) r = dbl ? F.f64_le(rD(rs1), rD(rs2)) : F.f32_le(rS(rs1), rS(rs2));
-      else if (f3 == 1) r = dbl ? F.f64_lt(rD(rs1), rD(rs2)) : F.f32_lt(rS(rs1), rS(rs2));
-      else if (f3 == 2) r = dbl ? F.f64_eq(rD(rs1), rD(rs2)) : F.f32_eq(rS(rs1), rS(rs2));
-      else return false;
+      if (o == Op.FLE_S) r = dbl ? F.f64_le(rD(rs1), rD(rs2)) : F.f32_le(rS(rs1), rS(rs2));
+      else if (o == Op.FLT_S) r = dbl ? F.f64_lt(rD(rs1), rD(rs2)) : F.f32_lt(rS(rs1), rS(rs2));
+      else r = dbl ? F.f64_eq(rD(rs1), rD(rs2)) : F.f32_eq(rS(rs1), rS(rs2));
       wX(rd, <u64>r);
       flushFlags();
       return true;
     }
-    case 0x18: { // FCVT.{W,WU,L,LU}.{S,D}
+    case Op.FCVT_W_S: case Op.FCVT_WU_S: case Op.FCVT_L_S: case Op.FCVT_LU_S: {
       const rm = roundingMode(f3);
       if (rm < 0) return false;
       const r = <u32>rm;
       let v: u64;
       if (!dbl) {
         const a = rS(rs1);
-        switch (rs2) {
-          case 0: v = sext32(<u64><u32>F.f32_to_i32(a, r)); break;
-          case 1: v = sext32(<u64><u32>F.f32_to_u32(a, r)); break;
-          case 2: v = <u64>F.f32_to_i64(a, r); break;
-          case 3: v = <u64>F.f32_to_u64(a, r); break;
-          default: return false;
-        }
+        if (o == Op.FCVT_W_S) v = sext32(<u64><u32>F.f32_to_i32(a, r));
+        else if (o == Op.FCVT_WU_S) v = sext32(<u64><u32>F.f32_to_u32(a, r));
+        else if (o == Op.FCVT_L_S) v = <u64>F.f32_to_i64(a, r);
+        else v = <u64>F.f32_to_u64(a, r);
       } else {
         const a = rD(rs1);
-        switch (rs2) {
-          case 0: v = sext32(<u64><u32>F.f64_to_i32(a, r)); break;
-          case 1: v = sext32(<u64><u32>F.f64_to_u32(a, r)); break;
-          case 2: v = <u64>F.f64_to_i64(a, r); break;
-          case 3: v = <u64>F.f64_to_u64(a, r); break;
-          default: return false;
-        }
+        if (o == Op.FCVT_W_S) v = sext32(<u64><u32>F.f64_to_i32(a, r));
+        else if (o == Op.FCVT_WU_S) v = sext32(<u64><u32>F.f64_to_u32(a, r));
+        else if (o == Op.FCVT_L_S) v = <u64>F.f64_to_i64(a, r);
+        else v = <u64>F.f64_to_u64(a, r);
       }
       wX(rd, v);
       flushFlags();
       return true;
     }
-    case 0x1a: { // FCVT.{S,D}.{W,WU,L,LU}
+    case Op.FCVT_S_W: case Op.FCVT_S_WU: case Op.FCVT_S_L: case Op.FCVT_S_LU: {
       const rm = roundingMode(f3);
       if (rm < 0) return false;
       const r = <u32>rm;
       const x = rX(rs1);
       if (!dbl) {
-        switch (rs2) {
-          case 0: wS(rd, F.i32_to_f32(<i32>x, r)); break;
-          case 1: wS(rd, F.u32_to_f32(<u32>x, r)); break;
-          case 2: wS(rd, F.i64_to_f32(<i64>x, r)); break;
-          case 3: wS(rd, F.u64_to_f32(x, r)); break;
-          default: return false;
-        }
+        if (o == Op.FCVT_S_W) wS(rd, F.i32_to_f32(<i32>x, r));
+        else if (o == Op.FCVT_S_WU) wS(rd, F.u32_to_f32(<u32>x, r));
+        else if (o == Op.FCVT_S_L) wS(rd, F.i64_to_f32(<i64>x, r));
+        else wS(rd, F.u64_to_f32(x, r));
       } else {
-        switch (rs2) {
-          case 0: wD(rd, F.i32_to_f64(<i32>x, r)); break;
-          case 1: wD(rd, F.u32_to_f64(<u32>x, r)); break;
-          case 2: wD(rd, F.i64_to_f64(<i64>x, r)); break;
-          case 3: wD(rd, F.u64_to_f64(x, r)); break;
-          default: return false;
-        }
+        if (o == Op.FCVT_S_W) wD(rd, F.i32_to_f64(<i32>x, r));
+        else if (o == Op.FCVT_S_WU) wD(rd, F.u32_to_f64(<u32>x, r));
+        else if (o == Op.FCVT_S_L) wD(rd, F.i64_to_f64(<i64>x, r));
+        else wD(rd, F.u64_to_f64(x, r));
       }
       break;
     }
-    case 0x1c: { // FMV.X.W / FMV.X.D (f3 0), FCLASS (f3 1)
-      if (rs2 != 0) return false;
-      if (f3 == 0) {
-        // FMV.X.W moves the raw low 32 bits, sign-extended, with no NaN-box check.
-        wX(rd, dbl ? rD(rs1) : sext32(rD(rs1)));
-      } else if (f3 == 1) {
-        wX(rd, <u64>(dbl ? F.f64_classify(rD(rs1)) : F.f32_classify(rS(rs1))));
-      } else {
-        return false;
-      }
+    case Op.FMV_X_W:
+      wX(rd, dbl ? rD(rs1) : sext32(rD(rs1)));
       return true;
-    }
-    case 0x1e: { // FMV.W.X / FMV.D.X
-      if (rs2 != 0 || f3 != 0) return false;
+    case Op.FCLASS_S:
+      wX(rd, <u64>(dbl ? F.f64_classify(rD(rs1)) : F.f32_classify(rS(rs1))));
+      return true;
+    case Op.FMV_W_X:
       if (dbl) wD(rd, rX(rs1));
       else wS(rd, <u32>rX(rs1));
       setFsDirty();
       return true;
-    }
     default:
       return false;
   }

@@ -18,6 +18,7 @@ export {
 export { loadTable, storeTable, tlbIndexMask } from './mmu';
 import { codePagesInit, codePagesBytes, codeWrittenRange } from './codepages';
 import { expandCompressed } from './compressed';
+import { decode } from '../../build/decoder';
 
 // Linear memory (imported: the host creates it, so that it can be shared):
 //   [0, __heap_base)        the core's constant data
@@ -191,6 +192,14 @@ export function ramOffset(): usize { return S.ramOffset; }
 /** The host wrote guest RAM [pa, pa + len) directly (DMA, loaders): drop translations there. */
 export function hostWrote(pa: u64, len: u64): void {
   codeWrittenRange(pa, len);
+}
+
+/**
+ * For the translator: the instruction (Op: its index in src/isa/instructions.ts
+ * + 1; 0 if illegal) a 32-bit encoding is, by the decoder the interpreter uses.
+ */
+export function decodeInsn(inst: u32): u32 {
+  return (inst & 3) != 3 ? 0 : <u32>decode(inst);
 }
 
 /** The 32-bit form of the compressed instruction `c`, or 0 if it is illegal (for the JIT). */

@@ -20,7 +20,8 @@ import { tlbLookup, loadSlow, storeSlow } from './mmu';
 import { pageGen, markCodePage, codePagesReset } from './codepages';
 import { mul128 } from './fpu';
 import * as F from './fpu';
-import { execFp, execFpLoad, execFpStore } from './fp';
+import { execFp } from './fp';
+import { decode } from '../../build/decoder';
 
 export let jitOn: bool = false;
 export let jitPc: u64 = 0;
@@ -238,16 +239,7 @@ export function jitFp(inst: u32, raw: u32): i32 {
   // before translated code was entered; an FP load or store may read it.
   store<u64>(S.xregBase(), 0);
   jitCodeWritten = false;
-  const rd = (inst >> 7) & 31;
-  const rs1 = (inst >> 15) & 31;
-  const rs2 = (inst >> 20) & 31;
-  const f3 = (inst >> 12) & 7;
-  const op = inst & 0x7f;
-  let ok: bool;
-  if (op == 0x07) ok = execFpLoad(inst, rd, rs1, f3);
-  else if (op == 0x27) ok = execFpStore(inst, rs1, rs2, f3);
-  else ok = execFp(inst, rd, rs1, rs2, f3);
-  if (!ok) S.raise(S.CAUSE_ILLEGAL_INSTRUCTION, <u64>raw);
+  if (!execFp(decode(inst), inst)) S.raise(S.CAUSE_ILLEGAL_INSTRUCTION, <u64>raw);
   if (hart.excCause >= 0) jitStatus = 1;
   else if (hart.attention || jitCodeWritten) stopAfter((raw & 3) != 3 ? 0x100 : 0, 0);
   return jitStatus;

@@ -50,24 +50,28 @@ export interface Region {
   linked: boolean;
 }
 
-/**
- * Read the region whose entry is byte `entry` of `mem` (a linear-memory
- * address). `expand` turns a 16-bit instruction into its 32-bit form (0 if
- * illegal).
- */
-export function formRegion(mem: Uint8Array, entry: number, expand: (c: number) => number): Region {
+/** The core's decoders (src/cpu/index.ts exports). */
+export interface IsaDecoder {
+  /** The 32-bit form of a 16-bit instruction (0 if illegal). */
+  expandRvc(c: number): number;
+  /** The instruction a 32-bit encoding is: its index in src/isa/instructions.ts + 1, 0 if illegal. */
+  decodeInsn(inst: number): number;
+}
+
+/** Read the region whose entry is byte `entry` of `mem` (a linear-memory address). */
+export function formRegion(mem: Uint8Array, entry: number, isa: IsaDecoder): Region {
   const page = entry - (entry & 0xfff);
   const decodeAt = (pos: number): { insn: Insn; len: number } | undefined => {
     if (pos < 0 || pos + 2 > 4096) return undefined;
     const lo = mem[page + pos]! | (mem[page + pos + 1]! << 8);
     if ((lo & 3) !== 3) {
-      const inst = expand(lo);
-      const insn = inst === 0 ? undefined : decode(inst, lo);
+      const inst = isa.expandRvc(lo) >>> 0;
+      const insn = inst === 0 ? undefined : decode(isa.decodeInsn(inst), inst, lo);
       return insn && { insn, len: 2 };
     }
     if (pos + 4 > 4096) return undefined;
     const inst = (lo | (mem[page + pos + 2]! << 16) | (mem[page + pos + 3]! << 24)) >>> 0;
-    const insn = decode(inst);
+    const insn = decode(isa.decodeInsn(inst), inst);
     return insn && { insn, len: 4 };
   };
 

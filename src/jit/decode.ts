@@ -1,9 +1,13 @@
 /**
- * Decoding for the JIT: the subset of RV64I and M it translates
- * (unprivileged spec chapters 2 and 7). Anything else, and every encoding the
- * interpreter treats as illegal, decodes to undefined so the block ends
- * before it and the interpreter handles it.
+ * Decoding for the JIT: which instruction an encoding is comes from the
+ * core's decoder of the one instruction table (src/isa/instructions.ts,
+ * through the exported decodeInsn, the same decoder the interpreter uses);
+ * this picks the operands of the instructions the translator handles
+ * (RV64I, M, F, D; unprivileged spec chapters 2, 4, 13, 20, 21).
+ * Anything else, and every illegal encoding, decodes to undefined so the
+ * block ends before it and the interpreter handles it.
  */
+import { INSTRUCTIONS } from '../isa/instructions.js';
 
 /** Register-register and register-immediate operations, by their spec names. */
 export type AluOp =
@@ -52,113 +56,166 @@ const immB = (i: number): number =>
 const immJ = (i: number): number =>
   ((i >> 31) << 20) | (i & 0xff000) | ((i >>> 9) & 0x800) | ((i >>> 20) & 0x7fe);
 
-const OP_NAMES: AluOp[] = ['add', 'sll', 'slt', 'sltu', 'xor', 'srl', 'or', 'and'];
+/** The operations the translator emits inline, by instruction. */
+const ALU: Partial<Record<string, AluOp>> = {
+  ADD: 'add',
+  SUB: 'sub',
+  SLL: 'sll',
+  SLT: 'slt',
+  SLTU: 'sltu',
+  XOR: 'xor',
+  SRL: 'srl',
+  SRA: 'sra',
+  OR: 'or',
+  AND: 'and',
+  MUL: 'mul',
+  ADDW: 'addw',
+  SUBW: 'subw',
+  SLLW: 'sllw',
+  SRLW: 'srlw',
+  SRAW: 'sraw',
+  MULW: 'mulw',
+};
+const ALU_IMM: Partial<Record<string, AluOp>> = {
+  ADDI: 'add',
+  SLTI: 'slt',
+  SLTIU: 'sltu',
+  XORI: 'xor',
+  ORI: 'or',
+  ANDI: 'and',
+  SLLI: 'sll',
+  SRLI: 'srl',
+  SRAI: 'sra',
+  ADDIW: 'addw',
+  SLLIW: 'sllw',
+  SRLIW: 'srlw',
+  SRAIW: 'sraw',
+};
+/** The core's jitMulDiv operation numbers: funct3 for OP, 8 + funct3 for OP-32. */
+const MULDIV: Partial<Record<string, number>> = {
+  MULH: 1,
+  MULHSU: 2,
+  MULHU: 3,
+  DIV: 4,
+  DIVU: 5,
+  REM: 6,
+  REMU: 7,
+  DIVW: 12,
+  DIVUW: 13,
+  REMW: 14,
+  REMUW: 15,
+};
+
+/** F and D instructions that write an integer register (rd) or read one (rs1). */
+const FP_WRITES_X = new Set<string>([
+  'FCVT_W_S',
+  'FCVT_WU_S',
+  'FCVT_L_S',
+  'FCVT_LU_S',
+  'FMV_X_W',
+  'FEQ_S',
+  'FLT_S',
+  'FLE_S',
+  'FCLASS_S',
+  'FCVT_W_D',
+  'FCVT_WU_D',
+  'FCVT_L_D',
+  'FCVT_LU_D',
+  'FMV_X_D',
+  'FEQ_D',
+  'FLT_D',
+  'FLE_D',
+  'FCLASS_D',
+]);
+const FP_READS_X = new Set<string>([
+  'FLW',
+  'FSW',
+  'FCVT_S_W',
+  'FCVT_S_WU',
+  'FCVT_S_L',
+  'FCVT_S_LU',
+  'FMV_W_X',
+  'FLD',
+  'FSD',
+  'FCVT_D_W',
+  'FCVT_D_WU',
+  'FCVT_D_L',
+  'FCVT_D_LU',
+  'FMV_D_X',
+]);
 
 /**
- * Integer registers an OP-FP instruction reads (rs1) or writes (rd), by its
- * funct5 (unprivileged spec chapters 11 and 12): compares, FCVT to integer,
- * FMV.X and FCLASS write rd; FCVT from integer and FMV to FP read rs1.
+ * The instruction `op` (the core's decodeInsn of `inst`: its index in the
+ * table + 1, 0 if illegal) encoded as `inst` (compressed ones already
+ * expanded from `raw`), with its operands.
  */
-const FP_WRITES_X = new Set([0x14, 0x18, 0x1c]);
-const FP_READS_X = new Set([0x1a, 0x1e]);
-
-/**
- * Decode the 32-bit instruction `inst` (compressed ones already expanded
- * from `raw`).
- */
-export function decode(inst: number, raw: number = inst): Insn | undefined {
+export function decode(op: number, inst: number, raw: number = inst): Insn | undefined {
+  const insn = INSTRUCTIONS[op - 1];
+  if (!insn) return undefined;
+  const name = insn.name;
   const rd = (inst >>> 7) & 31;
   const rs1 = (inst >>> 15) & 31;
   const rs2 = (inst >>> 20) & 31;
   const f3 = (inst >>> 12) & 7;
-  const f7 = inst >>> 25;
-  switch (inst & 0x7f) {
-    case 0x37:
+  switch (name) {
+    case 'LUI':
       return { kind: 'lui', rd, imm: inst & 0xffff_f000 };
-    case 0x17:
+    case 'AUIPC':
       return { kind: 'auipc', rd, imm: inst & 0xffff_f000 };
-    case 0x6f:
+    case 'JAL':
       return { kind: 'jal', rd, imm: immJ(inst) };
-    case 0x67:
-      return f3 === 0 ? { kind: 'jalr', rd, rs1, imm: immI(inst) } : undefined;
-    case 0x63:
-      return f3 === 2 || f3 === 3 ? undefined : { kind: 'branch', f3, rs1, rs2, imm: immB(inst) };
-    case 0x03:
-      return f3 === 7 ? undefined : { kind: 'load', f3, rd, rs1, imm: immI(inst) };
-    case 0x23:
-      return f3 > 3 ? undefined : { kind: 'store', f3, rs1, rs2, imm: immS(inst) };
-    case 0x13: {
-      const imm = immI(inst);
-      if (f3 === 1) {
-        if (inst >>> 26 !== 0) return undefined;
-        return { kind: 'alui', op: 'sll', rd, rs1, imm: imm & 63 };
-      }
-      if (f3 === 5) {
-        const top = inst >>> 26;
-        if (top !== 0 && top !== 0x10) return undefined;
-        return { kind: 'alui', op: top === 0 ? 'srl' : 'sra', rd, rs1, imm: imm & 63 };
-      }
-      return { kind: 'alui', op: OP_NAMES[f3]!, rd, rs1, imm };
-    }
-    case 0x1b:
-      if (f3 === 0) return { kind: 'alui', op: 'addw', rd, rs1, imm: immI(inst) };
-      if (f3 === 1 && f7 === 0) return { kind: 'alui', op: 'sllw', rd, rs1, imm: rs2 };
-      if (f3 === 5 && f7 === 0) return { kind: 'alui', op: 'srlw', rd, rs1, imm: rs2 };
-      if (f3 === 5 && f7 === 0x20) return { kind: 'alui', op: 'sraw', rd, rs1, imm: rs2 };
-      return undefined;
-    case 0x33:
-      if (f7 === 0) return { kind: 'alu', op: OP_NAMES[f3]!, rd, rs1, rs2 };
-      if (f7 === 0x20) {
-        if (f3 === 0) return { kind: 'alu', op: 'sub', rd, rs1, rs2 };
-        if (f3 === 5) return { kind: 'alu', op: 'sra', rd, rs1, rs2 };
-        return undefined;
-      }
-      if (f7 === 1) {
-        if (f3 === 0) return { kind: 'alu', op: 'mul', rd, rs1, rs2 };
-        return { kind: 'muldiv', code: f3, rd, rs1, rs2 };
-      }
-      return undefined;
-    case 0x3b:
-      if (f7 === 0) {
-        if (f3 === 0) return { kind: 'alu', op: 'addw', rd, rs1, rs2 };
-        if (f3 === 1) return { kind: 'alu', op: 'sllw', rd, rs1, rs2 };
-        if (f3 === 5) return { kind: 'alu', op: 'srlw', rd, rs1, rs2 };
-        return undefined;
-      }
-      if (f7 === 0x20) {
-        if (f3 === 0) return { kind: 'alu', op: 'subw', rd, rs1, rs2 };
-        if (f3 === 5) return { kind: 'alu', op: 'sraw', rd, rs1, rs2 };
-        return undefined;
-      }
-      if (f7 === 1) {
-        if (f3 === 0) return { kind: 'alu', op: 'mulw', rd, rs1, rs2 };
-        if (f3 >= 4) return { kind: 'muldiv', code: 8 + f3, rd, rs1, rs2 };
-      }
-      return undefined;
-    case 0x07: // FLW, FLD
-    case 0x27: // FSW, FSD
-      if (f3 !== 2 && f3 !== 3) return undefined;
-      return { kind: 'fp', inst, raw, intRead: rs1, intWrite: 0 };
-    case 0x43: // FMADD, FMSUB, FNMSUB, FNMADD
-    case 0x47:
-    case 0x4b:
-    case 0x4f:
-      return { kind: 'fp', inst, raw, intRead: 0, intWrite: 0 };
-    case 0x53: {
-      const f5 = inst >>> 27;
-      return {
-        kind: 'fp',
-        inst,
-        raw,
-        intRead: FP_READS_X.has(f5) ? rs1 : 0,
-        intWrite: FP_WRITES_X.has(f5) ? rd : 0,
-      };
-    }
-    case 0x0f:
+    case 'JALR':
+      return { kind: 'jalr', rd, rs1, imm: immI(inst) };
+    case 'BEQ':
+    case 'BNE':
+    case 'BLT':
+    case 'BGE':
+    case 'BLTU':
+    case 'BGEU':
+      return { kind: 'branch', f3, rs1, rs2, imm: immB(inst) };
+    case 'LB':
+    case 'LH':
+    case 'LW':
+    case 'LD':
+    case 'LBU':
+    case 'LHU':
+    case 'LWU':
+      return { kind: 'load', f3, rd, rs1, imm: immI(inst) };
+    case 'SB':
+    case 'SH':
+    case 'SW':
+    case 'SD':
+      return { kind: 'store', f3, rs1, rs2, imm: immS(inst) };
+    case 'SLLI':
+    case 'SRLI':
+    case 'SRAI':
+      return { kind: 'alui', op: ALU_IMM[name]!, rd, rs1, imm: (inst >>> 20) & 63 };
+    case 'SLLIW':
+    case 'SRLIW':
+    case 'SRAIW':
+      return { kind: 'alui', op: ALU_IMM[name]!, rd, rs1, imm: rs2 };
+    case 'FENCE':
+    case 'FENCE_I':
       // FENCE orders nothing on one hart; FENCE.I needs nothing either, as
       // every store to translated code already dropped the translation.
-      return f3 <= 1 ? { kind: 'fence' } : undefined;
+      return { kind: 'fence' };
     default:
-      return undefined;
+      break;
   }
+  const alu = ALU[name];
+  if (alu) return { kind: 'alu', op: alu, rd, rs1, rs2 };
+  const alui = ALU_IMM[name];
+  if (alui) return { kind: 'alui', op: alui, rd, rs1, imm: immI(inst) };
+  const code = MULDIV[name];
+  if (code !== undefined) return { kind: 'muldiv', code, rd, rs1, rs2 };
+  if (insn.extension === 'F' || insn.extension === 'D') {
+    return {
+      kind: 'fp',
+      inst,
+      raw,
+      intRead: FP_READS_X.has(name) ? rs1 : 0,
+      intWrite: FP_WRITES_X.has(name) ? rd : 0,
+    };
+  }
+  return undefined;
 }

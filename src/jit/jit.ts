@@ -37,6 +37,7 @@ export interface JitCore {
   jitDropSlots(lo: number, hi: number): void;
   jitFlush(): void;
   expandRvc(c: number): number;
+  decodeInsn(inst: number): number;
   xregs(): number;
   tlbIndexMask(): number;
 }
@@ -219,11 +220,10 @@ export class Jit {
     const mem = new Uint8Array(core.memory.buffer);
     const pending: Pending[] = [];
     const funcs: FuncBody[] = [];
-    const expand = (c: number): number => core.expandRvc(c) >>> 0;
     for (const host of hosts) {
       // Mark the page before reading it: from now on a store to it drops the word.
       const word = core.jitMarkCode(host) >>> 0;
-      const region = word === 0 ? undefined : formRegion(mem, host, expand);
+      const region = word === 0 ? undefined : formRegion(mem, host, core);
       // A short block that goes nowhere else costs more to enter than to interpret.
       const entryLen = region?.blocks[0]!.insns.length ?? 0;
       if (!region || entryLen === 0 || (region.size < MIN_BLOCK && !region.linked)) {

@@ -1,0 +1,221 @@
+/**
+ * The one instruction table: every instruction the hart implements, as the
+ * bits that identify it (mask, match), its operand format and extension.
+ * Both execution engines decode through it: scripts/gen-decoder.mjs turns it
+ * into the core's decoder (nested switches on the opcode fields, no table
+ * loads on the interpreter's path), which the interpreter dispatches on and
+ * the translator (src/jit) calls through the core's `decodeInsn` export.
+ * Adding an instruction is one entry here plus its semantics in each engine.
+ *
+ * Encodings from the unprivileged spec's instruction listings (RV64I §4, M
+ * §13, A §14, F §20, D §21, Zicsr §7, Zifencei §6; opcode map, chapter 34)
+ * and the privileged spec (mret, sret, wfi, sfence.vma). An encoding no
+ * entry matches is illegal, so reserved encodings trap exactly.
+ *
+ * Plain data and no imports: the build reads it before the core exists.
+ */
+
+/** Which fields an instruction has (unprivileged spec §2.2–2.3); X registers unless FP. */
+export type Format =
+  /** no operands */
+  | 'none'
+  /** rd, imm[31:12] */
+  | 'U'
+  /** rd, jump offset */
+  | 'J'
+  /** rd, rs1, imm[11:0] */
+  | 'I'
+  /** rs1, rs2, store offset */
+  | 'S'
+  /** rs1, rs2, branch offset */
+  | 'B'
+  /** rd, rs1, rs2 */
+  | 'R'
+  /** rd, rs1, shift amount in bits 25:20 */
+  | 'shift'
+  /** rd, rs1 or uimm, csr in bits 31:20 */
+  | 'csr'
+  /** FP: rd, rs1, rs2, rs3, rm */
+  | 'R4'
+  /** FP: rd, rs1, rs2, rm (which register files depends on the instruction) */
+  | 'FR';
+
+export type Extension = 'I' | 'M' | 'A' | 'F' | 'D' | 'Zicsr' | 'Zifencei' | 'Priv';
+
+export interface Instruction {
+  /** Spec mnemonic in capitals, dots as underscores (FCVT_W_S). */
+  name: string;
+  mask: number;
+  match: number;
+  format: Format;
+  extension: Extension;
+}
+
+const OPC = 0x7f;
+const F3 = 0x7 << 12;
+const F7 = 0x7f << 25;
+const RS2 = 0x1f << 20;
+const RD = 0x1f << 7;
+const f3 = (v: number): number => v << 12;
+const f7 = (v: number): number => v << 25;
+
+const table: Instruction[] = [];
+const u32 = (v: number): number => v >>> 0;
+
+function def(
+  name: string,
+  mask: number,
+  match: number,
+  format: Format,
+  extension: Extension,
+): void {
+  table.push({ name, mask: u32(mask), match: u32(match), format, extension });
+}
+/** Opcode and funct3 (I, S, B, CSR formats). */
+function opf3(name: string, opcode: number, funct3: number, format: Format, ext: Extension): void {
+  def(name, OPC | F3, opcode | f3(funct3), format, ext);
+}
+/** Opcode, funct3 and funct7. */
+function rtype(name: string, opcode: number, funct3: number, funct7: number, ext: Extension): void {
+  def(name, OPC | F3 | F7, opcode | f3(funct3) | f7(funct7), 'R', ext);
+}
+/** Shifts by an immediate: funct6 above a 6-bit shamt (RV64), or funct7 above 5 bits (the W forms). */
+function shift(name: string, opcode: number, funct3: number, top: number, w: boolean): void {
+  if (w) def(name, OPC | F3 | F7, opcode | f3(funct3) | f7(top), 'shift', 'I');
+  else def(name, OPC | F3 | (0x3f << 26), opcode | f3(funct3) | (top << 26), 'shift', 'I');
+}
+/** LR, SC and the AMOs by funct5 (aq and rl are free); LR also needs rs2 = 0. */
+function amo(name: string, funct5: number, d: boolean): void {
+  const mask = OPC | F3 | (0x1f << 27) | (funct5 === 2 ? RS2 : 0);
+  def(name, mask, 0x2f | f3(d ? 3 : 2) | (funct5 << 27), 'R', 'A');
+}
+/** OP-FP with rm free: funct7 selects the operation and format. */
+function fpRm(name: string, funct7: number, ext: Extension): void {
+  def(name, OPC | F7, 0x53 | f7(funct7), 'FR', ext);
+}
+/** OP-FP with rs2 fixed and rm free (square root, conversions). */
+function fpRs2(name: string, funct7: number, rs2: number, ext: Extension): void {
+  def(name, OPC | F7 | RS2, 0x53 | f7(funct7) | (rs2 << 20), 'FR', ext);
+}
+/** OP-FP with funct3 fixed (sign injection, min/max, compares). */
+function fpF3(name: string, funct7: number, funct3: number, ext: Extension): void {
+  def(name, OPC | F7 | F3, 0x53 | f7(funct7) | f3(funct3), 'FR', ext);
+}
+/** OP-FP with rs2 and funct3 fixed (moves, classify). */
+function fpRs2F3(name: string, funct7: number, rs2: number, funct3: number, ext: Extension): void {
+  def(name, OPC | F7 | RS2 | F3, 0x53 | f7(funct7) | (rs2 << 20) | f3(funct3), 'FR', ext);
+}
+/** Fused multiply-add: opcode and fmt (bits 26:25). */
+function fma(name: string, opcode: number, fmt: number, ext: Extension): void {
+  def(name, OPC | (3 << 25), opcode | (fmt << 25), 'R4', ext);
+}
+
+// RV64I
+def('LUI', OPC, 0x37, 'U', 'I');
+def('AUIPC', OPC, 0x17, 'U', 'I');
+def('JAL', OPC, 0x6f, 'J', 'I');
+opf3('JALR', 0x67, 0, 'I', 'I');
+['BEQ', 'BNE', '', '', 'BLT', 'BGE', 'BLTU', 'BGEU'].forEach(
+  (n, i) => n && opf3(n, 0x63, i, 'B', 'I'),
+);
+['LB', 'LH', 'LW', 'LD', 'LBU', 'LHU', 'LWU'].forEach((n, i) => opf3(n, 0x03, i, 'I', 'I'));
+['SB', 'SH', 'SW', 'SD'].forEach((n, i) => opf3(n, 0x23, i, 'S', 'I'));
+['ADDI', '', 'SLTI', 'SLTIU', 'XORI', '', 'ORI', 'ANDI'].forEach(
+  (n, i) => n && opf3(n, 0x13, i, 'I', 'I'),
+);
+shift('SLLI', 0x13, 1, 0x00, false);
+shift('SRLI', 0x13, 5, 0x00, false);
+shift('SRAI', 0x13, 5, 0x10, false);
+['ADD', 'SLL', 'SLT', 'SLTU', 'XOR', 'SRL', 'OR', 'AND'].forEach((n, i) =>
+  rtype(n, 0x33, i, 0, 'I'),
+);
+rtype('SUB', 0x33, 0, 0x20, 'I');
+rtype('SRA', 0x33, 5, 0x20, 'I');
+opf3('ADDIW', 0x1b, 0, 'I', 'I');
+shift('SLLIW', 0x1b, 1, 0x00, true);
+shift('SRLIW', 0x1b, 5, 0x00, true);
+shift('SRAIW', 0x1b, 5, 0x20, true);
+rtype('ADDW', 0x3b, 0, 0x00, 'I');
+rtype('SUBW', 0x3b, 0, 0x20, 'I');
+rtype('SLLW', 0x3b, 1, 0x00, 'I');
+rtype('SRLW', 0x3b, 5, 0x00, 'I');
+rtype('SRAW', 0x3b, 5, 0x20, 'I');
+// fm, pred and succ are free: every FENCE orders everything here.
+opf3('FENCE', 0x0f, 0, 'none', 'I');
+def('ECALL', 0xffff_ffff, 0x0000_0073, 'none', 'I');
+def('EBREAK', 0xffff_ffff, 0x0010_0073, 'none', 'I');
+opf3('FENCE_I', 0x0f, 1, 'none', 'Zifencei');
+// M
+['MUL', 'MULH', 'MULHSU', 'MULHU', 'DIV', 'DIVU', 'REM', 'REMU'].forEach((n, i) =>
+  rtype(n, 0x33, i, 1, 'M'),
+);
+['MULW', '', '', '', 'DIVW', 'DIVUW', 'REMW', 'REMUW'].forEach(
+  (n, i) => n && rtype(n, 0x3b, i, 1, 'M'),
+);
+// A, by funct5
+for (const [w, d] of [
+  ['W', false],
+  ['D', true],
+] as const) {
+  amo(`LR_${w}`, 0x02, d);
+  amo(`SC_${w}`, 0x03, d);
+  amo(`AMOSWAP_${w}`, 0x01, d);
+  amo(`AMOADD_${w}`, 0x00, d);
+  amo(`AMOXOR_${w}`, 0x04, d);
+  amo(`AMOAND_${w}`, 0x0c, d);
+  amo(`AMOOR_${w}`, 0x08, d);
+  amo(`AMOMIN_${w}`, 0x10, d);
+  amo(`AMOMAX_${w}`, 0x14, d);
+  amo(`AMOMINU_${w}`, 0x18, d);
+  amo(`AMOMAXU_${w}`, 0x1c, d);
+}
+// Zicsr
+['', 'CSRRW', 'CSRRS', 'CSRRC', '', 'CSRRWI', 'CSRRSI', 'CSRRCI'].forEach(
+  (n, i) => n && opf3(n, 0x73, i, 'csr', 'Zicsr'),
+);
+// Privileged
+def('MRET', 0xffff_ffff, 0x3020_0073, 'none', 'Priv');
+def('SRET', 0xffff_ffff, 0x1020_0073, 'none', 'Priv');
+def('WFI', 0xffff_ffff, 0x1050_0073, 'none', 'Priv');
+def('SFENCE_VMA', F7 | RD | F3 | OPC, f7(0x09) | 0x73, 'R', 'Priv');
+// F and D: the same operations with fmt 0 (S) or 1 (D) in funct7's low bits.
+for (const [s, d, x, ext] of [
+  ['S', 0, 'W', 'F'],
+  ['D', 1, 'D', 'D'],
+] as const) {
+  opf3(`FL${x}`, 0x07, 2 + d, 'I', ext);
+  opf3(`FS${x}`, 0x27, 2 + d, 'S', ext);
+  fma(`FMADD_${s}`, 0x43, d, ext);
+  fma(`FMSUB_${s}`, 0x47, d, ext);
+  fma(`FNMSUB_${s}`, 0x4b, d, ext);
+  fma(`FNMADD_${s}`, 0x4f, d, ext);
+  fpRm(`FADD_${s}`, 0x00 | d, ext);
+  fpRm(`FSUB_${s}`, 0x04 | d, ext);
+  fpRm(`FMUL_${s}`, 0x08 | d, ext);
+  fpRm(`FDIV_${s}`, 0x0c | d, ext);
+  fpRs2(`FSQRT_${s}`, 0x2c | d, 0, ext);
+  fpF3(`FSGNJ_${s}`, 0x10 | d, 0, ext);
+  fpF3(`FSGNJN_${s}`, 0x10 | d, 1, ext);
+  fpF3(`FSGNJX_${s}`, 0x10 | d, 2, ext);
+  fpF3(`FMIN_${s}`, 0x14 | d, 0, ext);
+  fpF3(`FMAX_${s}`, 0x14 | d, 1, ext);
+  fpRs2(`FCVT_W_${s}`, 0x60 | d, 0, ext);
+  fpRs2(`FCVT_WU_${s}`, 0x60 | d, 1, ext);
+  fpRs2(`FCVT_L_${s}`, 0x60 | d, 2, ext);
+  fpRs2(`FCVT_LU_${s}`, 0x60 | d, 3, ext);
+  fpRs2F3(`FMV_X_${x}`, 0x70 | d, 0, 0, ext);
+  fpF3(`FEQ_${s}`, 0x50 | d, 2, ext);
+  fpF3(`FLT_${s}`, 0x50 | d, 1, ext);
+  fpF3(`FLE_${s}`, 0x50 | d, 0, ext);
+  fpRs2F3(`FCLASS_${s}`, 0x70 | d, 0, 1, ext);
+  fpRs2(`FCVT_${s}_W`, 0x68 | d, 0, ext);
+  fpRs2(`FCVT_${s}_WU`, 0x68 | d, 1, ext);
+  fpRs2(`FCVT_${s}_L`, 0x68 | d, 2, ext);
+  fpRs2(`FCVT_${s}_LU`, 0x68 | d, 3, ext);
+  fpRs2F3(`FMV_${x}_X`, 0x78 | d, 0, 0, ext);
+}
+fpRs2('FCVT_S_D', 0x20, 1, 'D');
+fpRs2('FCVT_D_S', 0x21, 0, 'D');
+
+/** Every instruction; its Op number in the core is its index + 1 (0 is ILLEGAL). */
+export const INSTRUCTIONS: readonly Instruction[] = table;
