@@ -1,6 +1,6 @@
-// Address translation (Sv39/Sv48), the software tlbArea(), and physical accesses.
+// Address translation (Sv39/Sv48), the software TLB, and physical accesses.
 //
-// The tlbArea() is direct-mapped and split into banks by the context that decides
+// The TLB is direct-mapped and split into banks by the context that decides
 // permissions: bare/M (identity), S with SUM=0, S with SUM=1, and U. Each bank
 // has one table per access kind (fetch, load, store), and an entry is only
 // present in a kind's table if that access is allowed, so a hit needs no
@@ -31,7 +31,7 @@ export const ACC_LOAD: u32 = 1;
 export const ACC_STORE: u32 = 2;
 
 // 4096 entries per table cover 16 MiB: big working sets (a sort, a hash
-// table, a kernel build) miss far less than with 256 (QEMU grows its tlbArea()
+// table, a kernel build) miss far less than with 256 (QEMU grows its TLB
 // with use for the same reason). Flushes stay cheap through the fill logs.
 // The tables live in the hart's block (state.ts: TLB_BITS, TLB_BANKS).
 const TLB_MASK: u64 = <u64>(TLB_SIZE - 1);
@@ -53,7 +53,7 @@ const LOG_SIZE: u32 = TLB_LOG_SIZE;
   return S.hartAddr() + S.HART_TLB_LOG_COUNT;
 }
 
-// hart.superLo..h.superHi: the hull of the virtual ranges of superpages cached
+// hart.superLo..hart.superHi: the hull of the virtual ranges of superpages cached
 // in banks 1..3: an address-specific SFENCE.VMA inside it must flush
 // everything, since one superpage PTE stands behind many cached 4 KiB entries.
 // Level of the leaf the last translate() found (0 = a 4 KiB page or no translation).
@@ -121,7 +121,7 @@ export function flushTlb(): void {
   hart.superHi = 0;
 }
 
-/** Linear-memory byte mask of a tlbArea() entry's offset in its table, for translated code. */
+/** Linear-memory byte mask of a TLB entry's offset in its table, for translated code. */
 export function tlbIndexMask(): u32 {
   return (TLB_SIZE - 1) << 4;
 }
@@ -488,7 +488,7 @@ export function atomicPointer(va: u64, size: u32, access: u32): usize {
   return ramPtr(pa);
 }
 
-// Instruction fetch: a one-entry cache of the current code page in front of the fetch tlbArea().
+// Instruction fetch: a one-entry cache of the current code page in front of the fetch TLB.
 export let fetchVpn: u64 = INVALID_TAG;
 export let fetchAdd: u64 = 0;
 
