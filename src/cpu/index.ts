@@ -18,6 +18,7 @@ export {
 export { loadTable, storeTable, tlbIndexMask } from './mmu';
 import { codePagesInit, codePagesBytes, codeWrittenRange } from './codepages';
 import { expandCompressed } from './compressed';
+import { jitFlush as jitFlushEntries } from './jit';
 import { decode } from '../../build/decoder';
 
 // Linear memory (imported: the host creates it, so that it can be shared):
@@ -205,6 +206,24 @@ export function decodeInsn(inst: u32): u32 {
 /** The 32-bit form of the compressed instruction `c`, or 0 if it is illegal (for the JIT). */
 export function expandRvc(c: u32): u32 {
   return expandCompressed(c & 0xffff);
+}
+
+/** Linear-memory address of the hart's architectural state (HART_STATE_BYTES bytes; state.ts). */
+export function hartState(): usize { return S.hartAddr(); }
+export function hartStateBytes(): usize { return S.HART_STATE_BYTES; }
+
+/**
+ * The host rewrote the hart's architectural state (restoring a snapshot):
+ * rebuild everything derived from it (TLB, fetch page, JIT entries, timers).
+ */
+export function hartStateLoaded(): void {
+  M.flushAll();
+  M.selectTables();
+  M.invalidateFetch();
+  jitFlushEntries();
+  C.updateTimers(C.currentTime());
+  hart.excCause = -1;
+  hart.attention = true;
 }
 
 /** Linear-memory address of the integer register file. */

@@ -61,6 +61,9 @@ interface CoreExports extends JitCore {
   addMmioRange(base: number, size: number): void;
   ramOffset(): number;
   hostWrote(pa: bigint, len: bigint): void;
+  hartState(): number;
+  hartStateBytes(): number;
+  hartStateLoaded(): void;
 }
 
 /** What the core calls back into. */
@@ -148,6 +151,26 @@ export class Hart {
   }
   setLine(line: Line, level: boolean): void {
     this.x.setLine(line, level ? 1 : 0);
+  }
+
+  /**
+   * A copy of the hart's architectural state: registers, CSRs, FP state,
+   * reservation, PMP (one block of the core's memory; caches excluded).
+   */
+  saveState(): Uint8Array {
+    const at = this.x.hartState() >>> 0;
+    return new Uint8Array(this.x.memory.buffer, at, this.x.hartStateBytes() >>> 0).slice();
+  }
+
+  /** Put back a state from saveState() of a hart of the same core build. */
+  loadState(state: Uint8Array): void {
+    const size = this.x.hartStateBytes() >>> 0;
+    if (state.length !== size) {
+      throw new RangeError(`hart state of ${state.length} bytes; this core's is ${size}`);
+    }
+    new Uint8Array(this.x.memory.buffer, this.x.hartState() >>> 0, size).set(state);
+    this.jit?.flush();
+    this.x.hartStateLoaded();
   }
 
   /** Is [pa, pa + len) entirely inside guest RAM? */
