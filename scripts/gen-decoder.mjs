@@ -7,8 +7,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { INSTRUCTIONS } from '../dist/src/isa/instructions.js';
 
-/** Fields a switch may select on, in the order they are tried. */
+/** Fields a switch may select on, in the order they are tried (the major opcode first). */
 const FIELDS = [
+  { mask: 0x7f, expr: 'inst & 0x7f', shift: 0 },
   { mask: 0x7 << 12, expr: '(inst >> 12) & 7', shift: 12 },
   { mask: 0x7f << 25, expr: 'inst >> 25', shift: 25 },
   { mask: 0x1f << 27, expr: 'inst >> 27', shift: 27 },
@@ -17,21 +18,14 @@ const FIELDS = [
 ].map((f) => ({ ...f, mask: f.mask >>> 0 }));
 
 const hex = (v) => `0x${(v >>> 0).toString(16)}`;
-const indentText = (text, pad) =>
-  text
-    .split('\n')
-    .map((l) => (l.trim() ? pad + l : ''))
-    .join('\n');
+const ILLEGAL = 'return Op.ILLEGAL;';
 
-/**
- * Statements deciding among `entries` (bits in `known` already matched):
- * `leaf(e)` (a return) for the one that matches, `miss` when none does.
- */
-function tree(entries, known, pad, leaf, miss) {
-  if (entries.length === 0) return indentText(miss, pad) + '\n';
+/** Statements returning which of `entries` matches (bits in `known` already matched), or ILLEGAL. */
+function tree(entries, known, pad) {
+  if (entries.length === 0) return `${pad}${ILLEGAL}\n`;
   const left = (e) => (e.mask & ~known) >>> 0;
   if (entries.length === 1 && left(entries[0]) === 0)
-    return indentText(leaf(entries[0]), pad) + '\n';
+    return `${pad}return Op.${entries[0].name};\n`;
   for (const f of FIELDS) {
     if ((known & f.mask) === f.mask) continue;
     if (!entries.every((e) => (e.mask & f.mask) >>> 0 === f.mask)) continue;
@@ -41,44 +35,27 @@ function tree(entries, known, pad, leaf, miss) {
       if (!groups.has(v)) groups.set(v, []);
       groups.get(v).push(e);
     }
-    if (groups.size < 2) continue;
+    if (groups.size < 2 && known !== 0) continue;
     let out = `${pad}switch (${f.expr}) {\n`;
     for (const [v, group] of [...groups].sort((a, b) => a[0] - b[0])) {
-      out += `${pad}  case ${hex(v)}: {\n`;
-      out += tree(group, (known | f.mask) >>> 0, pad + '    ', leaf, miss);
-      out += `${pad}  }\n`;
+      out += `${pad}  case ${hex(v)}: {\n${tree(group, (known | f.mask) >>> 0, pad + '    ')}${pad}  }\n`;
     }
-    return `${out}${pad}  default: {\n${indentText(miss, pad + '    ')}\n${pad}  }\n${pad}}\n`;
+    return `${out}${pad}  default:\n${pad}    ${ILLEGAL}\n${pad}}\n`;
   }
   // No field tells them apart: test each in table order.
   let out = '';
   for (const e of entries) {
     const m = left(e);
-    if (m === 0) return out + indentText(leaf(e), pad) + '\n';
-    out += `${pad}if ((inst & ${hex(m)}) == ${hex(e.match & m)}) ${leaf(e)}\n`;
+    if (m === 0) return `${out}${pad}return Op.${e.name};\n`;
+    out += `${pad}if ((inst & ${hex(m)}) == ${hex(e.match & m)}) return Op.${e.name};\n`;
   }
-  return out + indentText(miss, pad) + '\n';
-}
-
-/** The whole tree, from the major opcode down. */
-function fullTree(pad, leaf, miss) {
-  const byOpcode = new Map();
-  for (const e of INSTRUCTIONS) {
-    if ((e.mask & 0x7f) !== 0x7f) throw new Error(`${e.name}: the mask must cover the opcode`);
-    const opcode = e.match & 0x7f;
-    if (!byOpcode.has(opcode)) byOpcode.set(opcode, []);
-    byOpcode.get(opcode).push(e);
-  }
-  let out = `${pad}switch (inst & 0x7f) {\n`;
-  for (const [opcode, group] of [...byOpcode].sort((a, b) => a[0] - b[0])) {
-    out += `${pad}  case ${hex(opcode)}: {\n${tree(group, 0x7f, pad + '    ', leaf, miss)}${pad}  }\n`;
-  }
-  return `${out}${pad}  default: {\n${indentText(miss, pad + '    ')}\n${pad}  }\n${pad}}\n`;
+  return `${out}${pad}${ILLEGAL}\n`;
 }
 
 const names = new Set();
 for (const e of INSTRUCTIONS) {
   if (names.has(e.name)) throw new Error(`${e.name} is in the table twice`);
+  if ((e.mask & 0x7f) !== 0x7f) throw new Error(`${e.name}: the mask must cover the opcode`);
   names.add(e.name);
 }
 
@@ -94,7 +71,7 @@ ${INSTRUCTIONS.map((e, i) => `  ${e.name} = ${i + 1},`).join('\n')}
 
 /** The instruction a 32-bit encoding (bits 1:0 = 11; compressed ones expanded first) is. */
 @inline export function decode(inst: u32): Op {
-${fullTree('  ', (e) => `return Op.${e.name};`, 'return Op.ILLEGAL;')}  return Op.ILLEGAL;
+${tree(INSTRUCTIONS, 0, '  ')}  return Op.ILLEGAL;
 }
 `;
 

@@ -12,7 +12,7 @@ import {
   MSTATUS_TSR,
 } from './state';
 import * as M from './mmu';
-import { tlbLookup, loadSlow, storeSlow, fetchSlow, atomicPointer, flushTlb, ACC_LOAD, ACC_STORE } from './mmu';
+import { loadInt, storeInt, fetchSlow, atomicPointer, flushTlb, ACC_LOAD, ACC_STORE } from './mmu';
 import * as C from './csr';
 import { csrRead, csrWrite, csrWritable, pendingInterrupt, wfiWake } from './csr';
 import { takeTrap, mret, sret } from './trap';
@@ -106,12 +106,6 @@ function remuw(a: u64, b: u64): u64 {
 
 const RVC_CACHE: usize = memory.data(65536 * 4, 16);
 
-/** A store that missed the TLB; returns false if it faulted. */
-function storeFault(va: u64, size: u32, v: u64): bool {
-  storeSlow(va, size, v);
-  return hart.excCause < 0;
-}
-
 /** Take the exception raised by a helper; returns the handler's pc. */
 function exceptionTrap(pc: u64): u64 {
   const cause = <u64>hart.excCause;
@@ -190,7 +184,7 @@ export function run(budget: i32): i32 {
   // block entry, where translated code may take over.
   let seqPc: u64 = 1;
 
-  while (n > 0 && exit == EXIT_BUDGET) {
+  while (n > 0) {
     if (hr.attention) {
       hr.attention = false;
       if (hr.exitRequest != 0) {
@@ -265,90 +259,16 @@ export function run(budget: i32): i32 {
       case Op.BGE: if (<i64>xget(xr, rs1) >= <i64>xget(xr, rs2)) { pc += immB(inst); continue; } break;
       case Op.BLTU: if (xget(xr, rs1) < xget(xr, rs2)) { pc += immB(inst); continue; } break;
       case Op.BGEU: if (xget(xr, rs1) >= xget(xr, rs2)) { pc += immB(inst); continue; } break;
-      case Op.LB: {
-        const va = xget(xr, rs1) + immI(inst);
-        const h = tlbLookup(M.loadTable, va, 1);
-        const v = h ? <u64><i64>load<i8>(h) : <u64><i64><i8>loadSlow(va, 1);
+      case Op.LB: case Op.LH: case Op.LW: case Op.LD: case Op.LBU: case Op.LHU: case Op.LWU: {
+        const v = loadInt(xget(xr, rs1) + immI(inst), (inst >> 12) & 7);
         if (hr.excCause >= 0) { pc = exceptionTrap(pc); continue; }
         xset(xr, rd, v);
         break;
       }
-      case Op.LH: {
-        const va = xget(xr, rs1) + immI(inst);
-        const h = tlbLookup(M.loadTable, va, 2);
-        const v = h ? <u64><i64>load<i16>(h) : <u64><i64><i16>loadSlow(va, 2);
+      case Op.SB: case Op.SH: case Op.SW: case Op.SD:
+        storeInt(xget(xr, rs1) + immS(inst), <u32>1 << ((inst >> 12) & 3), xget(xr, rs2));
         if (hr.excCause >= 0) { pc = exceptionTrap(pc); continue; }
-        xset(xr, rd, v);
         break;
-      }
-      case Op.LW: {
-        const va = xget(xr, rs1) + immI(inst);
-        const h = tlbLookup(M.loadTable, va, 4);
-        const v = h ? <u64><i64>load<i32>(h) : <u64><i64><i32>loadSlow(va, 4);
-        if (hr.excCause >= 0) { pc = exceptionTrap(pc); continue; }
-        xset(xr, rd, v);
-        break;
-      }
-      case Op.LD: {
-        const va = xget(xr, rs1) + immI(inst);
-        const h = tlbLookup(M.loadTable, va, 8);
-        const v = h ? load<u64>(h) : loadSlow(va, 8);
-        if (hr.excCause >= 0) { pc = exceptionTrap(pc); continue; }
-        xset(xr, rd, v);
-        break;
-      }
-      case Op.LBU: {
-        const va = xget(xr, rs1) + immI(inst);
-        const h = tlbLookup(M.loadTable, va, 1);
-        const v = h ? <u64>load<u8>(h) : loadSlow(va, 1);
-        if (hr.excCause >= 0) { pc = exceptionTrap(pc); continue; }
-        xset(xr, rd, v);
-        break;
-      }
-      case Op.LHU: {
-        const va = xget(xr, rs1) + immI(inst);
-        const h = tlbLookup(M.loadTable, va, 2);
-        const v = h ? <u64>load<u16>(h) : loadSlow(va, 2);
-        if (hr.excCause >= 0) { pc = exceptionTrap(pc); continue; }
-        xset(xr, rd, v);
-        break;
-      }
-      case Op.LWU: {
-        const va = xget(xr, rs1) + immI(inst);
-        const h = tlbLookup(M.loadTable, va, 4);
-        const v = h ? <u64>load<u32>(h) : loadSlow(va, 4);
-        if (hr.excCause >= 0) { pc = exceptionTrap(pc); continue; }
-        xset(xr, rd, v);
-        break;
-      }
-      case Op.SB: {
-        const va = xget(xr, rs1) + immS(inst);
-        const h = tlbLookup(M.storeTable, va, 1);
-        if (h) store<u8>(h, <u8>xget(xr, rs2));
-        else if (!storeFault(va, 1, xget(xr, rs2))) { pc = exceptionTrap(pc); continue; }
-        break;
-      }
-      case Op.SH: {
-        const va = xget(xr, rs1) + immS(inst);
-        const h = tlbLookup(M.storeTable, va, 2);
-        if (h) store<u16>(h, <u16>xget(xr, rs2));
-        else if (!storeFault(va, 2, xget(xr, rs2))) { pc = exceptionTrap(pc); continue; }
-        break;
-      }
-      case Op.SW: {
-        const va = xget(xr, rs1) + immS(inst);
-        const h = tlbLookup(M.storeTable, va, 4);
-        if (h) store<u32>(h, <u32>xget(xr, rs2));
-        else if (!storeFault(va, 4, xget(xr, rs2))) { pc = exceptionTrap(pc); continue; }
-        break;
-      }
-      case Op.SD: {
-        const va = xget(xr, rs1) + immS(inst);
-        const h = tlbLookup(M.storeTable, va, 8);
-        if (h) store<u64>(h, xget(xr, rs2));
-        else if (!storeFault(va, 8, xget(xr, rs2))) { pc = exceptionTrap(pc); continue; }
-        break;
-      }
       case Op.ADDI: xset(xr, rd, xget(xr, rs1) + immI(inst)); break;
       case Op.SLTI: xset(xr, rd, <i64>xget(xr, rs1) < <i64>immI(inst) ? 1 : 0); break;
       case Op.SLTIU: xset(xr, rd, xget(xr, rs1) < immI(inst) ? 1 : 0); break;

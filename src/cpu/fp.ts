@@ -2,12 +2,8 @@
 // rounding-mode resolution, fflags accumulation and mstatus.FS. The
 // arithmetic itself is in fpu.ts. Unprivileged spec chapters 11 (F), 12 (D).
 
-import * as S from './state';
-import { hart } from './state';
-import { fregBase, xregBase } from './state';
-import * as M from './mmu';
-import { tlbLookup, loadSlow, storeSlow } from './mmu';
-import * as C from './csr';
+import { hart, fregBase, xregBase } from './state';
+import { loadInt, storeInt } from './mmu';
 import { fpEnabled, setFsDirty } from './csr';
 import * as F from './fpu';
 import { Op } from '../../build/decoder';
@@ -59,33 +55,18 @@ function flushFlags(): void {
 }
 
 function fpLoad(dbl: bool, inst: u32): void {
-  const va = rX((inst >> 15) & 31) + <u64><i64>((<i32>inst) >> 20);
+  // FLW's 32 bits zero-extended (funct3 6, as LWU), FLD's 64 (funct3 3, as LD).
+  const v = loadInt(rX((inst >> 15) & 31) + <u64><i64>((<i32>inst) >> 20), dbl ? 3 : 6);
+  if (hart.excCause >= 0) return;
   const rd = (inst >> 7) & 31;
-  if (!dbl) {
-    const h = tlbLookup(M.loadTable, va, 4);
-    const v = h ? load<u32>(h) : <u32>loadSlow(va, 4);
-    if (hart.excCause >= 0) return;
-    wS(rd, v);
-  } else {
-    const h = tlbLookup(M.loadTable, va, 8);
-    const v = h ? load<u64>(h) : loadSlow(va, 8);
-    if (hart.excCause >= 0) return;
-    wD(rd, v);
-  }
+  if (dbl) wD(rd, v);
+  else wS(rd, <u32>v);
   setFsDirty();
 }
 
 function fpStore(dbl: bool, inst: u32): void {
   const va = rX((inst >> 15) & 31) + <u64><i64>(((<i32>inst >> 25) << 5) | ((inst >> 7) & 0x1f));
-  const size: u32 = dbl ? 8 : 4;
-  const v = rD((inst >> 20) & 31);
-  const h = tlbLookup(M.storeTable, va, size);
-  if (h) {
-    if (size == 4) store<u32>(h, <u32>v);
-    else store<u64>(h, v);
-  } else {
-    storeSlow(va, size, v);
-  }
+  storeInt(va, dbl ? 8 : 4, rD((inst >> 20) & 31));
 }
 
 /**

@@ -16,7 +16,7 @@
 import * as S from './state';
 import { hart } from './state';
 import * as M from './mmu';
-import { tlbLookup, loadSlow, storeSlow } from './mmu';
+import { tlbLookup, loadSlow, storeSlow, extendLoad } from './mmu';
 import { pageGen, markCodePage, codePagesReset } from './codepages';
 import { mul128 } from './fpu';
 import * as F from './fpu';
@@ -208,11 +208,7 @@ let pendingLen: u64 = 0;
 
 export function jitLoad(va: u64, info: u32): u64 {
   const f3 = info & 7;
-  const raw = loadSlow(va, <u32>1 << (f3 & 3));
-  let v = raw;
-  if (f3 == 0) v = <u64><i64><i8>raw;
-  else if (f3 == 1) v = <u64><i64><i16>raw;
-  else if (f3 == 2) v = <u64><i64><i32>raw;
+  const v = extendLoad(loadSlow(va, <u32>1 << (f3 & 3)), f3);
   if (hart.excCause >= 0) jitStatus = 1;
   else if (hart.attention) stopAfter(info, v);
   return v;

@@ -386,6 +386,32 @@ function mmioStore(pa: u64, size: u32, v: u64, va: u64): void {
   else store<u64>(ptr, v);
 }
 
+/** Sign-extend a loaded value as funct3 `f3` asks (LB, LH, LW; the others are zero-extended or 64-bit). */
+@inline export function extendLoad(v: u64, f3: u32): u64 {
+  if (f3 == 0) return <u64><i64><i8>v;
+  if (f3 == 1) return <u64><i64><i16>v;
+  if (f3 == 2) return <u64><i64><i32>v;
+  return v;
+}
+
+/**
+ * A load as LOAD's funct3 `f3` encodes it (1 << (f3 & 3) bytes, sign-extended
+ * unless bit 2 is set): the TLB, else the slow path. A fault is left in
+ * hart.excCause.
+ */
+@inline export function loadInt(va: u64, f3: u32): u64 {
+  const size: u32 = 1 << (f3 & 3);
+  const h = tlbLookup(loadTable, va, size);
+  return extendLoad(h ? readRam(h, size) : loadSlow(va, size), f3);
+}
+
+/** Store the low `size` bytes of `v` at `va`: the TLB, else the slow path. A fault is left in hart.excCause. */
+@inline export function storeInt(va: u64, size: u32, v: u64): void {
+  const h = tlbLookup(storeTable, va, size);
+  if (h) writeRam(h, size, v);
+  else storeSlow(va, size, v);
+}
+
 /** Load `size` bytes (zero-extended) at `va`, with translation; raises on fault. */
 export function loadSlow(va: u64, size: u32): u64 {
   if ((<u32>va & 0xfff) + size > 4096) {
