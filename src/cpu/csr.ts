@@ -285,6 +285,24 @@ export function csrWrite(addr: u32, v: u64): bool {
   return true;
 }
 
+/**
+ * Could software have put the CSRs in this state (every WARL field legal)?
+ * For state loaded from outside the hart (a snapshot), which is untrusted.
+ */
+export function csrStateValid(): bool {
+  const ms = hart.mstatus;
+  const xl = (<u64>2 << 32) | (<u64>2 << 34);
+  if ((ms & ~(MSTATUS_WRITABLE | MSTATUS_UXL | MSTATUS_SXL)) != 0 || (ms & (MSTATUS_UXL | MSTATUS_SXL)) != xl) return false;
+  if (((ms & MSTATUS_MPP) >> MSTATUS_MPP_SHIFT) == 2) return false;
+  if (hart.fflags > 0x1f || hart.frm > 7) return false;
+  const mode = hart.satp >> 60;
+  if (mode != 0 && mode != 8 && mode != 9) return false;
+  if ((hart.medeleg & ~MEDELEG_WRITABLE) != 0 || (hart.mideleg & ~MIDELEG_WRITABLE) != 0) return false;
+  if ((hart.mie & ~MIE_WRITABLE) != 0 || (hart.menvcfg & ~(MENVCFG_STCE | ENVCFG_FIOM)) != 0) return false;
+  if ((hart.senvcfg & ~ENVCFG_FIOM) != 0 || ((hart.mepc | hart.sepc) & 1) != 0) return false;
+  return legalTvec(hart.mtvec) == hart.mtvec && legalTvec(hart.stvec) == hart.stvec;
+}
+
 function legalTvec(v: u64): u64 {
   // Modes: 0 direct, 1 vectored; reserved modes fall back to direct.
   if ((v & 3) >= 2) return v & ~(<u64>3);

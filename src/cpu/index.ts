@@ -7,8 +7,8 @@ import { hart } from './state';
 import * as C from './csr';
 import * as M from './mmu';
 import { run as runLoop } from './execute';
-import { MIP_MSIP, MIP_MEIP, MIP_SEIP, PRV_M } from './state';
-import { pmpReset } from './pmp';
+import { MIP_MSIP, MIP_MEIP, MIP_SEIP, PRV_M, PRV_S, PRV_U } from './state';
+import { pmpReset, pmpStateValid, pmpChanged } from './pmp';
 
 export { addMmioRange } from './mmu';
 export {
@@ -26,41 +26,42 @@ import { decode } from '../../build/decoder';
 //   hart block              HART_BYTES (state.ts)
 //   guest RAM               from a 64 KiB boundary, + a 64 KiB guard page
 //   code-page table         one word per RAM page (codepages.ts)
-let plannedRam: u64 = 0;
-let plannedHart: usize = 0;
-let plannedRamOffset: usize = 0;
-let plannedTable: usize = 0;
-let plannedEnd: usize = 0;
-
-/**
- * Plan the memory for `ramBytes` of guest RAM; returns the bytes of linear
- * memory needed (0 if too many). The host grows the memory to that size,
- * then calls init().
- */
-export function layout(ramBytes: u32): usize {
-  const block = (__heap_base + 63) & ~(<usize>63);
-  const ramOffset = (block + S.HART_BYTES + 0xffff) & ~(<usize>0xffff);
-  // A guard page after RAM keeps 4-byte fetches at its very end inside memory.
-  const table = <u64>ramOffset + <u64>ramBytes + 0x1_0000;
-  const end = (table + <u64>codePagesBytes(<u64>ramBytes) + 0xffff) & ~(<u64>0xffff);
-  if (end > 0xffff_0000) return 0;
-  plannedRam = <u64>ramBytes;
-  plannedHart = block;
-  plannedRamOffset = ramOffset;
-  plannedTable = <usize>table;
-  plannedEnd = <usize>end;
-  return <usize>end;
+// Each part's offset follows from the RAM size alone, so layout() and init()
+// compute the same plan.
+@inline function hartBlock(): usize {
+  return (__heap_base + 63) & ~(<usize>63);
+}
+@inline function ramStart(): usize {
+  return (hartBlock() + S.HART_BYTES + 0xffff) & ~(<usize>0xffff);
+}
+// A guard page after RAM keeps 4-byte fetches at its very end inside memory.
+@inline function tableStart(ramBytes: u32): u64 {
+  return <u64>ramStart() + <u64>ramBytes + 0x1_0000;
+}
+@inline function memoryEnd(ramBytes: u32): u64 {
+  return (tableStart(ramBytes) + <u64>codePagesBytes(<u64>ramBytes) + 0xffff) & ~(<u64>0xffff);
 }
 
-/** Take the memory planned by layout(); returns guest RAM's linear-memory offset, or 0 if memory is too small. */
-export function init(): usize {
-  if (plannedEnd == 0 || (<u64>memory.size() << 16) < <u64>plannedEnd) return 0;
-  hart = changetype<S.Hart>(plannedHart);
-  S.ramOffset = plannedRamOffset;
-  S.ramSize = plannedRam;
-  codePagesInit(plannedTable, plannedRam);
+/**
+ * Bytes of linear memory needed for `ramBytes` of guest RAM (0 if more than
+ * wasm32 can address). The host grows the memory to that size, then calls
+ * init(ramBytes).
+ */
+export function layout(ramBytes: u32): usize {
+  const end = memoryEnd(ramBytes);
+  return end > 0xffff_0000 ? 0 : <usize>end;
+}
+
+/** Take the memory layout() planned; returns guest RAM's linear-memory offset, or 0 if memory is too small. */
+export function init(ramBytes: u32): usize {
+  const end = memoryEnd(ramBytes);
+  if (end > 0xffff_0000 || (<u64>memory.size() << 16) < end) return 0;
+  hart = changetype<S.Hart>(hartBlock());
+  S.ramOffset = ramStart();
+  S.ramSize = <u64>ramBytes;
+  codePagesInit(<usize>tableStart(ramBytes), <u64>ramBytes);
   reset();
-  return plannedRamOffset;
+  return ramStart();
 }
 
 export function reset(): void {
@@ -213,17 +214,23 @@ export function hartState(): usize { return S.hartAddr(); }
 export function hartStateBytes(): usize { return S.HART_STATE_BYTES; }
 
 /**
- * The host rewrote the hart's architectural state (restoring a snapshot):
- * rebuild everything derived from it (TLB, fetch page, JIT entries, timers).
+ * The host wrote the hart's architectural state (restoring a snapshot, which
+ * is untrusted). Returns false, leaving the hart unusable until reset(), if
+ * it holds values no hart can (a privilege level or CSR field software cannot
+ * set); else rebuilds everything derived from it (PMP count, TLB, fetch
+ * page, JIT entries, timer lines) and clears what only lives during a run.
  */
-export function hartStateLoaded(): void {
-  M.flushAll();
-  M.selectTables();
+export function hartStateLoaded(): bool {
+  const p = hart.priv;
+  if ((p != PRV_M && p != PRV_S && p != PRV_U) || !C.csrStateValid() || !pmpStateValid()) return false;
+  hart.excCause = -1;
+  hart.exitRequest = 0;
+  pmpChanged();
   M.invalidateFetch();
   jitFlushEntries();
   C.updateTimers(C.currentTime());
-  hart.excCause = -1;
   hart.attention = true;
+  return true;
 }
 
 /** Linear-memory address of the integer register file. */

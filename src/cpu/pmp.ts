@@ -59,7 +59,7 @@ export function writePmpcfg(reg: u32, v: u64): void {
     if ((b & (PMP_R | PMP_W)) == PMP_W) b &= ~PMP_W; // R=0 W=1 is reserved
     store<u8>(pmpCfg() + <usize>i, <u8>b);
   }
-  changed();
+  pmpChanged();
 }
 
 export function readPmpaddr(i: u32): u64 {
@@ -75,10 +75,24 @@ export function writePmpaddr(i: u32, v: u64): void {
     if ((next & PMP_L) != 0 && ((next >> 3) & 3) == A_TOR) return;
   }
   store<u64>(pmpAddr() + (<usize>i << 3), v & ADDR_MASK);
-  changed();
+  pmpChanged();
 }
 
-function changed(): void {
+/**
+ * Could software have written these entries (no reserved bits, no W without
+ * R)? For state loaded from outside the hart (a snapshot), which is untrusted.
+ */
+export function pmpStateValid(): bool {
+  for (let i: u32 = 0; i < PMP_COUNT; i++) {
+    const cfg = cfgOf(i);
+    if ((cfg & 0x60) != 0 || (cfg & (PMP_R | PMP_W)) == PMP_W) return false;
+    if ((addrOf(i) & ~ADDR_MASK) != 0) return false;
+  }
+  return true;
+}
+
+/** The entries changed: recount the active ones and drop every TLB entry. */
+export function pmpChanged(): void {
   hart.pmpActive = 0;
   for (let i: u32 = 0; i < PMP_COUNT; i++) if (((cfgOf(i) >> 3) & 3) != A_OFF) hart.pmpActive = i + 1;
   flushAll();

@@ -31,7 +31,7 @@ export const RAM_BASE = 0x8000_0000;
 interface CoreExports extends JitCore {
   memory: WebAssembly.Memory;
   layout(ramBytes: number): number;
-  init(): number;
+  init(ramBytes: number): number;
   reset(): void;
   run(budget: number): number;
   getPc(): bigint;
@@ -63,7 +63,7 @@ interface CoreExports extends JitCore {
   hostWrote(pa: bigint, len: bigint): void;
   hartState(): number;
   hartStateBytes(): number;
-  hartStateLoaded(): void;
+  hartStateLoaded(): number;
 }
 
 /** What the core calls back into. */
@@ -118,7 +118,7 @@ export class Hart {
     } catch {
       throw new Error(noRoom);
     }
-    const offset = this.x.init();
+    const offset = this.x.init(ramSize);
     if (offset === 0) throw new Error(noRoom);
     this.ramSize = ramSize;
     this.ram = new Uint8Array(this.x.memory.buffer, offset, ramSize);
@@ -162,7 +162,11 @@ export class Hart {
     return new Uint8Array(this.x.memory.buffer, at, this.x.hartStateBytes() >>> 0).slice();
   }
 
-  /** Put back a state from saveState() of a hart of the same core build. */
+  /**
+   * Put back a state from saveState() of a hart of the same core build. The
+   * bytes are checked like any input from outside: a state no hart could be
+   * in is refused (RangeError) and the hart is reset.
+   */
   loadState(state: Uint8Array): void {
     const size = this.x.hartStateBytes() >>> 0;
     if (state.length !== size) {
@@ -170,7 +174,10 @@ export class Hart {
     }
     new Uint8Array(this.x.memory.buffer, this.x.hartState() >>> 0, size).set(state);
     this.jit?.flush();
-    this.x.hartStateLoaded();
+    if (!this.x.hartStateLoaded()) {
+      this.x.reset();
+      throw new RangeError('hart state holds values no hart can (privilege level or CSR fields)');
+    }
   }
 
   /** Is [pa, pa + len) entirely inside guest RAM? */

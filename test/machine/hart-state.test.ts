@@ -82,3 +82,37 @@ test('hart state: a state of the wrong size is refused', () => {
   const m = new Machine(options(elf, false));
   assert.throws(() => m.hart.loadState(new Uint8Array(3)), /hart state of 3 bytes/);
 });
+
+test('hart state: bytes from outside are checked; whatever is accepted runs without harming the host', async () => {
+  if (toolchainError) assert.fail(toolchainError);
+  const elf = compileBareMetal(join(ISA_DIR, 'src', 'sv39.S'), join(outDir, 'fuzz.elf'));
+  const first = new Machine(options(elf, false, 20_000));
+  await first.run();
+  const good = first.hart.saveState();
+
+  // A state no hart can be in: refused, and the hart is back at reset.
+  const m = new Machine(options(elf, false));
+  for (const fill of [0x00, 0xff]) {
+    assert.throws(() => m.hart.loadState(new Uint8Array(good.length).fill(fill)), /no hart can/);
+    assert.equal(m.hart.pc, 0x8000_0000n, 'reset after a refused state');
+  }
+
+  // A valid state with a few bytes changed anywhere: refused cleanly, or runs.
+  let seed = 7;
+  const next = (): number => (seed = (seed * 1103515245 + 12345) >>> 0);
+  let accepted = 0;
+  for (let k = 0; k < 300; k++) {
+    const state = good.slice();
+    for (let j = 1 + (next() % 4); j > 0; j--) state[next() % state.length] = next() & 0xff;
+    const h = new Machine(options(elf, false)).hart;
+    try {
+      h.loadState(state);
+    } catch (e) {
+      assert.ok(e instanceof RangeError, String(e));
+      continue;
+    }
+    accepted++;
+    for (let i = 0; i < 20; i++) h.run(500);
+  }
+  assert.ok(accepted > 50, `only ${accepted} of 300 changed states accepted`);
+});
