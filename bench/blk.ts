@@ -81,7 +81,7 @@ async function main(): Promise<number> {
     writeFileSync(local, script(opts));
     const disk = join(work, 'run.img');
     const guestCmd = 'sh /root/bench.sh';
-    const cli = join(repoRoot(), 'dist', 'src', 'cli', 'main.js');
+    const cli = join(repoRoot(), 'dist', 'src', 'cli', 'colinux.js');
     const colinux: VmCommand = {
       name: 'colinux',
       file: process.execPath,

@@ -121,7 +121,7 @@ async function main(): Promise<number> {
     closeSync(fd);
 
     const guestCmd = 'sh /mnt/cofs0/bench.sh';
-    const cli = join(repoRoot(), 'dist', 'src', 'cli', 'main.js');
+    const cli = join(repoRoot(), 'dist', 'src', 'cli', 'colinux.js');
     const colinux: VmCommand = {
       name: 'colinux',
       file: process.execPath,

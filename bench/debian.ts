@@ -40,7 +40,7 @@ export async function measureDebianBuild(jit: boolean): Promise<DebianBuildRun> 
     const dir = dirname(image.kernel);
     mkdirSync(join(cache, 'images'), { recursive: true });
     cpSync(dir, join(cache, 'images', basename(dir)), { recursive: true });
-    const cli = join(repoRoot(), 'dist', 'src', 'cli', 'main.js');
+    const cli = join(repoRoot(), 'dist', 'src', 'cli', 'colinux.js');
     const env = { ...process.env, COLINUX_CACHE_DIR: cache, COLINUX_JIT: jit ? 'on' : 'off' };
     const t0 = performance.now();
     const child = spawn(process.execPath, [cli, 'image', 'build', 'debian'], {

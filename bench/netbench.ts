@@ -74,7 +74,7 @@ async function main(): Promise<number> {
     kernel = img.kernel;
     initrd = img.initrd;
   }
-  const cli = resolve(repoRoot(), 'dist', 'src', 'cli', 'main.js');
+  const cli = resolve(repoRoot(), 'dist', 'src', 'cli', 'colinux.js');
   const colinux = (guestCmd: string): VmCommand => ({
     name: 'colinux',
     file: process.execPath,

@@ -81,7 +81,7 @@ export function checkHostTools(root: string): HostTools {
       `${CROSS_GCC} not found: install Debian's gcc-riscv64-linux-gnu (apt-get install gcc-riscv64-linux-gnu libc6-dev-riscv64-cross)`,
     );
   }
-  const colinuxCli = join(root, 'dist', 'src', 'cli', 'main.js');
+  const colinuxCli = join(root, 'dist', 'src', 'cli', 'colinux.js');
   if (!existsSync(colinuxCli)) problems.push(`${colinuxCli} missing: run "npm run build" first`);
   if (problems.length) throw new BenchError(problems.join('\n'));
   return {

@@ -39,7 +39,8 @@ export function reportReady(msg: Omit<ReadyMessage, 'type'>): void {
   delete process.env[CHILD_ENV];
 }
 
-const CLI = fileURLToPath(new URL('./main.js', import.meta.url));
+// The bundled command line (scripts/bundle.mjs), which starts fastest.
+const CLI = fileURLToPath(new URL('./colinux.js', import.meta.url));
 
 /**
  * Start `colinux run <runArgs>` in the background and wait until its VM runs.

@@ -117,6 +117,16 @@ function yieldToHost(): Promise<void> {
   });
 }
 
+/**
+ * Entropy for the guest's random number generator, passed as /chosen
+ * `rng-seed` (as QEMU's virt board does). Linux credits it at once, so its
+ * CRNG is ready early; without it the kernel spent about 15% of the default
+ * boot's instructions in blake2s and chacha gathering timer jitter.
+ */
+function rngSeed(): Uint8Array {
+  return crypto.getRandomValues(new Uint8Array(64));
+}
+
 const SHF_ALLOC = 2n;
 
 /** Does any allocated section overlap virtual addresses [lo, hi)? */
@@ -241,6 +251,7 @@ export class Machine {
       ramSize,
       bootargs: opts.cmdline,
       initrd: layout.initrd,
+      rngSeed: rngSeed(),
       isa: ISA_STRING,
       isaExtensions: ISA_EXTENSIONS,
       mmuType: 'sv39',

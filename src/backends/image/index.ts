@@ -5,7 +5,7 @@
  *
  * Built on first use, cached under a content key of the recipe:
  *   <cache>/images/default-<key>/Image
- *   <cache>/images/default-<key>/initramfs.cpio.gz
+ *   <cache>/images/default-<key>/initramfs.cpio
  * where <cache> is $COLINUX_CACHE_DIR, else $XDG_CACHE_HOME/colinux, else
  * ~/.cache/colinux.
  */
@@ -29,12 +29,12 @@ import { formatDuration, ImageBuildError } from './proc.js';
 export { ImageBuildError } from './proc.js';
 
 /** Bump when the builder's output changes for the same recipe files. */
-export const BUILDER_VERSION = `default-image/1 ${LINUX_SOURCE_PACKAGE} busybox-static/${RISCV_SUITE}/${RISCV_ARCH}`;
+export const BUILDER_VERSION = `default-image/2 ${LINUX_SOURCE_PACKAGE} busybox-static/${RISCV_SUITE}/${RISCV_ARCH}`;
 
 export interface DefaultImage {
   /** Path of the kernel (RISC-V Linux `Image` format). */
   kernel: string;
-  /** Path of the initramfs (gzip-compressed newc cpio). */
+  /** Path of the initramfs (an uncompressed newc cpio). */
   initrd: string;
 }
 
@@ -70,7 +70,7 @@ function recipe(): { fragment: string; init: ReturnType<typeof listRecipeDir>; k
 }
 
 const KERNEL_NAME = 'Image';
-const INITRD_NAME = 'initramfs.cpio.gz';
+const INITRD_NAME = 'initramfs.cpio';
 const MANIFEST_NAME = 'manifest.json';
 
 function locate(root: string, key: string): DefaultImageLocation {

@@ -1,15 +1,18 @@
 /**
  * Assemble the default initramfs: busybox-static (riscv64) with a symlink
  * per applet, the files of images/default/init/, a few device nodes, as a
- * gzip-compressed newc cpio archive.
+ * newc cpio archive.
  *
  * Layout: real directories /bin (busybox + applet links) and /usr/share;
  * /sbin, /usr/bin and /usr/sbin are symlinks to /bin so every conventional
  * path (/bin/sh, /sbin/init, /usr/bin/env…) resolves. /init is a symlink to
  * busybox, which runs its init applet (reading /etc/inittab) as PID 1.
+ *
+ * The archive is not compressed: the guest kernel would spend about a third
+ * of the default boot's instructions in inflate_fast (measured with a guest
+ * PC profile), to save 0.6 MB of a local file.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { gzipSync } from 'node:zlib';
 import type { RecipeFile } from './cache.js';
 import { writeCpio, type CpioEntry } from './cpio.js';
 import { ImageBuildError } from './proc.js';
@@ -175,15 +178,15 @@ export function initramfsEntries(input: InitramfsInput): CpioEntry[] {
   return [root, ...[...map.values()].sort((x, y) => cmp(x.name, y.name))];
 }
 
-/** Write the gzip-compressed initramfs to `path`; returns the entry count and size. */
+/** Write the initramfs (an uncompressed newc cpio) to `path`; returns the entry count and size. */
 export function writeInitramfs(
   path: string,
   input: InitramfsInput,
 ): { entries: number; bytes: number } {
   const entries = initramfsEntries(input);
-  const gz = gzipSync(writeCpio(entries), { level: 9 });
-  writeFileSync(path, gz);
-  return { entries: entries.length, bytes: gz.length };
+  const cpio = writeCpio(entries);
+  writeFileSync(path, cpio);
+  return { entries: entries.length, bytes: cpio.length };
 }
 
 export function readBusybox(root: string): Uint8Array {
