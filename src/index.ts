@@ -1,5 +1,13 @@
 /** colinux: a real Linux kernel on an emulated RISC-V 64 machine, embedded in Node.js. */
-export { Vm, type VmOptions, type VmExit, DEFAULT_KERNEL_ARGS } from './vm.js';
+export {
+  Vm,
+  type VmOptions,
+  type VmExit,
+  type VmSettings,
+  type VmResumeOptions,
+  SnapshotError,
+  DEFAULT_KERNEL_ARGS,
+} from './vm.js';
 export {
   Machine,
   type MachineOptions,

@@ -10,6 +10,13 @@
  */
 import { open } from 'node:fs/promises';
 import { Machine, type MachineExit } from './machine/machine.js';
+import {
+  readVmSnapshot,
+  writeVmSnapshot,
+  type BootPayload,
+  type VmSnapshot,
+} from './snapshot/vm-file.js';
+import { SnapshotError } from './snapshot/container.js';
 import { CommandStatusFilter, commandCmdline } from './machine/command-status.js';
 import { ensureDefaultImage } from './backends/image/index.js';
 import { openDisk, DiskError, type OpenDisk } from './backends/block/index.js';
@@ -67,6 +74,11 @@ export interface VmOptions {
   panic?: 'stop' | 'restart';
   /** Extra serial ports to create: 1..3 for the guest's ttyS1..ttyS3 (see onSerialOutput, writeSerial). */
   serialPorts?: number[];
+  /**
+   * The embedding program's own data (JSON), kept in snapshots and given
+   * back by `vm.embedder` after Vm.resume (the CLI keeps its settings there).
+   */
+  embedder?: unknown;
 }
 
 export interface VmExit extends MachineExit {
@@ -75,6 +87,36 @@ export interface VmExit extends MachineExit {
 }
 
 export const DEFAULT_KERNEL_ARGS = ['console=ttyS0', 'earlycon=sbi'];
+
+/**
+ * The settings a snapshot keeps to build the same VM again: the resolved
+ * command line, and the devices in slot order (paths as given).
+ */
+export interface VmSettings {
+  memMiB: number;
+  cmdline: string;
+  /** The VM runs a `cmd` (its exit status is filtered out of the console). */
+  hasCmd: boolean;
+  disks: VmDisk[];
+  nics: Array<Omit<VmNic, 'backend'>>;
+  shares: VmShare[];
+  serialPorts: number[];
+  panic: 'stop' | 'restart';
+  jit?: boolean;
+  jitCacheMiB?: number;
+  /** VmOptions.embedder. */
+  embedder?: unknown;
+}
+
+/** What may differ when a snapshot is resumed (the rest comes from the snapshot). */
+export interface VmResumeOptions {
+  onWarning?: (message: string) => void;
+  /** Override the translator setting the VM had (it does not change what the guest sees). */
+  jit?: boolean;
+  jitCacheMiB?: number;
+}
+
+export { SnapshotError };
 
 async function bytesOf(src: string | Uint8Array, what: string): Promise<Uint8Array> {
   if (typeof src !== 'string') return src;
@@ -220,6 +262,35 @@ async function openDisks(specs: VmDisk[]): Promise<Array<[string, OpenDisk]>> {
   return opened;
 }
 
+/** A snapshot's settings are outside input: check their shape before building from them. */
+function checkSettings(v: VmSettings): VmSettings {
+  const bad = (what: string): never => {
+    throw new SnapshotError(`the snapshot's VM settings are damaged (${what})`);
+  };
+  if (!Number.isInteger(v.memMiB)) bad('memory size');
+  if (typeof v.cmdline !== 'string') bad('command line');
+  for (const list of ['disks', 'nics', 'shares', 'serialPorts'] as const) {
+    if (!Array.isArray(v[list])) bad(list);
+  }
+  for (const d of v.disks) if (typeof d?.path !== 'string') bad('a disk path');
+  for (const n of v.nics) if (n?.kind !== 'slirp' && n?.kind !== 'switch') bad('a network card');
+  for (const sh of v.shares) if (typeof sh?.path !== 'string') bad('a shared folder');
+  for (const i of v.serialPorts) if (!Number.isInteger(i)) bad('a serial port');
+  return {
+    memMiB: v.memMiB,
+    cmdline: v.cmdline,
+    hasCmd: v.hasCmd === true,
+    disks: v.disks,
+    nics: v.nics,
+    shares: v.shares,
+    serialPorts: v.serialPorts,
+    panic: v.panic === 'restart' ? 'restart' : 'stop',
+    jit: typeof v.jit === 'boolean' ? v.jit : undefined,
+    jitCacheMiB: Number.isInteger(v.jitCacheMiB) ? v.jitCacheMiB : undefined,
+    embedder: v.embedder,
+  };
+}
+
 export class Vm {
   private machine: Machine;
   private readonly listeners: Array<(bytes: Uint8Array) => void> = [];
@@ -229,12 +300,26 @@ export class Vm {
   /** stop() was called: a reboot in progress must not bring the VM back. */
   private stopRequested = false;
   private readonly filter: CommandStatusFilter | undefined;
-  private readonly make: () => Machine;
+  private readonly make: (resuming: boolean) => Machine;
 
-  private constructor(make: () => Machine, hasCmd: boolean) {
+  private constructor(
+    make: (resuming: boolean) => Machine,
+    private readonly settings: VmSettings,
+    private readonly boot: BootPayload,
+    customNics: boolean,
+    resuming: boolean,
+  ) {
     this.make = make;
-    this.filter = hasCmd ? new CommandStatusFilter() : undefined;
-    this.machine = make();
+    this.filter = settings.hasCmd ? new CommandStatusFilter() : undefined;
+    this.machine = make(resuming);
+    this.customNics = customNics;
+  }
+
+  private readonly customNics: boolean;
+
+  /** VmOptions.embedder, also of a resumed VM. */
+  get embedder(): unknown {
+    return this.settings.embedder;
   }
 
   static async create(opts: VmOptions = {}): Promise<Vm> {
@@ -249,14 +334,54 @@ export class Vm {
       if (opts.initrd) initrd = await bytesOf(opts.initrd, 'initrd');
     }
     const firmware = opts.bios === undefined ? undefined : await bytesOf(opts.bios, 'bios');
-    const nicSpecs = opts.nics ?? [];
-    const shareSpecs = opts.shares ?? [];
-    if ((opts.disks ?? []).length + nicSpecs.length + shareSpecs.length > MAX_VIRTIO_DEVICES) {
+    const words = [opts.cmdline ?? DEFAULT_KERNEL_ARGS.join(' '), ...(opts.kernelArgs ?? [])];
+    let cmdline = words.filter((w) => w !== '').join(' ');
+    if (opts.cmd !== undefined) cmdline = commandCmdline(cmdline, opts.cmd);
+    const settings: VmSettings = {
+      memMiB: opts.memMiB ?? 256,
+      cmdline,
+      hasCmd: opts.cmd !== undefined,
+      disks: opts.disks ?? [],
+      nics: (opts.nics ?? []).map(({ backend: _backend, ...nic }) => nic),
+      shares: opts.shares ?? [],
+      serialPorts: opts.serialPorts ?? [],
+      panic: opts.panic ?? 'stop',
+      jit: opts.jit,
+      jitCacheMiB: opts.jitCacheMiB,
+      embedder: opts.embedder,
+    };
+    return Vm.assemble(settings, { kernel, initrd, firmware }, opts);
+  }
+
+  /**
+   * Build a VM from a file made by snapshot() or suspend(): the same board,
+   * devices and disks, RAM and every register as they were; run() continues
+   * where the guest stopped. Guest time goes on from the snapshot's.
+   */
+  static async resume(file: Uint8Array, opts: VmResumeOptions = {}): Promise<Vm> {
+    const snap = await readVmSnapshot<VmSettings>(file);
+    const settings = checkSettings(snap.vm);
+    if (opts.jit !== undefined) settings.jit = opts.jit;
+    if (opts.jitCacheMiB !== undefined) settings.jitCacheMiB = opts.jitCacheMiB;
+    return Vm.assemble(settings, snap.boot, { onWarning: opts.onWarning }, snap);
+  }
+
+  private static async assemble(
+    settings: VmSettings,
+    boot: BootPayload,
+    opts: Pick<VmOptions, 'nics' | 'onWarning' | 'instructionLimit'>,
+    snap?: VmSnapshot<VmSettings>,
+  ): Promise<Vm> {
+    const { kernel, initrd, firmware } = boot;
+    const nicSpecs: VmNic[] = opts.nics ?? settings.nics;
+    const shareSpecs = settings.shares;
+    const diskSpecs = settings.disks;
+    if (diskSpecs.length + nicSpecs.length + shareSpecs.length > MAX_VIRTIO_DEVICES) {
       throw new NetError(
-        `${(opts.disks ?? []).length} disks, ${nicSpecs.length} network cards and ${shareSpecs.length} shared folders: the virt board has ${MAX_VIRTIO_DEVICES} virtio slots (shared by disks, network cards and shared folders)`,
+        `${diskSpecs.length} disks, ${nicSpecs.length} network cards and ${shareSpecs.length} shared folders: the virt board has ${MAX_VIRTIO_DEVICES} virtio slots (shared by disks, network cards and shared folders)`,
       );
     }
-    const disks = await openDisks(opts.disks ?? []);
+    const disks = await openDisks(diskSpecs);
     let nics: Awaited<ReturnType<typeof openNics>>;
     try {
       nics = await openNics(nicSpecs);
@@ -285,31 +410,31 @@ export class Vm {
         onError: (reason) => opts.onWarning?.(`${name}: device reset needed: ${reason}`),
       }),
     );
-    const words = [opts.cmdline ?? DEFAULT_KERNEL_ARGS.join(' '), ...(opts.kernelArgs ?? [])];
-    let cmdline = words.filter((w) => w !== '').join(' ');
-    if (opts.cmd !== undefined) cmdline = commandCmdline(cmdline, opts.cmd);
     let vm: Vm | undefined = undefined;
-    const make = (): Machine =>
+    // A resumed VM's first machine gets the snapshot's state instead of a
+    // boot; a guest reboot later boots the payload as usual.
+    const make = (resuming: boolean): Machine =>
       new Machine({
-        memMiB: opts.memMiB ?? 256,
-        kernel,
+        memMiB: settings.memMiB,
+        kernel: resuming ? undefined : kernel,
         initrd,
-        cmdline,
+        cmdline: settings.cmdline,
         instructionLimit: opts.instructionLimit,
         jit:
-          opts.jit !== false && opts.jitCacheMiB !== undefined
-            ? { cacheBytes: opts.jitCacheMiB * 2 ** 20 }
-            : opts.jit,
+          settings.jit !== false && settings.jitCacheMiB !== undefined
+            ? { cacheBytes: settings.jitCacheMiB * 2 ** 20 }
+            : settings.jit,
         firmware,
         virtio: [...diskDevices, ...nicDevices, ...shareDevices(shares, opts.onWarning)],
         onOutput: (bytes) => vm?.deliver(bytes),
-        serialPorts: (opts.serialPorts ?? []).map((index) => ({
+        serialPorts: settings.serialPorts.map((index) => ({
           index,
           onOutput: (bytes: Uint8Array) => vm?.deliverSerial(index, bytes),
         })),
       });
     try {
-      vm = new Vm(make, opts.cmd !== undefined);
+      vm = new Vm(make, settings, boot, opts.nics?.some((n) => n.backend) ?? false, !!snap);
+      if (snap) await vm.restore(snap);
     } catch (e) {
       await Promise.allSettled(disks.map(([, d]) => d.close()));
       for (const n of nics) n.backend.close();
@@ -320,8 +445,73 @@ export class Vm {
     for (const [, d] of disks) vm.closers.push(() => d.close());
     vm.closers.push(...nics.map((n) => async () => n.backend.close()));
     vm.nicBackends = nics.map((n) => n.backend);
-    if (opts.panic !== undefined) vm.panicPolicy = opts.panic;
+    vm.panicPolicy = settings.panic;
     return vm;
+  }
+
+  private async restore(snap: VmSnapshot<VmSettings>): Promise<void> {
+    const machine = this.machine;
+    try {
+      await snap.restoreRam(machine.hart.ram);
+      machine.restoreState(snap.machine, snap.hart);
+    } catch (e) {
+      if (e instanceof SnapshotError) throw e;
+      throw new SnapshotError(
+        `the snapshot's machine state is damaged or from another build: ${(e as Error).message ?? String(e)}`,
+      );
+    }
+  }
+
+  /**
+   * The VM's whole state as a file's bytes (see Vm.resume); the VM goes on
+   * running. The guest stands still while it is taken (about a second per
+   * 100 MiB of used RAM, which is compressed). Disks the guest can write are
+   * refused: they would go on changing after the snapshot; use suspend().
+   */
+  snapshot(): Promise<Uint8Array> {
+    const writable = this.settings.disks.find((d) => !d.readOnly);
+    if (writable) {
+      return Promise.reject(
+        new Error(
+          `${writable.name ?? 'a disk'} (${writable.path}) is writable: the guest would change it after the snapshot; use suspend, or attach it read-only`,
+        ),
+      );
+    }
+    return this.machine.whilePaused(() => this.writeSnapshot());
+  }
+
+  /**
+   * Stop the VM at an instruction boundary and return its whole state as a
+   * file's bytes; run() then resolves with reason 'suspended' (after disks
+   * are flushed and closed). `save`, if given, gets the bytes while the VM
+   * still stands: if it throws, the VM runs on and suspend() rejects, so a
+   * state that could not be stored is never lost.
+   */
+  suspend(save?: (file: Uint8Array) => Promise<void> | void): Promise<Uint8Array> {
+    const machine = this.machine;
+    return machine.whilePaused(async () => {
+      const file = await this.writeSnapshot();
+      await save?.(file);
+      this.stopRequested = true;
+      machine.stop('suspended', 0);
+      return file;
+    });
+  }
+
+  private writeSnapshot(): Promise<Uint8Array> {
+    if (this.customNics) {
+      throw new Error('a network card uses a backend given by the embedder: it cannot be saved');
+    }
+    if (this.settings.shares.length > 0) {
+      // The 9p server's open files (fids) are not saved yet: the guest's mount would break.
+      throw new Error('VMs with shared folders (cofsN=) cannot be snapshotted yet');
+    }
+    return writeVmSnapshot({
+      producer: 'colinux',
+      vm: this.settings,
+      machine: this.machine.capture(),
+      boot: this.boot,
+    });
   }
 
   private readonly closers: Array<() => Promise<void>> = [];
@@ -410,7 +600,7 @@ export class Vm {
       if (exit.reason === 'reboot' || (exit.reason === 'panic' && this.panicPolicy === 'restart')) {
         if (this.stopRequested) return { reason: 'stopped', exitCode: 0, source: 'host' };
         for (const l of this.restartListeners) l(exit.reason, exit);
-        this.machine = this.make();
+        this.machine = this.make(false);
         continue;
       }
       if (this.filter) {

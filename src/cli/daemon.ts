@@ -43,12 +43,13 @@ export function reportReady(msg: Omit<ReadyMessage, 'type'>): void {
 const CLI = fileURLToPath(new URL('./colinux.js', import.meta.url));
 
 /**
- * Start `colinux run <runArgs>` in the background and wait until its VM runs.
- * Prints the VM name on stdout (for scripts) and how to reach it on stderr.
+ * Start `colinux run <args>` (or `resume`) in the background and wait until
+ * its VM runs. Prints the VM name on stdout (for scripts) and how to reach it
+ * on stderr.
  */
-export function startDetached(runArgs: string[]): Promise<number> {
+export function startDetached(args: string[], command: 'run' | 'resume' = 'run'): Promise<number> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [...process.execArgv, CLI, 'run', ...runArgs], {
+    const child = spawn(process.execPath, [...process.execArgv, CLI, command, ...args], {
       detached: true,
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
       env: { ...process.env, [CHILD_ENV]: '1' },

@@ -15,7 +15,9 @@
  * 4 no VM of that name (console, stop, kill); 5 stop had to stop the VM hard.
  */
 import { readFileSync } from 'node:fs';
-import { Vm, DEFAULT_KERNEL_ARGS } from '../vm.js';
+import { Vm, DEFAULT_KERNEL_ARGS, SnapshotError } from '../vm.js';
+import { resolve } from 'node:path';
+import type { VmHost } from './vm-host.js';
 import { BootError } from '../machine/machine.js';
 import {
   parseRunArgs,
@@ -31,7 +33,7 @@ import { ensureDefaultImage } from '../backends/image/index.js';
 import { attachTerminal } from './terminal.js';
 import { startDetached, isDaemonChild } from './daemon.js';
 import { openVmHost, runHosted, signalHandler } from './run-host.js';
-import { cmdConsole, cmdKill, cmdLs, cmdStop } from './vm-commands.js';
+import { cmdConsole, cmdKill, cmdLs, cmdSnapshotTo, cmdStop } from './vm-commands.js';
 import { EXIT_OK, EXIT_VM_ERROR, EXIT_USAGE, EXIT_PANIC } from './exit-codes.js';
 import { cmdDisk } from './disk.js';
 import { ensureDebianImage } from '../backends/image/debian.js';
@@ -60,6 +62,9 @@ function usage(): string {
     '       colinux console [--read-only] [--no-replay] NAME   attach (Ctrl-A d detaches)',
     '       colinux stop [--timeout SEC] NAME…      shut down cleanly (power button)',
     '       colinux kill NAME…                      stop at once',
+    '       colinux suspend NAME FILE               stop, keeping the whole state in FILE',
+    '       colinux snapshot NAME FILE              the same, while the VM runs on',
+    '       colinux resume FILE [--detach] [--name NAME]   continue a VM from FILE',
     '       colinux disk create|info|commit|discard …   (colinux disk help)',
     '       colinux --version',
     '',
@@ -130,6 +135,8 @@ async function cmdRun(argv: string[]): Promise<number> {
         readOnly: sh.readOnly,
       })),
       onWarning: (msg) => process.stderr.write(`colinux: warning: ${msg}\n`),
+      // A snapshot keeps the command line, so `colinux resume` hosts the VM the same way.
+      embedder: { argv, cwd: process.cwd() } satisfies SavedRun,
     });
   } catch (e) {
     await host.close(undefined);
@@ -138,7 +145,17 @@ async function cmdRun(argv: string[]): Promise<number> {
     const msg = (e as Error).message;
     return fail(msg, /^(kernel|initrd|bios|cofs\d+)=/.test(msg) ? EXIT_USAGE : EXIT_VM_ERROR);
   }
+  return hostVm(host, vm, cfg);
+}
 
+/** What `colinux run` keeps in a VM's snapshots (VmOptions.embedder). */
+interface SavedRun {
+  argv: string[];
+  cwd: string;
+}
+
+/** Run a VM under its host (control socket, console, terminal) until it ends; the exit status. */
+async function hostVm(host: VmHost, vm: Vm, cfg: VmConfig): Promise<number> {
   host.attach(vm);
   try {
     await host.openSerialPorts();
@@ -180,6 +197,9 @@ async function cmdRun(argv: string[]): Promise<number> {
       return exit.exitCode;
     case 'panic':
       return fail(`guest kernel panic: ${exit.message ?? 'unknown reason'}`, EXIT_PANIC);
+    case 'suspended':
+      if (!isDaemonChild()) process.stderr.write('\ncolinux: VM suspended\n');
+      return EXIT_OK;
     case 'stopped':
       if (terminal.quitByUser) {
         process.stderr.write('\ncolinux: terminated (Ctrl-A x)\n');
@@ -190,6 +210,77 @@ async function cmdRun(argv: string[]): Promise<number> {
     default:
       return fail(exit.message ?? `the VM stopped (${exit.reason})`, EXIT_VM_ERROR);
   }
+}
+
+const RESUME_USAGE = 'usage: colinux resume FILE [--detach] [--name NAME] [--log FILE|none]';
+
+/** `colinux resume FILE …`: continue a VM from a file made by `colinux suspend` or `snapshot`. */
+async function cmdResume(argv: string[]): Promise<number> {
+  let file: string | undefined;
+  let name: string | undefined;
+  let log: string | null | undefined;
+  let detach = false;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const opt = /^(--name|--log)(?:=(.*))?$/.exec(a);
+    if (a === '--help' || a === '-h') {
+      process.stdout.write(`${RESUME_USAGE}\n`);
+      return EXIT_OK;
+    } else if (a === '--detach' || a === '-d') detach = true;
+    else if (opt) {
+      const v = opt[2] ?? argv[++i];
+      if (v === undefined || v === '')
+        return fail(`resume: ${opt[1]} needs a value; ${RESUME_USAGE}`);
+      if (opt[1] === '--name') name = v;
+      else log = v === 'none' ? null : resolve(v);
+    } else if (a.startsWith('-') || a.includes('=') || file !== undefined) {
+      return fail(
+        `resume: ${a}: only --name, --log and --detach can be given; the VM's other settings come from the snapshot`,
+      );
+    } else file = a;
+  }
+  if (file === undefined) return fail(`resume: which file? ${RESUME_USAGE}`);
+  if (detach && !isDaemonChild()) return startDetached(argv, 'resume');
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(file);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    return fail(`resume: ${file}: ${code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+  }
+  let vm: Vm;
+  try {
+    vm = await Vm.resume(bytes, {
+      onWarning: (msg) => process.stderr.write(`colinux: warning: ${msg}\n`),
+    });
+  } catch (e) {
+    if (e instanceof SnapshotError) return fail(`resume: ${file}: ${e.message}`);
+    if (e instanceof DiskError || e instanceof NetError) return fail(`resume: ${e.message}`);
+    return fail(`resume: ${(e as Error).message}`, EXIT_VM_ERROR);
+  }
+  // The VM's host settings (name, console log, serial ports…) as its `colinux run` had them.
+  let cfg: VmConfig;
+  try {
+    const saved = vm.embedder as Partial<SavedRun> | undefined;
+    const savedArgv = Array.isArray(saved?.argv) ? saved.argv.map(String) : [];
+    cfg = parseRunArgs(savedArgv, {
+      cwd: typeof saved?.cwd === 'string' ? saved.cwd : process.cwd(),
+    });
+  } catch (e) {
+    await vm.close();
+    return fail(
+      `resume: the settings the VM was started with no longer parse: ${(e as Error).message}`,
+    );
+  }
+  cfg.detach = detach;
+  if (name !== undefined) cfg.name = name;
+  if (log !== undefined) cfg.log = log;
+  const host = await openVmHost(cfg, version());
+  if (typeof host === 'number') {
+    await vm.close();
+    return host;
+  }
+  return hostVm(host, vm, cfg);
 }
 
 async function cmdImage(argv: string[]): Promise<number> {
@@ -266,6 +357,11 @@ export async function main(argv: string[]): Promise<number> {
       return cmdStop(rest);
     case 'kill':
       return cmdKill(rest);
+    case 'suspend':
+    case 'snapshot':
+      return cmdSnapshotTo(first, rest);
+    case 'resume':
+      return cmdResume(rest);
     case 'disk':
       return cmdDisk(
         rest,

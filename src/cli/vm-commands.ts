@@ -6,6 +6,7 @@
  *   colinux stop [--timeout SEC] NAME…
  *   colinux kill NAME…
  */
+import { resolve } from 'node:path';
 import { ControlClient, type ExitEvent, type Message, type VmStatus } from './control.js';
 import {
   EXIT_NO_VM,
@@ -282,6 +283,58 @@ async function stopOne(name: string, how: 'stop' | 'kill', timeoutMs: number): P
   say(describeExit(name, exit));
   if (how === 'stop' && exit.forced) return EXIT_STOP_FORCED;
   return EXIT_OK;
+}
+
+// ---------------------------------------------------------------------------
+// suspend, snapshot
+
+/**
+ * `colinux suspend NAME FILE` (the VM's whole state goes to FILE and its
+ * process ends) and `colinux snapshot NAME FILE` (the same; the VM runs on).
+ */
+export async function cmdSnapshotTo(how: 'suspend' | 'snapshot', argv: string[]): Promise<number> {
+  const usage = `usage: colinux ${how} NAME FILE`;
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(
+      `${usage}\n` +
+        (how === 'suspend'
+          ? 'Stops the VM and writes its whole state to FILE; `colinux resume FILE` continues it.\n'
+          : "Writes the VM's whole state to FILE while it runs on; `colinux resume FILE` starts a copy of it as it was.\n"),
+    );
+    return EXIT_OK;
+  }
+  const bad = argv.find((a) => a.startsWith('-'));
+  if (bad) return usageError(`${how}: unknown option ${bad}; ${usage}`);
+  if (argv.length !== 2) return usageError(`${how}: which VM, and which file? ${usage}`);
+  const [name, target] = argv as [string, string];
+  const file = resolve(target);
+  const r = await connectVm(name);
+  if ('code' in r) return r.code;
+  const { client } = r;
+  let exit: ExitEvent | undefined;
+  client.onEvent = (m) => {
+    exit ??= asExit(m);
+  };
+  const reply = await client.request(how, { path: file });
+  if (!reply.ok) {
+    client.close();
+    say(`${how} ${name}: ${String(reply['error'] ?? 'refused')}`);
+    return EXIT_VM_ERROR;
+  }
+  const mb = (Number(reply['bytes']) / 1e6).toFixed(1);
+  if (how === 'snapshot') {
+    client.close();
+    say(
+      `VM "${name}" saved to ${file} (${mb} MB); it runs on. colinux resume ${file} starts a copy.`,
+    );
+    return EXIT_OK;
+  }
+  // Wait until the VM process has flushed its disks and ended.
+  const safety = setTimeout(() => client.close(), 60_000);
+  await client.closed;
+  clearTimeout(safety);
+  say(`VM "${name}" suspended to ${file} (${mb} MB); colinux resume ${file} continues it.`);
+  return exit === undefined || exit.reason === 'suspended' ? EXIT_OK : EXIT_VM_ERROR;
 }
 
 // ---------------------------------------------------------------------------

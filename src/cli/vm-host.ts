@@ -6,7 +6,9 @@
  * timeout) or at once. The same host serves a foreground `colinux run` and a
  * detached one.
  */
+import * as fs from 'node:fs';
 import * as net from 'node:net';
+import * as path from 'node:path';
 import type { Vm, VmExit } from '../vm.js';
 import { ConsoleLog } from './console-log.js';
 import {
@@ -67,6 +69,8 @@ export class VmHost {
   state: VmState = 'starting';
   readonly ring = new ConsoleRing();
   private vm: Vm | undefined;
+  /** A suspend or snapshot request is being served. */
+  private snapshotting = false;
   private server: net.Server | undefined;
   private readonly conns = new Set<Conn>();
   private log: ConsoleLog | undefined;
@@ -436,6 +440,34 @@ export class VmHost {
         reply({ state: this.state });
         return;
       }
+      case 'suspend':
+      case 'snapshot': {
+        const file = m['path'];
+        if (typeof file !== 'string' || !path.isAbsolute(file)) {
+          error(`${cmd}: "path" must be an absolute file name`);
+          return;
+        }
+        const vm = this.vm;
+        if (!vm || this.state !== 'running') {
+          error(`${cmd}: the VM is ${this.state}`);
+          return;
+        }
+        if (this.snapshotting) {
+          error(`${cmd}: a snapshot of this VM is already being taken`);
+          return;
+        }
+        this.snapshotting = true;
+        const taken =
+          cmd === 'suspend'
+            ? vm.suspend((bytes) => writeWhole(file, bytes))
+            : vm.snapshot().then(async (bytes) => (await writeWhole(file, bytes), bytes));
+        taken.then(
+          (bytes) => reply({ path: file, bytes: bytes.length }),
+          (e: unknown) => error(`${cmd}: ${(e as Error).message ?? String(e)}`),
+        );
+        void taken.finally(() => (this.snapshotting = false)).catch(() => undefined);
+        return;
+      }
       case 'kill':
         if (this.state === 'exited') {
           error('kill: the VM has already ended');
@@ -447,9 +479,30 @@ export class VmHost {
       default:
         error(
           typeof cmd === 'string'
-            ? `unknown command ${JSON.stringify(cmd)}; the commands are status, attach, detach, input, stop, kill`
+            ? `unknown command ${JSON.stringify(cmd)}; the commands are status, attach, detach, input, stop, kill, suspend, snapshot`
             : 'a request needs "cmd"',
         );
     }
+  }
+}
+
+/**
+ * Write a snapshot file whole or not at all: into a temporary file beside
+ * it, readable by the user only (it holds the guest's memory), then renamed
+ * over the destination.
+ */
+async function writeWhole(file: string, bytes: Uint8Array): Promise<void> {
+  const tmp = `${file}.partial-${process.pid}`;
+  try {
+    await fs.promises.writeFile(tmp, bytes, { mode: 0o600 });
+    await fs.promises.rename(tmp, file);
+  } catch (e) {
+    await fs.promises.rm(tmp, { force: true });
+    const err = e as NodeJS.ErrnoException;
+    throw new Error(
+      err.code === 'ENOENT' || err.code === 'EACCES'
+        ? `cannot write ${file} (${err.code === 'ENOENT' ? 'no such directory' : 'permission denied'})`
+        : `cannot write ${file}: ${err.message}`,
+    );
   }
 }

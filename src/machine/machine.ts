@@ -22,7 +22,13 @@ import {
 } from './boot.js';
 import { isElf, parseElf, type ElfFile } from './elf.js';
 import { handleSbiCall } from '../sbi/sbi.js';
-import type { DeviceFactory, GuestMemory } from './device.js';
+import type { DeviceFactory, GuestMemory, MmioDevice, Snapshottable } from './device.js';
+import type { ClintState } from '../devices/clint.js';
+import type { PlicState } from '../devices/plic.js';
+import type { Uart16550State } from '../devices/uart16550.js';
+import type { GoldfishRtcState } from '../devices/goldfish-rtc.js';
+import type { SifiveGpioState } from '../devices/sifive-gpio.js';
+import type { SifiveTestState } from '../devices/sifive-test.js';
 import { ConsoleWatcher } from './console-watch.js';
 import { Htif } from './htif.js';
 import type { JitOptions } from '../jit/jit.js';
@@ -39,8 +45,11 @@ export const MAX_MEM_MIB = 2048;
 export interface MachineOptions {
   /** Guest RAM in MiB. */
   memMiB: number;
-  /** Linux kernel: flat `Image` or ELF `vmlinux`. */
-  kernel: Uint8Array;
+  /**
+   * Linux kernel: flat `Image` or ELF `vmlinux`. Left out when the machine
+   * is built to take a snapshot's state (`restoreState`).
+   */
+  kernel?: Uint8Array;
   initrd?: Uint8Array;
   /** Kernel command line (bootargs). */
   cmdline: string;
@@ -77,7 +86,42 @@ function defaultJit(): boolean {
   return env?.['COLINUX_JIT'] !== 'off';
 }
 
-export type ExitReason = 'poweroff' | 'reboot' | 'panic' | 'error' | 'stopped' | 'timeout';
+export type ExitReason =
+  'poweroff' | 'reboot' | 'panic' | 'error' | 'stopped' | 'timeout' | 'suspended';
+
+/**
+ * Everything of a machine's state that is not RAM or the hart's block, as
+ * plain JSON: device registers, guest time, console input not yet read.
+ */
+export interface MachineState {
+  v: 1;
+  /** Guest time (10 MHz ticks) when the state was taken: it goes on from here. */
+  ticks: number;
+  clint: ClintState;
+  plic: PlicState;
+  uart: Uart16550State;
+  rtc: GoldfishRtcState;
+  gpio: SifiveGpioState;
+  syscon: SifiveTestState;
+  /** Extra UARTs, by index. */
+  serials: Array<{ index: number; uart: Uart16550State }>;
+  /** One per virtio slot, in slot order. */
+  virtio: unknown[];
+  /** Console input the guest has not read yet. */
+  input: number[];
+}
+
+/** A machine's whole state (see Machine.capture). `ram` is a live view: encode it while paused. */
+export interface MachineSnapshot {
+  state: MachineState;
+  hart: Uint8Array;
+  ram: Uint8Array;
+}
+
+/** How long devices may take to finish requests in flight before a snapshot gives up. */
+const SETTLE_TIMEOUT_MS = 30_000;
+
+type SnapshotDevice = MmioDevice & Snapshottable<unknown> & { readonly inFlight?: number };
 
 export interface MachineExit {
   reason: ExitReason;
@@ -147,7 +191,11 @@ export class Machine {
   readonly hart: Hart;
   readonly board: VirtBoard;
   private readonly opts: MachineOptions;
-  private readonly t0 = performance.now();
+  /** performance.now() when guest time was 0 (moved back when a snapshot's state is restored). */
+  private t0 = performance.now();
+  private readonly virtioDevices: MmioDevice[] = [];
+  /** Callers of whilePaused() waiting for the run loop to stand still. */
+  private pauseWaiters: Array<() => Promise<void>> = [];
   private outBuf = new Uint8Array(4096);
   private outLen = 0;
   private input: number[] = [];
@@ -225,19 +273,22 @@ export class Machine {
     };
     virtio.forEach((make, n) => {
       const slot = this.board.virtioSlot(n);
-      this.board.mapVirtio(n, make({ memory, irq: slot.line, wake: () => this.wake() }));
+      const dev = make({ memory, irq: slot.line, wake: () => this.wake() });
+      this.virtioDevices.push(dev);
+      this.board.mapVirtio(n, dev);
     });
     this.virtioSlots = virtio.map((_, n) => n);
     for (const r of this.board.bus.ranges()) hart.x.addMmioRange(r.base, r.size);
 
+    if (!opts.kernel) return; // built for restoreState()
     if (isBareMetalElf(opts.kernel)) this.loadBareMetal(parseElf(opts.kernel), ramSize);
-    else this.loadLinux(ramSize);
+    else this.loadLinux(opts.kernel, ramSize);
   }
 
-  private loadLinux(ramSize: number): void {
+  private loadLinux(kernel: Uint8Array, ramSize: number): void {
     const opts = this.opts;
     const hart = this.hart;
-    const payload = placeKernel(opts.kernel);
+    const payload = placeKernel(kernel);
     const layout = layoutBoot(ramSize, payload.end, opts.initrd?.length);
     for (const seg of payload.segments) {
       if (!hart.inRam(seg.address, seg.data.length))
@@ -370,6 +421,122 @@ export class Machine {
   }
 
   private htif: Htif | undefined;
+
+  /**
+   * Run `f` while the machine stands still: the hart stopped at an
+   * instruction boundary (the run loop finishes its current slice) and no
+   * device request in flight (they are let finish first). The run loop goes
+   * on afterwards unless `f` stopped the machine. Works on a machine that is
+   * not running too.
+   */
+  whilePaused<T>(f: () => Promise<T> | T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const job = async (): Promise<void> => {
+        try {
+          await this.settleDevices();
+          resolve(await f());
+        } catch (e) {
+          reject(e);
+        }
+      };
+      if (!this.running) {
+        void job();
+        return;
+      }
+      this.pauseWaiters.push(job);
+      this.wake();
+    });
+  }
+
+  private async settleDevices(): Promise<void> {
+    const deadline = performance.now() + SETTLE_TIMEOUT_MS;
+    for (;;) {
+      const busy = this.virtioDevices.findIndex((d) => ((d as SnapshotDevice).inFlight ?? 0) > 0);
+      if (busy < 0) return;
+      if (performance.now() > deadline) {
+        throw new Error(
+          `virtio device in slot ${busy} did not finish its requests within ${SETTLE_TIMEOUT_MS / 1000} s`,
+        );
+      }
+      await new Promise((r) => setTimeout(r, 1));
+    }
+  }
+
+  /**
+   * The machine's whole state. Call it inside whilePaused(), and finish
+   * with the RAM view before the callback returns.
+   */
+  capture(): MachineSnapshot {
+    if (this.htif) throw new Error('a bare-metal program with HTIF cannot be snapshotted');
+    const devices = this.virtioDevices.map((d, n) => {
+      const dev = d as Partial<SnapshotDevice>;
+      if (typeof dev.save !== 'function') {
+        throw new Error(`the device in virtio slot ${n} cannot be snapshotted`);
+      }
+      return dev.save();
+    });
+    this.flushOutput();
+    const b = this.board;
+    return {
+      state: {
+        v: 1,
+        ticks: this.ticks(),
+        clint: b.clint.save(),
+        plic: b.plic.save(),
+        uart: b.uart.save(),
+        rtc: b.rtc.save(),
+        gpio: b.gpio.save(),
+        syscon: b.syscon.save(),
+        serials: [...b.serials].map(([index, uart]) => ({ index, uart: uart.save() })),
+        virtio: devices,
+        input: this.input.slice(),
+      },
+      hart: this.hart.saveState(),
+      ram: this.hart.ram,
+    };
+  }
+
+  /**
+   * Take a state from capture() of a machine built with the same options
+   * (RAM size, virtio devices in the same slots, serial ports), after its
+   * RAM was filled. The state is outside input: anything malformed is
+   * refused with an error, and the machine must then be discarded.
+   */
+  restoreState(state: MachineState, hart: Uint8Array): void {
+    if (state?.v !== 1) throw new Error('unknown machine state version');
+    if (!Number.isFinite(state.ticks) || state.ticks < 0) throw new Error('bad guest time');
+    if (!Array.isArray(state.virtio) || state.virtio.length !== this.virtioDevices.length) {
+      throw new Error(
+        `the snapshot has ${state.virtio?.length} virtio devices; this machine has ${this.virtioDevices.length}`,
+      );
+    }
+    const serials = Array.isArray(state.serials) ? state.serials : [];
+    const ours = [...this.board.serials.keys()].sort().join(',');
+    if (
+      serials
+        .map((s) => s.index)
+        .sort()
+        .join(',') !== ours
+    ) {
+      throw new Error('the snapshot has other serial ports than this machine');
+    }
+    this.hart.loadState(hart);
+    this.t0 = performance.now() - state.ticks / TICKS_PER_MS;
+    const b = this.board;
+    b.clint.restore(state.clint);
+    b.plic.restore(state.plic);
+    b.uart.restore(state.uart);
+    b.rtc.restore(state.rtc);
+    b.gpio.restore(state.gpio);
+    b.syscon.restore(state.syscon);
+    for (const s of serials) b.serials.get(s.index)!.restore(s.uart);
+    this.virtioDevices.forEach((d, n) => (d as SnapshotDevice).restore(state.virtio[n]));
+    this.input = Array.isArray(state.input)
+      ? state.input.slice(0, 1 << 20).map((v) => Number(v) & 0xff)
+      : [];
+    // RAM was written behind the translator's back: nothing translated may survive.
+    this.hart.jit?.flush();
+  }
 
   /** Guest time in 10 MHz ticks since the machine was created. */
   private ticks(): number {
@@ -556,6 +723,10 @@ export class Machine {
           this.finish({ reason: 'panic', exitCode: 1, message: this.watcher.panicLine });
         }
         if (this.exitState) return this.exitState;
+        if (this.pauseWaiters.length > 0) {
+          for (const job of this.pauseWaiters.splice(0)) await job();
+          continue;
+        }
         // Input fed or a device raised a line since the guest went idle: run, don't sleep.
         if (sleepMs > 0 && hart.x.interruptWaiting()) sleepMs = 0;
         if (sleepMs > 0.05) {

@@ -110,6 +110,13 @@ export interface VirtioDevice {
   /** The driver notified `queue` (only while DRIVER_OK and not broken). */
   notify(queue: Virtqueue): void;
   /**
+   * State of the device type beyond its queues and config space, for a
+   * snapshot (taken with no request in flight); restore() gets it back in a
+   * device built with the same options. Devices without such state omit both.
+   */
+  save?(): unknown;
+  restore?(state: unknown): void;
+  /**
    * Device reset (the driver wrote status 0, or the device broke and the
    * driver reset it): drop in-flight work. Chains popped before the reset
    * are already invalid (their writes and pushes do nothing).
@@ -142,6 +149,8 @@ export interface VirtioMmioOptions {
 /** Plain, versioned transport state. */
 export interface VirtioMmioState {
   v: 1;
+  /** The device type's own state (VirtioDevice.save), if it has any beyond its queues. */
+  device?: unknown;
   status: number;
   deviceFeaturesSel: number;
   driverFeaturesSel: number;
@@ -447,9 +456,15 @@ export class VirtioMmio implements MmioDevice, Snapshottable<VirtioMmioState> {
     return this.needsReset;
   }
 
+  /** Chains popped from the queues and not yet returned (requests in flight). */
+  get inFlight(): number {
+    return this.queues.reduce((n, q) => n + q.inFlight, 0);
+  }
+
   save(): VirtioMmioState {
     return {
       v: 1,
+      device: this.device.save?.(),
       status: this.status,
       deviceFeaturesSel: this.deviceFeaturesSel,
       driverFeaturesSel: this.driverFeaturesSel,
@@ -464,25 +479,34 @@ export class VirtioMmio implements MmioDevice, Snapshottable<VirtioMmioState> {
 
   restore(s: VirtioMmioState): void {
     if (s.v !== 1) throw new Error('virtio-mmio: unknown state version');
-    this.status = s.status;
-    this.deviceFeaturesSel = s.deviceFeaturesSel;
-    this.driverFeaturesSel = s.driverFeaturesSel;
-    this.driverFeatures = BigInt('0x' + s.driverFeatures);
-    this.queueSel = s.queueSel;
-    this.interruptStatus = s.interruptStatus;
-    this.configGeneration = s.configGeneration;
-    this.needsReset = s.needsReset;
+    // A snapshot file is outside input: registers get what a driver could have written.
+    const u32 = (v: unknown): number => (typeof v === 'number' ? v >>> 0 : 0);
+    const addr = (v: unknown): number =>
+      Number.isSafeInteger(v) && (v as number) >= 0 ? (v as number) : 0;
+    if (!/^[0-9a-f]{1,16}$/.test(String(s.driverFeatures))) {
+      throw new Error('virtio-mmio: bad driver features');
+    }
+    this.status = u32(s.status) & 0xff;
+    this.deviceFeaturesSel = u32(s.deviceFeaturesSel);
+    this.driverFeaturesSel = u32(s.driverFeaturesSel);
+    this.driverFeatures = BigInt('0x' + s.driverFeatures) & this.offered;
+    this.queueSel = u32(s.queueSel);
+    this.interruptStatus = u32(s.interruptStatus) & 3;
+    this.configGeneration = u32(s.configGeneration);
+    this.needsReset = s.needsReset === true;
+    if (!Array.isArray(s.queues)) throw new Error('virtio-mmio: no queue list');
     s.queues.forEach((qs, i) => {
       const r = this.regs[i];
       const q = this.queues[i];
       if (!r || !q) return;
-      r.num = qs.num;
-      r.desc = qs.desc;
-      r.driver = qs.driver;
-      r.device = qs.device;
+      r.num = u32(qs.num);
+      r.desc = addr(qs.desc);
+      r.driver = addr(qs.driver);
+      r.device = addr(qs.device);
       q.restore(qs);
       if (this.needsReset) q.halt();
     });
+    this.device.restore?.(s.device);
     this.ctx.irq.set(this.interruptStatus !== 0);
   }
 }

@@ -1,0 +1,102 @@
+/**
+ * `colinux suspend`, `snapshot` and `resume` on detached VMs in real
+ * processes: the guest's state survives the VM process, the file is
+ * user-only, and bad input gets one clear message and a non-zero status.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { ensureDefaultImage } from '../../src/backends/image/index.js';
+import { alive, DaemonFixture, PROMPT, show, waitFor } from '../helpers/daemon.js';
+
+const fx = new DaemonFixture('cls-');
+
+before(async () => {
+  await ensureDefaultImage({ onProgress: (line) => process.stderr.write(`${line}\n`) });
+});
+
+after(() => fx.cleanup());
+
+test('suspend ends the VM process with its state in a file; resume continues it; snapshot keeps it running', async () => {
+  const env = fx.env('s');
+  const file = path.join(fx.root, 'vm.snap');
+  const pid = await fx.detach(env, 's1', ['mem=128']);
+  const c1 = await fx.console(
+    env,
+    ['s1'],
+    [
+      { wait: PROMPT, send: 'echo kept-$((6*7)) > /tmp/f; echo typed-$((1+1))\n' },
+      { wait: /typed-2/ },
+    ],
+  );
+  assert.equal(c1.code, 0, show(c1));
+
+  const s = await fx.cli(env, ['suspend', 's1', file]);
+  assert.equal(s.code, 0, show(s));
+  assert.match(s.stderr, /VM "s1" suspended to .*vm\.snap/);
+  await waitFor('the suspended VM process to end', () => !alive(pid));
+  assert.equal(fs.statSync(file).mode & 0o777, 0o600);
+  assert.deepEqual(
+    fs.readdirSync(fx.root).filter((f) => f.includes('.partial')),
+    [],
+    'no half-written file is left',
+  );
+  const ls = await fx.cli(env, ['ls']);
+  assert.doesNotMatch(ls.stdout, /^s1\s/m);
+
+  const r = await fx.cli(env, ['resume', file, '--detach']);
+  assert.equal(r.code, 0, show(r));
+  assert.equal(r.stdout, 's1\n', 'the VM keeps the name it had');
+  const pid2 = fx.pidOf(env, 's1');
+  assert.notEqual(pid2, pid);
+  const c2 = await fx.console(
+    env,
+    ['s1'],
+    [{ send: 'cat /tmp/f; echo again-$((2+3))\n' }, { wait: /again-5/ }],
+  );
+  assert.equal(c2.code, 0, show(c2));
+  assert.match(c2.stdout, /kept-42/);
+
+  const copy = path.join(fx.root, 'copy.snap');
+  const sn = await fx.cli(env, ['snapshot', 's1', copy]);
+  assert.equal(sn.code, 0, show(sn));
+  assert.match(sn.stderr, /it runs on/);
+  assert.ok(alive(pid2));
+  // The copy runs beside the original under another name.
+  const r2 = await fx.cli(env, ['resume', copy, '--detach', '--name', 's2']);
+  assert.equal(r2.code, 0, show(r2));
+  const c3 = await fx.console(
+    env,
+    ['s2'],
+    [{ send: 'cat /tmp/f; echo copy-$((3+4))\n' }, { wait: /copy-7/ }],
+  );
+  assert.match(c3.stdout, /kept-42/);
+  for (const name of ['s1', 's2']) {
+    const k = await fx.cli(env, ['kill', name]);
+    assert.equal(k.code, 0, show(k));
+  }
+});
+
+test('resume and suspend refuse bad input with one clear message', async () => {
+  const env = fx.env('b');
+  const missing = await fx.cli(env, ['resume', path.join(fx.root, 'nothing.snap')]);
+  assert.equal(missing.code, 2, show(missing));
+  assert.match(missing.stderr, /no such file/);
+
+  const junk = path.join(fx.root, 'junk.snap');
+  fs.writeFileSync(junk, 'not a snapshot at all\n');
+  const bad = await fx.cli(env, ['resume', junk]);
+  assert.equal(bad.code, 2, show(bad));
+  assert.match(bad.stderr, /not a colinux snapshot/);
+
+  const extra = await fx.cli(env, ['resume', junk, 'mem=512']);
+  assert.equal(extra.code, 2, show(extra));
+  assert.match(extra.stderr, /only --name, --log and --detach/);
+
+  const noVm = await fx.cli(env, ['suspend', 'nosuchvm', junk]);
+  assert.equal(noVm.code, 4, show(noVm));
+  const usage = await fx.cli(env, ['suspend', 'onlyname']);
+  assert.equal(usage.code, 2, show(usage));
+  assert.match(usage.stderr, /usage: colinux suspend NAME FILE/);
+});

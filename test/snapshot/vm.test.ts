@@ -1,0 +1,135 @@
+/**
+ * Suspend and resume of a real Linux VM through the embedding API: the
+ * guest's processes, tmpfs files, console and clock go on in a new VM built
+ * from the file alone; a damaged or hostile file is refused with a
+ * SnapshotError and never crashes the host.
+ */
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { Vm, SnapshotError } from '../../src/index.js';
+import { ensureDefaultImage } from '../../src/backends/image/index.js';
+import { readContainer, writeContainer } from '../../src/snapshot/container.js';
+
+before(async () => {
+  await ensureDefaultImage({ onProgress: (line) => process.stderr.write(`${line}\n`) });
+});
+
+/** Console output of a VM, and a way to wait for a pattern in what comes next. */
+class Console {
+  text = '';
+  constructor(vm: Vm) {
+    vm.onOutput((b) => (this.text += Buffer.from(b).toString('latin1')));
+  }
+  async waitFor(re: RegExp, from = 0, ms = 120_000): Promise<RegExpExecArray> {
+    const deadline = Date.now() + ms;
+    for (;;) {
+      const m = re.exec(this.text.slice(from));
+      if (m) return m;
+      if (Date.now() > deadline)
+        throw new Error(`no ${re} in the console:\n${this.text.slice(-2000)}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+}
+
+const PROMPT = /~# /;
+
+/** Boot to the prompt and start a counter in the background (10 per second into /tmp/count). */
+async function bootWithWork(): Promise<{ vm: Vm; con: Console; done: ReturnType<Vm['run']> }> {
+  const vm = await Vm.create({ memMiB: 128 });
+  const con = new Console(vm);
+  const done = vm.run();
+  await con.waitFor(PROMPT);
+  const mark = con.text.length;
+  vm.write(
+    'echo kept-$((6*7)) > /tmp/f; (i=0; while :; do i=$((i+1)); echo $i > /tmp/count; sleep 0.1; done) & echo started\n',
+  );
+  await con.waitFor(/started\r?\n/, mark);
+  await new Promise((r) => setTimeout(r, 500));
+  return { vm, con, done };
+}
+
+test('a suspended VM resumes from the file alone: tmpfs, processes, console and clock go on', async () => {
+  const { vm, con, done } = await bootWithWork();
+  const mark = con.text.length;
+  vm.write('cat /proc/uptime\n');
+  const before = Number((await con.waitFor(/^(\d+\.\d+) /m, mark))[1]);
+  const file = await vm.suspend();
+  const exit = await done;
+  assert.equal(exit.reason, 'suspended');
+  assert.ok(file.length > 1e6 && file.length < 64e6, `${file.length} bytes`);
+
+  const vm2 = await Vm.resume(file);
+  const con2 = new Console(vm2);
+  const done2 = vm2.run();
+  vm2.write('cat /tmp/f; cat /proc/uptime; cat /tmp/count; sleep 1; cat /tmp/count; poweroff\n');
+  const m = await con2.waitFor(/kept-42\r?\n(\d+\.\d+) \S+\r?\n(\d+)\r?\n(\d+)\r?\n/);
+  const after = Number(m[1]);
+  // The guest's clock continues from the snapshot: no jump for the time spent suspended.
+  assert.ok(after >= before && after < before + 30, `uptime ${before} → ${after}`);
+  const [c1, c2] = [Number(m[2]), Number(m[3])];
+  assert.ok(c2 > c1 + 3, `the background counter runs on after resume (${c1} → ${c2})`);
+  const exit2 = await done2;
+  assert.equal(exit2.reason, 'poweroff');
+  assert.equal(exit2.exitCode, 0);
+});
+
+test('snapshot() leaves the VM running, and resuming the file shows the state it was taken in', async () => {
+  const { vm, con, done } = await bootWithWork();
+  const file = await vm.snapshot();
+  let mark = con.text.length;
+  vm.write('echo after > /tmp/later; cat /tmp/later\n');
+  await con.waitFor(/^after\r?$/m, mark);
+  mark = con.text.length;
+  vm.write('poweroff\n');
+  assert.equal((await done).reason, 'poweroff');
+
+  const vm2 = await Vm.resume(file);
+  const con2 = new Console(vm2);
+  const done2 = vm2.run();
+  vm2.write('cat /tmp/f; ls /tmp/later 2>&1 | grep -c "No such"; poweroff\n');
+  await con2.waitFor(/kept-42\r?\n1\r?\n/);
+  assert.equal((await done2).reason, 'poweroff');
+});
+
+test('a damaged or hostile snapshot is refused with a SnapshotError', async () => {
+  const vm = await Vm.create({ memMiB: 64, cmd: 'true' });
+  const running = vm.run();
+  const file = await vm.snapshot();
+  vm.stop();
+  await running;
+
+  const flipped = file.slice();
+  flipped[file.length - 100]! ^= 1;
+  await assert.rejects(Vm.resume(flipped), SnapshotError);
+  await assert.rejects(Vm.resume(file.subarray(0, file.length / 2)), SnapshotError);
+
+  // Well-formed files (valid CRCs) with hostile contents.
+  const { header, sections } = readContainer(file);
+  const remade = (
+    edit: (h: Record<string, unknown>, s: Map<string, Uint8Array>) => void,
+  ): Uint8Array => {
+    const h = structuredClone(header);
+    const s = new Map([...sections].map(([k, v]) => [k, v.slice()]));
+    edit(h, s);
+    return writeContainer(h, [...s]);
+  };
+  const machine = (h: Record<string, unknown>): Record<string, unknown> =>
+    h['machine'] as Record<string, unknown>;
+  const cases: Array<[string, Uint8Array]> = [
+    ['no PLIC state', remade((h) => (machine(h)['plic'] = null))],
+    ['a virtio device too many', remade((h) => (machine(h)['virtio'] = [{}]))],
+    ['a short hart state', remade((_, s) => s.set('hart', s.get('hart')!.subarray(8)))],
+    ['a privilege level no hart has', remade((_, s) => s.get('hart')!.fill(0xff))],
+    ['another memory size', remade((h) => ((h['vm'] as Record<string, unknown>)['memMiB'] = 128))],
+    ['a negative guest time', remade((h) => (machine(h)['ticks'] = -5))],
+    ['a layout from the future', remade((h) => (h['layout'] = 99))],
+    [
+      'a kernel length that lies',
+      remade((h) => ((h['boot'] as Record<string, number>)['kernel'] = 10)),
+    ],
+  ];
+  for (const [what, bad] of cases) {
+    await assert.rejects(Vm.resume(bad), SnapshotError, what);
+  }
+});
