@@ -114,6 +114,12 @@ export interface VmResumeOptions {
   /** Override the translator setting the VM had (it does not change what the guest sees). */
   jit?: boolean;
   jitCacheMiB?: number;
+  /**
+   * New host sides for network card N's port forwards: the same forwards in
+   * the same order (protocol, guest port, count) with other host addresses
+   * or ports, e.g. when the old ones are taken. Anything else is refused.
+   */
+  forwards?: Record<number, PortForward[]>;
 }
 
 export { SnapshotError };
@@ -317,9 +323,15 @@ export class Vm {
 
   private readonly customNics: boolean;
 
-  /** VmOptions.embedder, also of a resumed VM. */
+  /**
+   * VmOptions.embedder, also of a resumed VM. The embedding program may
+   * replace it at any time: snapshots keep what it holds when they are taken.
+   */
   get embedder(): unknown {
     return this.settings.embedder;
+  }
+  set embedder(data: unknown) {
+    this.settings.embedder = data;
   }
 
   static async create(opts: VmOptions = {}): Promise<Vm> {
@@ -363,6 +375,25 @@ export class Vm {
     const settings = checkSettings(snap.vm);
     if (opts.jit !== undefined) settings.jit = opts.jit;
     if (opts.jitCacheMiB !== undefined) settings.jitCacheMiB = opts.jitCacheMiB;
+    for (const [key, forwards] of Object.entries(opts.forwards ?? {})) {
+      const nic = settings.nics[Number(key)];
+      const was = nic?.kind === 'slirp' ? (nic.forwards ?? []) : undefined;
+      const same =
+        was !== undefined &&
+        was.length === forwards.length &&
+        was.every(
+          (f, i) =>
+            f.proto === forwards[i]!.proto &&
+            f.guestPort === forwards[i]!.guestPort &&
+            (f.count ?? 1) === (forwards[i]!.count ?? 1),
+        );
+      if (!same) {
+        throw new NetError(
+          `eth${key}: a resumed VM keeps its network cards; only the host side of its port forwards can change (same forwards, same guest ports)`,
+        );
+      }
+      settings.nics[Number(key)] = { ...nic, forwards };
+    }
     return Vm.assemble(settings, snap.boot, { onWarning: opts.onWarning }, snap);
   }
 
@@ -501,10 +532,6 @@ export class Vm {
   private writeSnapshot(): Promise<Uint8Array> {
     if (this.customNics) {
       throw new Error('a network card uses a backend given by the embedder: it cannot be saved');
-    }
-    if (this.settings.shares.length > 0) {
-      // The 9p server's open files (fids) are not saved yet: the guest's mount would break.
-      throw new Error('VMs with shared folders (cofsN=) cannot be snapshotted yet');
     }
     return writeVmSnapshot({
       producer: 'colinux',

@@ -18,6 +18,7 @@ import { readFileSync } from 'node:fs';
 import { Vm, DEFAULT_KERNEL_ARGS, SnapshotError } from '../vm.js';
 import { resolve } from 'node:path';
 import type { VmHost } from './vm-host.js';
+import type { PortForward } from '../net/stack.js';
 import { BootError } from '../machine/machine.js';
 import {
   parseRunArgs,
@@ -152,6 +153,8 @@ async function cmdRun(argv: string[]): Promise<number> {
 interface SavedRun {
   argv: string[];
   cwd: string;
+  /** The console history when the snapshot was taken (base64; vm-host.ts adds it). */
+  replay?: string;
 }
 
 /** Run a VM under its host (control socket, console, terminal) until it ends; the exit status. */
@@ -212,7 +215,8 @@ async function hostVm(host: VmHost, vm: Vm, cfg: VmConfig): Promise<number> {
   }
 }
 
-const RESUME_USAGE = 'usage: colinux resume FILE [--detach] [--name NAME] [--log FILE|none]';
+const RESUME_USAGE =
+  'usage: colinux resume FILE [--detach] [--name NAME] [--log FILE|none] [ethN=slirp,FORWARDS]';
 
 /** `colinux resume FILE …`: continue a VM from a file made by `colinux suspend` or `snapshot`. */
 async function cmdResume(argv: string[]): Promise<number> {
@@ -220,9 +224,14 @@ async function cmdResume(argv: string[]): Promise<number> {
   let name: string | undefined;
   let log: string | null | undefined;
   let detach = false;
+  const nicArgs: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const opt = /^(--name|--log)(?:=(.*))?$/.exec(a);
+    if (/^eth\d+=/.test(a)) {
+      nicArgs.push(a);
+      continue;
+    }
     if (a === '--help' || a === '-h') {
       process.stdout.write(`${RESUME_USAGE}\n`);
       return EXIT_OK;
@@ -235,7 +244,7 @@ async function cmdResume(argv: string[]): Promise<number> {
       else log = v === 'none' ? null : resolve(v);
     } else if (a.startsWith('-') || a.includes('=') || file !== undefined) {
       return fail(
-        `resume: ${a}: only --name, --log and --detach can be given; the VM's other settings come from the snapshot`,
+        `resume: ${a}: only --name, --log, --detach and new host ports for forwards (ethN=) can be given; the VM's other settings come from the snapshot`,
       );
     } else file = a;
   }
@@ -248,10 +257,24 @@ async function cmdResume(argv: string[]): Promise<number> {
     const code = (e as NodeJS.ErrnoException).code;
     return fail(`resume: ${file}: ${code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
   }
+  // New host ports for port forwards, e.g. when the old ones are taken meanwhile.
+  const forwards: Record<number, PortForward[]> = {};
+  try {
+    for (const n of parseRunArgs(nicArgs, { cwd: process.cwd() }).nics) {
+      if (n.kind !== 'slirp') {
+        return fail(`resume: eth${n.index}=: only the port forwards of a slirp card can change`);
+      }
+      forwards[n.index] = n.forwards;
+    }
+  } catch (e) {
+    if (e instanceof ConfigError) return fail(`resume: ${e.message}`);
+    throw e;
+  }
   let vm: Vm;
   try {
     vm = await Vm.resume(bytes, {
       onWarning: (msg) => process.stderr.write(`colinux: warning: ${msg}\n`),
+      forwards,
     });
   } catch (e) {
     if (e instanceof SnapshotError) return fail(`resume: ${file}: ${e.message}`);
@@ -260,12 +283,16 @@ async function cmdResume(argv: string[]): Promise<number> {
   }
   // The VM's host settings (name, console log, serial ports…) as its `colinux run` had them.
   let cfg: VmConfig;
+  const saved = vm.embedder as Partial<SavedRun> | undefined;
   try {
-    const saved = vm.embedder as Partial<SavedRun> | undefined;
     const savedArgv = Array.isArray(saved?.argv) ? saved.argv.map(String) : [];
     cfg = parseRunArgs(savedArgv, {
       cwd: typeof saved?.cwd === 'string' ? saved.cwd : process.cwd(),
     });
+    // What `ls` shows: the forwards as they are now.
+    for (const n of cfg.nics) {
+      if (n.kind === 'slirp' && forwards[n.index]) n.forwards = forwards[n.index]!;
+    }
   } catch (e) {
     await vm.close();
     return fail(
@@ -279,6 +306,13 @@ async function cmdResume(argv: string[]): Promise<number> {
   if (typeof host === 'number') {
     await vm.close();
     return host;
+  }
+  // The console as it was: replayed to consoles that attach, and shown here in the foreground.
+  const replay =
+    typeof saved?.replay === 'string' ? Buffer.from(saved.replay, 'base64') : undefined;
+  if (replay && replay.length > 0) {
+    host.ring.push(replay);
+    if (!isDaemonChild()) process.stdout.write(host.ring.contents());
   }
   return hostVm(host, vm, cfg);
 }

@@ -457,6 +457,11 @@ export class VmHost {
           return;
         }
         this.snapshotting = true;
+        // The console history goes into the file, for `colinux resume` to replay.
+        const saved = vm.embedder;
+        if (typeof saved === 'object' && saved !== null) {
+          vm.embedder = { ...saved, replay: Buffer.from(this.ring.contents()).toString('base64') };
+        }
         const taken =
           cmd === 'suspend'
             ? vm.suspend((bytes) => writeWhole(file, bytes))

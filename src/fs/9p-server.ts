@@ -85,6 +85,8 @@ interface Fid {
   file?: FsFile;
   /** LFLAG access mode the fid was opened with. */
   access: number;
+  /** Open flags that reopen it as it was (no TRUNC, CREAT or EXCL), for snapshots. */
+  reopen?: number;
   /** Directory listing snapshot for Treaddir (offset n = entry n). */
   listing?: Uint8Array[];
   /** Contents of an xattr fid. */
@@ -164,6 +166,15 @@ function splitNs(ns: bigint): [bigint, bigint] {
   return [s, n];
 }
 
+/** A 9P session in a snapshot (P9Server.save). */
+export interface P9State {
+  v: 1;
+  msize: number;
+  established: boolean;
+  /** Each fid: its number, its object's path from the root (base64 names), and its open flags (null if only walked). */
+  fids: Array<{ num: number; path: string[]; open: number | null }>;
+}
+
 export class P9Server {
   readonly maxMsize: number;
   private readonly maxFids: number;
@@ -196,6 +207,81 @@ export class P9Server {
     return this.fids.size;
   }
 
+  /**
+   * The session as plain data, for a snapshot taken with no request in
+   * flight: the msize and each fid as the path of its object and how it was
+   * opened. Fids of unlinked objects, xattr fids and POSIX locks are not
+   * kept (after a resume the guest gets EBADF on the former and its locks
+   * are gone, as after a server restart).
+   */
+  save(): P9State {
+    const fids: P9State['fids'] = [];
+    for (const [num, fid] of this.fids) {
+      if (fid.state !== 'walked' && fid.state !== 'open') continue;
+      const names = this.fs.pathOf(fid.node);
+      if (!names) continue;
+      fids.push({
+        num,
+        path: names.map((n) => btoa(String.fromCharCode(...n))),
+        open: fid.state === 'open' ? (fid.reopen ?? fid.access) : null,
+      });
+    }
+    return { v: 1, msize: this.msize, established: this.established, fids };
+  }
+
+  /**
+   * Take a session from save(): the fids are found and opened again before
+   * the next request is served. The state is outside input: names are
+   * checked like a Twalk's, flags masked to what Tlopen accepts.
+   */
+  restore(state: P9State): void {
+    if (state?.v !== 1 || !Array.isArray(state.fids)) throw new Error('9p: unknown session state');
+    this.reset();
+    const msize = Number(state.msize);
+    if (state.established === true && Number.isInteger(msize)) {
+      this.msize = Math.min(Math.max(msize, MIN_MSIZE), this.maxMsize);
+      this.established = true;
+    }
+    const list = state.fids.slice(0, this.maxFids);
+    this.restoring = this.reopenFids(list).finally(() => (this.restoring = undefined));
+  }
+
+  private restoring: Promise<void> | undefined;
+
+  private async reopenFids(list: P9State['fids']): Promise<void> {
+    const KEEP = LFLAG.ACCMODE | LFLAG.APPEND | LFLAG.SYNC | LFLAG.DSYNC | LFLAG.DIRECTORY;
+    for (const saved of list) {
+      const num = Number(saved?.num);
+      if (!Number.isInteger(num) || num < 0 || num >= NOFID || this.fids.has(num)) continue;
+      if (!Array.isArray(saved.path)) continue;
+      let node = this.fs.root();
+      try {
+        for (const b64 of saved.path) {
+          const name = Uint8Array.from(atob(String(b64)), (c) => c.charCodeAt(0));
+          checkName(name);
+          if (node.kind !== 'dir') fail(Errno.ENOTDIR);
+          const next = await this.fs.walk(node, name);
+          node.release();
+          node = next;
+        }
+        const fid: Fid = { state: 'walked', node, access: 0, gone: false };
+        if (typeof saved.open === 'number') {
+          const flags = saved.open & KEEP;
+          const access = flags & LFLAG.ACCMODE;
+          if (access === 3 || (this.fs.readOnly && access !== 0)) fail(Errno.EROFS);
+          fid.file = await this.fs.open(node, flags);
+          fid.state = 'open';
+          fid.access = access;
+          fid.reopen = flags;
+        }
+        this.fids.set(num, fid);
+      } catch {
+        // Gone or changed on the host meanwhile: the guest gets EBADF for this fid.
+        node.release();
+      }
+    }
+  }
+
   /** Forget the session: every fid is clunked, every lock dropped (device reset, Tversion). */
   reset(): void {
     for (const fid of this.fids.values()) this.dropFid(fid);
@@ -213,6 +299,7 @@ export class P9Server {
    * fit). Resolves with an empty array only when not even an Rlerror fits.
    */
   async handle(request: Uint8Array, maxReply = Infinity): Promise<Uint8Array> {
+    if (this.restoring) await this.restoring;
     const limit = Math.min(maxReply, this.msize || this.maxMsize);
     const decoded = decodeMessage(request, this.msize || this.maxMsize);
     let reply: Uint8Array;
@@ -583,6 +670,7 @@ export class P9Server {
     fid.state = 'open';
     fid.file = file;
     fid.access = access;
+    fid.reopen = flags & ~LFLAG.TRUNC;
     this.forgetListing(fid);
     return encodeMessage('Rlopen', m.tag, { qid: nodeQid(node), iounit: 0 });
   }
@@ -617,6 +705,7 @@ export class P9Server {
     fid.file = made.file;
     fid.state = 'open';
     fid.access = access;
+    fid.reopen = flags & ~(LFLAG.TRUNC | LFLAG.EXCL);
     return encodeMessage('Rlcreate', m.tag, { qid: nodeQid(made.node), iounit: 0 });
   }
 

@@ -117,4 +117,9 @@ export interface FsBackend {
   readlink(node: FsNode): Promise<Uint8Array>;
   statfs(node: FsNode): Promise<FsStatfs>;
   fsync(file: FsFile, dataOnly: boolean): Promise<void>;
+  /**
+   * The node's names from the root (empty for the root itself), or
+   * undefined once it was unlinked: how a snapshot finds it again.
+   */
+  pathOf(node: FsNode): Uint8Array[] | undefined;
 }

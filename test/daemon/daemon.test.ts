@@ -16,6 +16,7 @@ import { type CliResult } from '../helpers/colinux.js';
 import {
   alive,
   DaemonFixture,
+  freePort,
   PROMPT,
   readOr,
   show,
@@ -153,18 +154,6 @@ test('a graceful stop keeps file data written just before it (checked in the dis
   await waitFor('the VM process to end', () => !alive(pid2), 10_000);
   assert.equal(fs.readFileSync(img).includes('killed-42\n'), false, 'kill skips the shutdown');
 });
-
-/** A free TCP port on 127.0.0.1 (closed again before it is used). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** Connect to a host end and collect what arrives. */
 function hostEnd(

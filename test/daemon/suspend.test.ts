@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ensureDefaultImage } from '../../src/backends/image/index.js';
-import { alive, DaemonFixture, PROMPT, show, waitFor } from '../helpers/daemon.js';
+import { alive, DaemonFixture, freePort, PROMPT, show, waitFor } from '../helpers/daemon.js';
 
 const fx = new DaemonFixture('cls-');
 
@@ -50,10 +50,11 @@ test('suspend ends the VM process with its state in a file; resume continues it;
   assert.equal(r.stdout, 's1\n', 'the VM keeps the name it had');
   const pid2 = fx.pidOf(env, 's1');
   assert.notEqual(pid2, pid);
+  // The console history comes along: the replay shows what was typed before the suspend.
   const c2 = await fx.console(
     env,
     ['s1'],
-    [{ send: 'cat /tmp/f; echo again-$((2+3))\n' }, { wait: /again-5/ }],
+    [{ wait: /typed-2/, send: 'cat /tmp/f; echo again-$((2+3))\n' }, { wait: /again-5/ }],
   );
   assert.equal(c2.code, 0, show(c2));
   assert.match(c2.stdout, /kept-42/);
@@ -92,11 +93,45 @@ test('resume and suspend refuse bad input with one clear message', async () => {
 
   const extra = await fx.cli(env, ['resume', junk, 'mem=512']);
   assert.equal(extra.code, 2, show(extra));
-  assert.match(extra.stderr, /only --name, --log and --detach/);
+  assert.match(extra.stderr, /only --name, --log, --detach and new host ports/);
 
   const noVm = await fx.cli(env, ['suspend', 'nosuchvm', junk]);
   assert.equal(noVm.code, 4, show(noVm));
   const usage = await fx.cli(env, ['suspend', 'onlyname']);
   assert.equal(usage.code, 2, show(usage));
   assert.match(usage.stderr, /usage: colinux suspend NAME FILE/);
+});
+
+test('resume can move port forwards to other host ports, and nothing else', async () => {
+  const env = fx.env('f');
+  const file = path.join(fx.root, 'web.snap');
+  const [oldPort, newPort] = [await freePort(), await freePort()];
+  await fx.detach(env, 'w1', ['mem=128', `eth0=slirp,tcp:${oldPort}:8080`]);
+  const c1 = await fx.console(
+    env,
+    ['w1'],
+    [
+      {
+        wait: PROMPT,
+        send: 'mkdir -p /tmp/www; echo served-$((5*5)) > /tmp/www/index.html; httpd -p 8080 -h /tmp/www; echo up-$((1+1))\n',
+      },
+      { wait: /up-2/ },
+    ],
+  );
+  assert.equal(c1.code, 0, show(c1));
+  const s = await fx.cli(env, ['suspend', 'w1', file]);
+  assert.equal(s.code, 0, show(s));
+
+  const moved = await fx.cli(env, ['resume', file, `eth0=slirp,tcp:${newPort}:9999`]);
+  assert.equal(moved.code, 2, show(moved));
+  assert.match(moved.stderr, /only the host side of its port forwards can change/);
+
+  const r = await fx.cli(env, ['resume', file, '--detach', `eth0=slirp,tcp:${newPort}:8080`]);
+  assert.equal(r.code, 0, show(r));
+  const ls = await fx.cli(env, ['ls']);
+  assert.match(ls.stdout, new RegExp(`^w1\\s.*tcp:${newPort}->8080`, 'm'));
+  const res = await fetch(`http://127.0.0.1:${newPort}/`);
+  assert.equal((await res.text()).trim(), 'served-25');
+  const k = await fx.cli(env, ['kill', 'w1']);
+  assert.equal(k.code, 0, show(k));
 });

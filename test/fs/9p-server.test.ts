@@ -785,3 +785,47 @@ test('9p server: names are raw bytes; Tflush answers after the flushed request',
   assert.equal(idle[4], 109, 'flushing nothing is fine');
   await backend.close();
 });
+
+test('a saved session comes back in a new server: walked and open fids, nothing else', async () => {
+  const { c, server, root } = await session();
+  const sub = await c.walk(root, 'sub');
+  const inner = await c.walk(root, 'sub', 'inner');
+  await c.rpc('Tlopen', { fid: inner, flags: 0 });
+  const gone = await c.walk(root, 'hello.txt');
+  fs.writeFileSync(path.join(exportDir, 'temp'), 'x');
+  const temp = await c.walk(root, 'temp');
+  await c.rpc('Tunlinkat', { dirfid: root, name: bytesOf('temp'), flags: 0 });
+  const state = server.save();
+  assert.equal(state.fids.length, 4, 'the unlinked file is not kept');
+
+  const backend2 = await HostDir.open(exportDir);
+  const server2 = new P9Server(backend2);
+  server2.restore(JSON.parse(JSON.stringify(state)));
+  const c2 = new TestClient(server2);
+  assert.equal((await c2.readAll(inner)).toString(), 'inner\n');
+  // (A new client numbers fids from 100 again, and 100 is the restored root.)
+  await c2.rpc('Twalk', { fid: sub, newfid: 999, wnames: [bytesOf('inner')] });
+  await c2.clunk(999);
+  await c2.clunk(gone);
+  assert.equal(await c2.errno('Tgetattr', { fid: temp, mask: 0x7ffn }), Errno.EBADF);
+
+  // Hostile session states: bad names, numbers and flags are skipped, never thrown.
+  const server3 = new P9Server(backend2);
+  server3.restore({
+    v: 1,
+    msize: 1e12,
+    established: true,
+    fids: [
+      { num: 1, path: [btoa('..')], open: null },
+      { num: 2, path: [btoa('sub/inner')], open: 0 },
+      { num: -5, path: [], open: null },
+      { num: 3, path: [btoa('hello.txt')], open: 0xffff_ffff },
+      { num: 4, path: 'nope' as unknown as string[], open: null },
+      { num: 5, path: [btoa('hello.txt'), btoa('x')], open: null },
+    ],
+  });
+  const c3 = new TestClient(server3);
+  await c3.rpc('Tversion', { msize: 8192, version: bytesOf('9P2000.L') });
+  assert.equal(server3.fidCount, 0);
+  assert.throws(() => server3.restore({ v: 2 } as never), /unknown session state/);
+});

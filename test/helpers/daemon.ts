@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { CLI, runCli, type CliResult } from './colinux.js';
@@ -33,6 +34,18 @@ export function alive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/** A free TCP port on 127.0.0.1 (closed again before it is used). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as net.AddressInfo).port;
+      srv.close(() => resolve(port));
+    });
+  });
 }
 
 /** Wait until `check` holds (polling); fail with `what` after a generous safety limit. */

@@ -454,6 +454,16 @@ export class HostDir implements FsBackend {
     return this.rootNode;
   }
 
+  pathOf(n: FsNode): Uint8Array[] | undefined {
+    const names: Uint8Array[] = [];
+    for (let node = this.node(n); node !== this.rootNode;) {
+      if (node.orphan || node.parent === null) return undefined;
+      names.push(node.name);
+      node = node.parent;
+    }
+    return names.reverse();
+  }
+
   parent(n: FsNode): FsNode {
     const node = this.node(n);
     const p = node.parent ?? this.rootNode;

@@ -15,7 +15,7 @@
 import type { DeviceFactory } from '../../machine/device.js';
 import type { Chain, Virtqueue } from './virtqueue.js';
 import { VIRTIO_ID, virtioMmio, type VirtioDevice, type VirtioMmioOptions } from './mmio.js';
-import { P9Server } from '../../fs/9p-server.js';
+import { P9Server, type P9State } from '../../fs/9p-server.js';
 
 export const VIRTIO_9P_MOUNT_TAG = 0;
 /** Requests in flight at most (Linux's 9p transport queues up to this many). */
@@ -56,6 +56,14 @@ export class Virtio9p implements VirtioDevice {
     const n = chain.write(0, reply);
     q.push(chain, n);
     q.notify();
+  }
+
+  save(): P9State {
+    return this.server.save();
+  }
+
+  restore(state: unknown): void {
+    this.server.restore(state as P9State);
   }
 
   reset(): void {
