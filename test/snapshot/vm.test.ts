@@ -6,6 +6,9 @@
  */
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { Vm, SnapshotError } from '../../src/index.js';
 import { ensureDefaultImage } from '../../src/backends/image/index.js';
 import { readContainer, writeContainer } from '../../src/snapshot/container.js';
@@ -90,6 +93,40 @@ test('snapshot() leaves the VM running, and resuming the file shows the state it
   vm2.write('cat /tmp/f; ls /tmp/later 2>&1 | grep -c "No such"; poweroff\n');
   await con2.waitFor(/kept-42\r?\n1\r?\n/);
   assert.equal((await done2).reason, 'poweroff');
+});
+
+test('a shared folder goes on after resume: open files, the working directory, new files', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'colinux-snap-share-'));
+  try {
+    fs.mkdirSync(path.join(dir, 'sub'));
+    fs.writeFileSync(path.join(dir, 'in.txt'), 'from-the-host\n');
+    fs.writeFileSync(path.join(dir, 'sub', 'here.txt'), '');
+    const vm = await Vm.create({ memMiB: 128, shares: [{ path: dir }] });
+    const con = new Console(vm);
+    const done = vm.run();
+    await con.waitFor(PROMPT);
+    const mark = con.text.length;
+    vm.write(
+      'exec 3</mnt/cofs0/in.txt 4>>/mnt/cofs0/log; cd /mnt/cofs0/sub; echo before >&4; echo set-up\n',
+    );
+    await con.waitFor(/set-up\r?\n/, mark);
+    const file = await vm.suspend();
+    assert.equal((await done).reason, 'suspended');
+
+    const vm2 = await Vm.resume(file);
+    const con2 = new Console(vm2);
+    const done2 = vm2.run();
+    vm2.write('cat <&3; ls; echo after >&4; echo made > /mnt/cofs0/new.txt; echo fin-$((1+1))\n');
+    await con2.waitFor(/fin-2\r?\n/);
+    assert.match(con2.text, /from-the-host\r?\n/);
+    assert.match(con2.text, /here\.txt/);
+    vm2.write('poweroff\n');
+    assert.equal((await done2).reason, 'poweroff');
+    assert.equal(fs.readFileSync(path.join(dir, 'log'), 'utf8'), 'before\nafter\n');
+    assert.equal(fs.readFileSync(path.join(dir, 'new.txt'), 'utf8'), 'made\n');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('a damaged or hostile snapshot is refused with a SnapshotError', async () => {
