@@ -500,11 +500,12 @@ export class Vm {
    * refused: they would go on changing after the snapshot; use suspend().
    */
   snapshot(): Promise<Uint8Array> {
-    const writable = this.settings.disks.find((d) => !d.readOnly);
-    if (writable) {
+    const n = this.settings.disks.findIndex((d) => !d.readOnly);
+    if (n >= 0) {
+      const disk = this.settings.disks[n]!;
       return Promise.reject(
         new Error(
-          `${writable.name ?? 'a disk'} (${writable.path}) is writable: the guest would change it after the snapshot; use suspend, or attach it read-only`,
+          `${disk.name ?? `cobd${n}`} (${disk.path}) is writable: the guest would change it after the snapshot; use suspend, or attach it read-only`,
         ),
       );
     }

@@ -4,7 +4,7 @@
  * from the file alone; a damaged or hostile file is refused with a
  * SnapshotError and never crashes the host.
  */
-import { test, before } from 'node:test';
+import { test, before, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -17,10 +17,17 @@ before(async () => {
   await ensureDefaultImage({ onProgress: (line) => process.stderr.write(`${line}\n`) });
 });
 
+/** Every VM a test made: stopped after it, so a failed assertion cannot leave one running. */
+const made: Vm[] = [];
+afterEach(() => {
+  for (const vm of made.splice(0)) vm.stop();
+});
+
 /** Console output of a VM, and a way to wait for a pattern in what comes next. */
 class Console {
   text = '';
   constructor(vm: Vm) {
+    made.push(vm);
     vm.onOutput((b) => (this.text += Buffer.from(b).toString('latin1')));
   }
   async waitFor(re: RegExp, from = 0, ms = 120_000): Promise<RegExpExecArray> {
@@ -124,6 +131,40 @@ test('a shared folder goes on after resume: open files, the working directory, n
     assert.equal((await done2).reason, 'poweroff');
     assert.equal(fs.readFileSync(path.join(dir, 'log'), 'utf8'), 'before\nafter\n');
     assert.equal(fs.readFileSync(path.join(dir, 'new.txt'), 'utf8'), 'made\n');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a disk keeps what the guest wrote before the suspend; snapshot() refuses a writable disk', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'colinux-snap-disk-'));
+  try {
+    const image = path.join(dir, 'disk.img');
+    fs.writeFileSync(image, Buffer.alloc(1 << 20));
+    const vm = await Vm.create({ memMiB: 64, disks: [{ path: image }] });
+    const con = new Console(vm);
+    const done = vm.run();
+    await con.waitFor(PROMPT);
+    const mark = con.text.length;
+    vm.write(
+      'echo written-before | dd of=/dev/vda bs=512 conv=fsync 2>/dev/null; echo w-$((2*2))\n',
+    );
+    await con.waitFor(/w-4\r?\n/, mark);
+    await assert.rejects(vm.snapshot(), /cobd0 .* is writable/);
+    const file = await vm.suspend();
+    assert.equal((await done).reason, 'suspended');
+
+    const vm2 = await Vm.resume(file);
+    const con2 = new Console(vm2);
+    const done2 = vm2.run();
+    vm2.write(
+      'head -c 14 /dev/vda; echo; echo written-after | dd of=/dev/vda bs=512 seek=8 conv=fsync 2>/dev/null; poweroff\n',
+    );
+    await con2.waitFor(/written-before\r?\n/);
+    assert.equal((await done2).reason, 'poweroff');
+    const bytes = fs.readFileSync(image);
+    assert.equal(bytes.subarray(0, 14).toString(), 'written-before');
+    assert.equal(bytes.subarray(4096, 4096 + 13).toString(), 'written-after');
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
