@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { ensureDefaultImage } from '../../src/backends/image/index.js';
 import { runCli } from '../helpers/colinux.js';
+import { Vm } from '../../src/index.js';
 
 const OPENSBI = '/usr/lib/riscv64-linux-gnu/opensbi/generic';
 const ESC_6N = String.fromCharCode(27) + '[6n';
@@ -65,4 +66,37 @@ test('firmware that does not fit below the kernel is refused clearly', async () 
   const r = await runCli(['run', `bios=${big}`, 'initrd=none']);
   assert.equal(r.code, 2, r.stderr);
   assert.match(r.stderr, /firmware is too large/);
+});
+
+test('a VM booted through OpenSBI suspends and resumes (M-mode firmware state in RAM and the hart)', async () => {
+  const vm = await Vm.create({ memMiB: 128, bios: `${OPENSBI}/fw_dynamic.bin` });
+  let out = '';
+  vm.onOutput((b) => (out += Buffer.from(b).toString('latin1')));
+  const done = vm.run();
+  try {
+    const wait = async (re: RegExp, text: () => string): Promise<void> => {
+      const end = Date.now() + 120_000;
+      while (!re.test(text())) {
+        if (Date.now() > end) assert.fail(`no ${re} in:\n${text().slice(-1500)}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    };
+    await wait(/~# /, () => out);
+    vm.write('sleep 0.2; echo fw-$((3*3))\n');
+    await wait(/fw-9/, () => out);
+    const file = await vm.suspend();
+    assert.equal((await done).reason, 'suspended');
+
+    const vm2 = await Vm.resume(file);
+    let out2 = '';
+    vm2.onOutput((b) => (out2 += Buffer.from(b).toString('latin1')));
+    const done2 = vm2.run();
+    // sleep needs the timer (SBI through the firmware), poweroff the SBI reset.
+    vm2.write('sleep 0.5; echo back-$((4*4)); poweroff\n');
+    const exit = await done2;
+    assert.match(out2, /back-16/);
+    assert.equal(exit.reason, 'poweroff');
+  } finally {
+    vm.stop();
+  }
 });
