@@ -8,7 +8,7 @@
  *   vm.onOutput((bytes) => process.stdout.write(bytes));
  *   const exit = await vm.run();   // { reason: 'poweroff', exitCode: 0 }
  */
-import { open } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import { Machine, type MachineExit } from './machine/machine.js';
 import {
   readVmSnapshot,
@@ -106,6 +106,65 @@ export interface VmSettings {
   jitCacheMiB?: number;
   /** VmOptions.embedder. */
   embedder?: unknown;
+  /** Set in a snapshot: each disk's files as they were when it was taken (after a flush). */
+  diskFiles?: DiskFingerprint[][];
+}
+
+/** What tells that a disk's file changed: its identity, size and modification time. */
+interface DiskFingerprint {
+  path: string;
+  dev: string;
+  ino: string;
+  size: string;
+  mtimeNs: string;
+}
+
+async function fingerprint(path: string): Promise<DiskFingerprint> {
+  const st = await stat(path, { bigint: true });
+  return {
+    path,
+    dev: String(st.dev),
+    ino: String(st.ino),
+    size: String(st.size),
+    mtimeNs: String(st.mtimeNs),
+  };
+}
+
+/** The files of `disk`: the image, and the overlay that takes its writes. */
+function diskPaths(disk: VmDisk): string[] {
+  return disk.overlay === undefined ? [disk.path] : [disk.path, disk.overlay];
+}
+
+/**
+ * Refuse to resume on a disk whose files changed since the snapshot: the
+ * guest's page cache and file system state in RAM would no longer match them.
+ */
+async function checkDiskFiles(settings: VmSettings): Promise<void> {
+  const saved = settings.diskFiles;
+  if (!Array.isArray(saved)) return;
+  for (const [i, disk] of settings.disks.entries()) {
+    const name = disk.name ?? `cobd${i}`;
+    for (const [j, path] of diskPaths(disk).entries()) {
+      const then = saved[i]?.[j];
+      let now: DiskFingerprint;
+      try {
+        now = await fingerprint(path);
+      } catch {
+        throw new DiskError(`${name}=${path}: the disk of the snapshot is gone (no such file)`);
+      }
+      const same =
+        then !== undefined &&
+        then.dev === now.dev &&
+        then.ino === now.ino &&
+        then.size === now.size &&
+        then.mtimeNs === now.mtimeNs;
+      if (!same) {
+        throw new DiskError(
+          `${name}=${path} changed since the snapshot was taken; resuming would corrupt the guest's file system (put the file back as it was, or boot afresh)`,
+        );
+      }
+    }
+  }
 }
 
 /** What may differ when a snapshot is resumed (the rest comes from the snapshot). */
@@ -294,6 +353,7 @@ function checkSettings(v: VmSettings): VmSettings {
     jit: typeof v.jit === 'boolean' ? v.jit : undefined,
     jitCacheMiB: Number.isInteger(v.jitCacheMiB) ? v.jitCacheMiB : undefined,
     embedder: v.embedder,
+    diskFiles: Array.isArray(v.diskFiles) ? v.diskFiles : [],
   };
 }
 
@@ -412,6 +472,7 @@ export class Vm {
         `${diskSpecs.length} disks, ${nicSpecs.length} network cards and ${shareSpecs.length} shared folders: the virt board has ${MAX_VIRTIO_DEVICES} virtio slots (shared by disks, network cards and shared folders)`,
       );
     }
+    if (snap) await checkDiskFiles(settings);
     const disks = await openDisks(diskSpecs);
     let nics: Awaited<ReturnType<typeof openNics>>;
     try {
@@ -474,6 +535,7 @@ export class Vm {
     }
     vm.closers.push(...shares.map((sh) => () => sh.backend.close()));
     for (const [, d] of disks) vm.closers.push(() => d.close());
+    vm.diskBackends = disks.map(([, d]) => d);
     vm.closers.push(...nics.map((n) => async () => n.backend.close()));
     vm.nicBackends = nics.map((n) => n.backend);
     vm.panicPolicy = settings.panic;
@@ -530,17 +592,26 @@ export class Vm {
     });
   }
 
-  private writeSnapshot(): Promise<Uint8Array> {
+  private async writeSnapshot(): Promise<Uint8Array> {
     if (this.customNics) {
       throw new Error('a network card uses a backend given by the embedder: it cannot be saved');
     }
+    // Disks durable first, then their files' fingerprints: nothing is written
+    // to them after this while the guest stands still (closing writes nothing
+    // once flushed), so resume can tell if they changed.
+    for (const d of this.diskBackends) if (!d.readOnly) await d.flush();
+    const diskFiles = await Promise.all(
+      this.settings.disks.map((d) => Promise.all(diskPaths(d).map(fingerprint))),
+    );
     return writeVmSnapshot({
       producer: 'colinux',
-      vm: this.settings,
+      vm: { ...this.settings, diskFiles },
       machine: this.machine.capture(),
       boot: this.boot,
     });
   }
+
+  private diskBackends: OpenDisk[] = [];
 
   private readonly closers: Array<() => Promise<void>> = [];
   private nicBackends: NetBackend[] = [];

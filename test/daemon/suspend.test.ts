@@ -59,11 +59,41 @@ test('suspend ends the VM process with its state in a file; resume continues it;
   assert.equal(c2.code, 0, show(c2));
   assert.match(c2.stdout, /kept-42/);
 
+  // A second time in a row, with a process running across both.
+  const c2b = await fx.console(
+    env,
+    ['s1'],
+    [
+      {
+        send: '(i=0; while :; do i=$((i+1)); echo $i > /tmp/n; sleep 0.1; done) & echo bg-$((1+8))\n',
+      },
+      { wait: /bg-9/ },
+    ],
+  );
+  assert.equal(c2b.code, 0, show(c2b));
+  const again = await fx.cli(env, ['suspend', 's1', file]);
+  assert.equal(again.code, 0, show(again));
+  await waitFor('the VM process to end', () => !alive(pid2));
+  const r3 = await fx.cli(env, ['resume', file, '--detach']);
+  assert.equal(r3.code, 0, show(r3));
+  const c2c = await fx.console(
+    env,
+    ['s1'],
+    [
+      { send: 'cat /tmp/f; a=$(cat /tmp/n); sleep 1; b=$(cat /tmp/n); echo "counted $((b-a))"\n' },
+      { wait: /counted \d+/ },
+    ],
+  );
+  assert.match(c2c.stdout, /kept-42/);
+  const counted = Number(/counted (\d+)/.exec(c2c.stdout)![1]);
+  assert.ok(counted >= 3, `the background counter goes on after the second resume (${counted})`);
+  const pid3 = fx.pidOf(env, 's1');
+
   const copy = path.join(fx.root, 'copy.snap');
   const sn = await fx.cli(env, ['snapshot', 's1', copy]);
   assert.equal(sn.code, 0, show(sn));
   assert.match(sn.stderr, /it runs on/);
-  assert.ok(alive(pid2));
+  assert.ok(alive(pid3));
   // The copy runs beside the original under another name.
   const r2 = await fx.cli(env, ['resume', copy, '--detach', '--name', 's2']);
   assert.equal(r2.code, 0, show(r2));

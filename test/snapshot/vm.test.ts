@@ -165,6 +165,8 @@ test('a disk keeps what the guest wrote before the suspend; snapshot() refuses a
     const bytes = fs.readFileSync(image);
     assert.equal(bytes.subarray(0, 14).toString(), 'written-before');
     assert.equal(bytes.subarray(4096, 4096 + 13).toString(), 'written-after');
+    // The disk changed since the snapshot (the resumed VM wrote to it): refused, naming it.
+    await assert.rejects(Vm.resume(file), /cobd0=.*disk\.img changed since the snapshot/);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
