@@ -4,7 +4,7 @@
  * command line, same RAM. Prints a table of medians and colinux/QEMU ratios
  * on stdout, progress on stderr.
  *
- *   node dist/bench/main.js [--only core,blk,cofs,debian] [--runs N] [--idle-seconds S]
+ *   node dist/bench/main.js [--only core,snapshot,blk,cofs,debian] [--runs N] [--idle-seconds S]
  *                           [--json PATH] [--kernel PATH --initrd PATH] [--no-jit]
  *                           [--no-profile] [--keep]
  *
@@ -18,7 +18,8 @@
  *   4. spawn to exit of `--cmd true`: boot, run nothing, power off.
  * Then one in-process colinux run counts guest instructions and reads the
  * JIT's counters (not timed).
- * Then, as child processes, the block benchmark (bench/blk.ts: dd and dbench
+ * Then, as child processes, suspend and resume of an idle VM against QEMU's
+ * migration to a file (bench/snapshot.ts), the block benchmark (bench/blk.ts: dd and dbench
  * on the Debian root disk), the shared-folder one (bench/cofs.ts) and the
  * Debian image build with its peak RSS, with and without the JIT
  * (bench/debian.ts; colinux only).
@@ -73,13 +74,14 @@ interface Options {
   only: Set<Section>;
 }
 
-const SECTIONS = ['core', 'blk', 'cofs', 'debian'] as const;
+const SECTIONS = ['core', 'snapshot', 'blk', 'cofs', 'debian'] as const;
 type Section = (typeof SECTIONS)[number];
 
-const USAGE = `usage: node dist/bench/main.js [--only core,blk,cofs,debian] [--runs N] [--idle-seconds S]
+const USAGE = `usage: node dist/bench/main.js [--only core,snapshot,blk,cofs,debian] [--runs N] [--idle-seconds S]
                               [--json PATH] [--kernel PATH --initrd PATH] [--no-jit] [--no-profile] [--keep]
   --only LIST       the parts to run (default all): core = boot, idle, cpubench and TCP
-                    throughput; blk = dd and dbench on the Debian root disk (bench/blk.ts,
+                    throughput; snapshot = suspend and resume of an idle VM (bench/snapshot.ts);
+                    blk = dd and dbench on the Debian root disk (bench/blk.ts,
                     builds the Debian image first if needed); cofs = shared folders (bench/cofs.ts);
                     debian = the Debian image build's time and peak RSS, with and without the
                     JIT (bench/debian.ts, root only, two builds of 20-30 min)
@@ -285,14 +287,14 @@ async function main(): Promise<number> {
     throw e;
   }
   let status = opts.only.has('core') ? await core(opts) : 0;
-  for (const part of ['blk', 'cofs', 'debian'] as const) {
+  for (const part of ['snapshot', 'blk', 'cofs', 'debian'] as const) {
     if (opts.only.has(part)) status = Math.max(status, await runPart(part, opts));
   }
   return status;
 }
 
-/** bench/blk.ts, cofs.ts or debian.ts as a child process, its table on our stdout. */
-function runPart(part: 'blk' | 'cofs' | 'debian', opts: Options): Promise<number> {
+/** bench/snapshot.ts, blk.ts, cofs.ts or debian.ts as a child process, its table on our stdout. */
+function runPart(part: 'snapshot' | 'blk' | 'cofs' | 'debian', opts: Options): Promise<number> {
   const script = join(repoRoot(), 'dist', 'bench', `${part}.js`);
   // One Debian build takes many minutes: once with the JIT and once without.
   const args =
