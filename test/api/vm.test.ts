@@ -34,4 +34,6 @@ test('an interactive VM takes input through write() and can be stopped from the 
   const exit = await vm.run();
   assert.equal(exit.reason, 'stopped');
   assert.match(out, /3-from-api/);
+  // No shared folder was asked for: the boot does not try (and warn about) one.
+  assert.doesNotMatch(out, /no channels available/);
 });
