@@ -547,6 +547,8 @@ export class Vm {
     try {
       await snap.restoreRam(machine.hart.ram);
       machine.restoreState(snap.machine, snap.hart);
+      // Tell the guest it was resumed: the default image sets its clock from the RTC.
+      machine.signalResumed();
     } catch (e) {
       if (e instanceof SnapshotError) throw e;
       throw new SnapshotError(

@@ -9,6 +9,7 @@ import {
   createVirtBoard,
   buildDeviceTree,
   POWER_BUTTON_PIN,
+  RESUME_SWITCH_PIN,
   type VirtBoard,
 } from './virt-board.js';
 import { SerialLink } from './serial-link.js';
@@ -263,7 +264,7 @@ export class Machine {
           onRxSpace: () => link.feed(),
         };
       }),
-      onGpioInputRead: (value, inputEnabled) => this.powerButtonSampled(value, inputEnabled),
+      onGpioInputRead: (value, inputEnabled) => this.pinsSampled(value, inputEnabled),
     });
     for (const l of this.serialLinks) l.uart = this.board.serials.get(l.index);
     const virtio = opts.virtio ?? [];
@@ -563,15 +564,31 @@ export class Machine {
    * KEY_POWER; acpid or systemd-logind then shut the system down cleanly.
    */
   pressPowerButton(): void {
-    this.board.gpio.setPin(POWER_BUTTON_PIN, false);
+    this.press(POWER_BUTTON_PIN);
+  }
+
+  /**
+   * Close and open the resume switch (after a resume from a snapshot): the
+   * guest's gpio-keys driver reports SW_LID, and the default image's acpid
+   * sets the system clock from the RTC.
+   */
+  signalResumed(): void {
+    this.press(RESUME_SWITCH_PIN);
+  }
+
+  /** Pull an active-low pin low until the guest has read it low (a momentary push). */
+  private press(pin: number): void {
+    this.board.gpio.setPin(pin, false);
     this.wake();
   }
 
-  private powerButtonSampled(value: number, inputEnabled: number): void {
-    const bit = 1 << POWER_BUTTON_PIN;
+  private pinsSampled(value: number, inputEnabled: number): void {
     const gpio = this.board.gpio;
-    if (!gpio.pin(POWER_BUTTON_PIN) && (inputEnabled & bit) !== 0 && (value & bit) === 0) {
-      gpio.setPin(POWER_BUTTON_PIN, true);
+    for (const pin of [POWER_BUTTON_PIN, RESUME_SWITCH_PIN]) {
+      const bit = 1 << pin;
+      if (!gpio.pin(pin) && (inputEnabled & bit) !== 0 && (value & bit) === 0) {
+        gpio.setPin(pin, true);
+      }
     }
   }
 

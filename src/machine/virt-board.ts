@@ -31,8 +31,11 @@ export const VIRT_MAP = {
   uart: { base: 0x1000_0000, size: 0x100, irq: 10 },
   /** Extra NS16550A UARTs ttyS1..ttyS3 (`ttysN=`), in UART0's page; ttySn at base + (n-1)·stride, IRQ irqBase + n-1. */
   uartExtra: { base: 0x1000_0100, size: 0x100, stride: 0x100, count: 3, irqBase: 12 },
-  /** SiFive GPIO controller, one pin (pin 0: the power button), one IRQ per pin. */
-  gpio: { base: 0x0010_2000, size: 0x1000, irq: 15 },
+  /**
+   * SiFive GPIO controller, one IRQ per pin (pin n: IRQ irq + n): pin 0 the
+   * power button, pin 1 the resume switch.
+   */
+  gpio: { base: 0x0010_2000, size: 0x1000, irq: 15, pins: 2 },
   virtio: { base: 0x1000_1000, size: 0x1000, stride: 0x1000, count: 8, irqBase: 1 },
   ram: { base: 0x8000_0000 },
 } as const;
@@ -51,8 +54,17 @@ export const VIRT_PHANDLE = { cpu0: 1, cpu0Intc: 2, plic: 3, test: 4, gpio: 5 } 
 
 /** GPIO pin of the power button (active low, gpio-keys KEY_POWER). */
 export const POWER_BUTTON_PIN = 0;
+/**
+ * GPIO pin of the resume switch (active low, gpio-keys switch SW_LID): the
+ * host closes and opens it after a VM was resumed from a snapshot, as a
+ * laptop's lid, so the guest can set its clock from the RTC again.
+ */
+export const RESUME_SWITCH_PIN = 1;
 /** Linux input event code KEY_POWER. */
 const KEY_POWER = 116;
+/** Linux input event type EV_SW and switch code SW_LID. */
+const EV_SW = 5;
+const SW_LID = 0;
 const GPIO_ACTIVE_LOW = 1;
 
 /** Guest serial ports besides the console: ttyS1..ttyS3. */
@@ -159,7 +171,9 @@ export function createVirtBoard(opts: VirtBoardOptions): VirtBoard {
   const rtc = new GoldfishRtc(plic.sourceLine(VIRT_MAP.rtc.irq), opts.rtcClock);
   const syscon = new SifiveTest({ onPowerOff: opts.onPowerOff, onReset: opts.onReset });
   const gpio = new SifiveGpio({
-    irqs: [plic.sourceLine(VIRT_MAP.gpio.irq)],
+    irqs: Array.from({ length: VIRT_MAP.gpio.pins }, (_, n) =>
+      plic.sourceLine(VIRT_MAP.gpio.irq + n),
+    ),
     onInputRead: opts.onGpioInputRead,
   });
   const serials = new Map<number, Uart16550>();
@@ -318,7 +332,7 @@ export function buildDeviceTreeNode(opts: DeviceTreeOptions): FdtNode {
       compatible: 'sifive,gpio0',
       reg: reg(M.gpio.base, M.gpio.size),
       'interrupt-parent': P.plic,
-      interrupts: M.gpio.irq,
+      interrupts: cells(...Array.from({ length: M.gpio.pins }, (_, n) => M.gpio.irq + n)),
       'gpio-controller': true,
       '#gpio-cells': 2,
       'interrupt-controller': true,
@@ -401,6 +415,13 @@ export function buildDeviceTreeNode(opts: DeviceTreeOptions): FdtNode {
           label: 'Power Button',
           'linux,code': KEY_POWER,
           gpios: cells(P.gpio, POWER_BUTTON_PIN, GPIO_ACTIVE_LOW),
+        }),
+        // Closed and opened again by the host after a resume.
+        node('resume', {
+          label: 'Resume',
+          'linux,input-type': EV_SW,
+          'linux,code': SW_LID,
+          gpios: cells(P.gpio, RESUME_SWITCH_PIN, GPIO_ACTIVE_LOW),
         }),
       ]),
       soc,

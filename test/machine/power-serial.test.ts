@@ -13,6 +13,7 @@ import {
   createVirtBoard,
   extraUartInfo,
   POWER_BUTTON_PIN,
+  RESUME_SWITCH_PIN,
   VIRT_MAP,
 } from '../../src/machine/virt-board.js';
 import { findNode, getProp, parseFdt, propCells, propString } from '../../src/machine/fdt.js';
@@ -33,7 +34,8 @@ function dtb(serialPorts: number[]): Uint8Array {
 test('extra UARTs and the GPIO sit at free addresses and PLIC sources', () => {
   const used = new Set<number>([VIRT_MAP.uart.irq, VIRT_MAP.rtc.irq]);
   for (let n = 0; n < VIRT_MAP.virtio.count; n++) used.add(VIRT_MAP.virtio.irqBase + n);
-  const mine = [1, 2, 3].map((n) => extraUartInfo(n).irq).concat(VIRT_MAP.gpio.irq);
+  const gpioIrqs = Array.from({ length: VIRT_MAP.gpio.pins }, (_, n) => VIRT_MAP.gpio.irq + n);
+  const mine = [1, 2, 3].map((n) => extraUartInfo(n).irq).concat(gpioIrqs);
   for (const irq of mine) assert.equal(used.has(irq), false, `IRQ ${irq} collides`);
   assert.equal(new Set(mine).size, mine.length);
   assert.deepEqual(
@@ -44,15 +46,22 @@ test('extra UARTs and the GPIO sit at free addresses and PLIC sources', () => {
   assert.throws(() => extraUartInfo(4), RangeError);
 });
 
-test('device tree: gpio-keys power button on the SiFive GPIO, serialN aliases for extra UARTs', () => {
+test('device tree: gpio-keys power button and resume switch on the SiFive GPIO, serialN aliases for extra UARTs', () => {
   const root = parseFdt(dtb([1, 3])).root;
   const gpio = findNode(root, `/soc/gpio@${VIRT_MAP.gpio.base.toString(16)}`)!;
   assert.equal(propString(getProp(gpio, 'compatible')!), 'sifive,gpio0');
-  assert.deepEqual(propCells(getProp(gpio, 'interrupts')!), [VIRT_MAP.gpio.irq]);
+  assert.deepEqual(propCells(getProp(gpio, 'interrupts')!), [
+    VIRT_MAP.gpio.irq,
+    VIRT_MAP.gpio.irq + 1,
+  ]);
   const phandle = propCells(getProp(gpio, 'phandle')!)[0];
   const key = findNode(root, '/gpio-keys/power')!;
   assert.deepEqual(propCells(getProp(key, 'linux,code')!), [116]);
   assert.deepEqual(propCells(getProp(key, 'gpios')!), [phandle, POWER_BUTTON_PIN, 1]);
+  const lid = findNode(root, '/gpio-keys/resume')!;
+  assert.deepEqual(propCells(getProp(lid, 'linux,input-type')!), [5]); // EV_SW
+  assert.deepEqual(propCells(getProp(lid, 'linux,code')!), [0]); // SW_LID
+  assert.deepEqual(propCells(getProp(lid, 'gpios')!), [phandle, RESUME_SWITCH_PIN, 1]);
   const aliases = findNode(root, '/aliases')!;
   assert.equal(propString(getProp(aliases, 'serial1')!), '/soc/serial@10000100');
   assert.equal(propString(getProp(aliases, 'serial3')!), '/soc/serial@10000300');
