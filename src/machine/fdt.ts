@@ -92,7 +92,7 @@ export function strings(...list: string[]): Uint8Array {
   return concat(list.map(encodeString));
 }
 
-/** Concatenate raw value parts (e.g. a phandle cell followed by specifier cells). */
+/** Concatenate byte arrays (e.g. a phandle cell followed by specifier cells; snapshot sections). */
 export function concat(parts: Uint8Array[]): Uint8Array {
   const len = parts.reduce((n, p) => n + p.length, 0);
   const out = new Uint8Array(len);

@@ -1,5 +1,6 @@
 /** Whole-buffer raw deflate (RFC 1951) through the CompressionStream of Node and browsers. */
 import { SnapshotError } from './container.js';
+import { concat } from '../machine/fdt.js';
 
 async function pipe(
   stream: CompressionStream | DecompressionStream,
@@ -24,13 +25,7 @@ async function pipe(
     parts.push(value);
   }
   await fed;
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return concat(parts);
 }
 
 export function deflate(bytes: Uint8Array): Promise<Uint8Array> {

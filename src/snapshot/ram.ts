@@ -13,6 +13,7 @@
  * damaged or hostile file can neither overrun RAM nor leave stale pages.
  */
 import { SnapshotError } from './container.js';
+import { concat } from '../machine/fdt.js';
 
 export const PAGE_BYTES = 4096;
 /** Bytes handed to the compressor at a time (consecutive stored pages are joined). */
@@ -31,17 +32,6 @@ async function drain(readable: ReadableStream<Uint8Array>): Promise<Uint8Array[]
     if (done) return parts;
     parts.push(value);
   }
-}
-
-function join(parts: Uint8Array[], prefix: Uint8Array): Uint8Array {
-  const out = new Uint8Array(prefix.length + parts.reduce((n, p) => n + p.length, 0));
-  out.set(prefix, 0);
-  let at = prefix.length;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
 
 /**
@@ -87,7 +77,7 @@ export async function encodeRam(ram: Uint8Array): Promise<Uint8Array> {
   }
   if (runStart >= 0) await flush(pages);
   await writer.close();
-  return join(await compressed, head);
+  return concat([head, ...(await compressed)]);
 }
 
 /** Decode a RAM section into `ram`, which must have the size it was taken from. */
