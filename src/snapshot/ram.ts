@@ -80,7 +80,7 @@ export async function encodeRam(ram: Uint8Array): Promise<Uint8Array> {
   return concat([head, ...(await compressed)]);
 }
 
-/** Decode a RAM section into `ram`, which must have the size it was taken from. */
+/** Decode a RAM section into `ram`: all zero (a new machine's), of the size it was taken from. */
 export async function decodeRam(section: Uint8Array, ram: Uint8Array): Promise<void> {
   if (section.length < 8) throw new SnapshotError('the RAM section is truncated');
   const dv = new DataView(section.buffer, section.byteOffset, section.byteLength);
@@ -97,7 +97,8 @@ export async function decodeRam(section: Uint8Array, ram: Uint8Array): Promise<v
   const stored: number[] = [];
   for (let p = 0; p < pages; p++) if (bitmap[p >> 3]! & (1 << (p & 7))) stored.push(p);
 
-  ram.fill(0);
+  // (RAM is a new machine's: all zero, so pages not stored need no writing, and
+  // untouched pages stay uncommitted in the host.)
   const inflater = new DecompressionStream('deflate-raw');
   const writer = inflater.writable.getWriter();
   // Errors surface through the reader; the writer's own promise is awaited there too.

