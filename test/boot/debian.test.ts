@@ -16,6 +16,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ensureDebianImage, debianImageLocation } from '../../src/backends/image/debian.js';
 import { runCli } from '../helpers/colinux.js';
+import { Vm } from '../../src/index.js';
 import { alive, DaemonFixture, readOr, show, waitFor } from '../helpers/daemon.js';
 
 const fx = new DaemonFixture('colinux-debian-');
@@ -139,4 +140,37 @@ test('Debian: colinux stop is graceful (acpid, sysvinit shutdown); data written 
   assert.equal(r.code, 0, show(r));
   assert.match(r.stdout, /^kept-42$/m);
   assert.match(r.stdout, /^recoveries 0$/m);
+});
+
+test('Debian: after a resume its clock is set from the RTC again (acpid and the resume switch)', async (t) => {
+  if (!disk) return t.skip(why);
+  const ov = path.join(dir, 'r.cow');
+  const vm = await Vm.create({
+    initrd: null,
+    kernelArgs: ['root=/dev/vda'],
+    disks: [{ path: disk, overlay: ov, name: 'cobd0' }],
+  });
+  let out = '';
+  vm.onOutput((b) => (out += Buffer.from(b).toString('latin1')));
+  const done = vm.run();
+  try {
+    await waitFor('the root prompt', () => PROMPT.test(out), 20 * 60_000);
+    const file = await vm.suspend();
+    assert.equal((await done).reason, 'suspended');
+    await new Promise((r) => setTimeout(r, 4000)); // suspended for a while
+
+    const vm2 = await Vm.resume(file);
+    let out2 = '';
+    vm2.onOutput((b) => (out2 += Buffer.from(b).toString('latin1')));
+    const done2 = vm2.run();
+    vm2.write('sleep 2; echo "now $(date +%s)"\n');
+    await waitFor('the date', () => /now \d+/.test(out2), 120_000);
+    const guest = Number(/now (\d+)/.exec(out2)![1]);
+    const host = Date.now() / 1000;
+    assert.ok(Math.abs(guest - host) <= 2, `guest date ${guest}, host ${host}`);
+    vm2.write('poweroff\n');
+    assert.equal((await done2).reason, 'poweroff');
+  } finally {
+    vm.stop();
+  }
 });
