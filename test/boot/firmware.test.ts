@@ -9,6 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { ensureDefaultImage } from '../../src/backends/image/index.js';
 import { runCli } from '../helpers/colinux.js';
 import { Vm } from '../../src/index.js';
+import { waitFor } from '../helpers/daemon.js';
 
 const OPENSBI = '/usr/lib/riscv64-linux-gnu/opensbi/generic';
 const ESC_6N = String.fromCharCode(27) + '[6n';
@@ -74,16 +75,9 @@ test('a VM booted through OpenSBI suspends and resumes (M-mode firmware state in
   vm.onOutput((b) => (out += Buffer.from(b).toString('latin1')));
   const done = vm.run();
   try {
-    const wait = async (re: RegExp, text: () => string): Promise<void> => {
-      const end = Date.now() + 120_000;
-      while (!re.test(text())) {
-        if (Date.now() > end) assert.fail(`no ${re} in:\n${text().slice(-1500)}`);
-        await new Promise((r) => setTimeout(r, 20));
-      }
-    };
-    await wait(/~# /, () => out);
+    await waitFor('the shell prompt', () => /~# /.test(out), 120_000);
     vm.write('sleep 0.2; echo fw-$((3*3))\n');
-    await wait(/fw-9/, () => out);
+    await waitFor('the command', () => /fw-9/.test(out), 120_000);
     const file = await vm.suspend();
     assert.equal((await done).reason, 'suspended');
 

@@ -44,12 +44,29 @@ class Console {
 
 const PROMPT = /~# /;
 
-/** Boot to the prompt and start a counter in the background (10 per second into /tmp/count). */
-async function bootWithWork(): Promise<{ vm: Vm; con: Console; done: ReturnType<Vm['run']> }> {
-  const vm = await Vm.create({ memMiB: 128 });
+/** Boot a VM to its shell prompt. */
+async function boot(
+  opts: Parameters<typeof Vm.create>[0],
+): Promise<{ vm: Vm; con: Console; done: ReturnType<Vm['run']> }> {
+  const vm = await Vm.create(opts);
   const con = new Console(vm);
   const done = vm.run();
   await con.waitFor(PROMPT);
+  return { vm, con, done };
+}
+
+/** Build a VM from a snapshot and start it. */
+async function resumed(
+  file: Uint8Array,
+): Promise<{ vm: Vm; con: Console; done: ReturnType<Vm['run']> }> {
+  const vm = await Vm.resume(file);
+  const con = new Console(vm);
+  return { vm, con, done: vm.run() };
+}
+
+/** Boot to the prompt and start a counter in the background (10 per second into /tmp/count). */
+async function bootWithWork(): Promise<{ vm: Vm; con: Console; done: ReturnType<Vm['run']> }> {
+  const { vm, con, done } = await boot({ memMiB: 128 });
   const mark = con.text.length;
   vm.write(
     'echo kept-$((6*7)) > /tmp/f; (i=0; while :; do i=$((i+1)); echo $i > /tmp/count; sleep 0.1; done) & echo started\n',
@@ -64,28 +81,40 @@ test('a suspended VM resumes from the file alone: tmpfs, processes, console and 
   const mark = con.text.length;
   vm.write('cat /proc/uptime\n');
   const before = Number((await con.waitFor(/^(\d+\.\d+) /m, mark))[1]);
+  const tBefore = performance.now();
   const file = await vm.suspend();
   const exit = await done;
   assert.equal(exit.reason, 'suspended');
   assert.ok(file.length > 1e6 && file.length < 64e6, `${file.length} bytes`);
-  await new Promise((r) => setTimeout(r, 3000)); // suspended for a while
+  const tSuspended = performance.now();
+  await new Promise((r) => setTimeout(r, 4000)); // suspended for a while
+  const tResume = performance.now();
 
-  const vm2 = await Vm.resume(file);
-  const con2 = new Console(vm2);
-  const done2 = vm2.run();
+  const { vm: vm2, con: con2, done: done2 } = await resumed(file);
+  const sent = Date.now() / 1000;
   vm2.write(
     'cat /tmp/f; cat /proc/uptime; cat /tmp/count; sleep 1; cat /tmp/count; date +%s; poweroff\n',
   );
   const m = await con2.waitFor(/kept-42\r?\n(\d+\.\d+) \S+\r?\n(\d+)\r?\n(\d+)\r?\n(\d+)\r?\n/);
-  const hostNow = Date.now() / 1000;
+  const received = Date.now() / 1000;
+  const tAfter = performance.now();
+  // The guest's monotonic time runs only while a VM runs it: the seconds
+  // spent suspended do not count (an inequality, whatever the host's load).
   const after = Number(m[1]);
-  // The guest's clock continues from the snapshot: no jump for the time spent suspended.
-  assert.ok(after >= before && after < before + 30, `uptime ${before} → ${after}`);
+  const running = (tAfter - tBefore - (tResume - tSuspended)) / 1000;
+  assert.ok(
+    after >= before && after - before <= running + 0.5,
+    `uptime ${before} → ${after}, ${running} s running`,
+  );
   const [c1, c2] = [Number(m[2]), Number(m[3])];
-  assert.ok(c2 > c1 + 3, `the background counter runs on after resume (${c1} → ${c2})`);
-  // The wall clock, though, was set from the RTC when the host signalled the resume.
+  assert.ok(c2 > c1, `the background counter runs on after resume (${c1} → ${c2})`);
+  // The wall clock, though, was set from the RTC when the host signalled the
+  // resume: without that it would lag by the 4 s suspended.
   const guestNow = Number(m[4]);
-  assert.ok(Math.abs(guestNow - hostNow) <= 2, `guest date ${guestNow}, host ${hostNow}`);
+  assert.ok(
+    guestNow >= sent - 1 && guestNow <= received + 1,
+    `guest date ${guestNow}, host ${sent}–${received}`,
+  );
   const exit2 = await done2;
   assert.equal(exit2.reason, 'poweroff');
   assert.equal(exit2.exitCode, 0);
@@ -101,9 +130,7 @@ test('snapshot() leaves the VM running, and resuming the file shows the state it
   vm.write('poweroff\n');
   assert.equal((await done).reason, 'poweroff');
 
-  const vm2 = await Vm.resume(file);
-  const con2 = new Console(vm2);
-  const done2 = vm2.run();
+  const { vm: vm2, con: con2, done: done2 } = await resumed(file);
   vm2.write('cat /tmp/f; ls /tmp/later 2>&1 | grep -c "No such"; poweroff\n');
   await con2.waitFor(/kept-42\r?\n1\r?\n/);
   assert.equal((await done2).reason, 'poweroff');
@@ -115,10 +142,7 @@ test('a shared folder goes on after resume: open files, the working directory, n
     fs.mkdirSync(path.join(dir, 'sub'));
     fs.writeFileSync(path.join(dir, 'in.txt'), 'from-the-host\n');
     fs.writeFileSync(path.join(dir, 'sub', 'here.txt'), '');
-    const vm = await Vm.create({ memMiB: 128, shares: [{ path: dir }] });
-    const con = new Console(vm);
-    const done = vm.run();
-    await con.waitFor(PROMPT);
+    const { vm, con, done } = await boot({ memMiB: 128, shares: [{ path: dir }] });
     const mark = con.text.length;
     vm.write(
       'exec 3</mnt/cofs0/in.txt 4>>/mnt/cofs0/log; cd /mnt/cofs0/sub; echo before >&4; echo set-up\n',
@@ -127,9 +151,7 @@ test('a shared folder goes on after resume: open files, the working directory, n
     const file = await vm.suspend();
     assert.equal((await done).reason, 'suspended');
 
-    const vm2 = await Vm.resume(file);
-    const con2 = new Console(vm2);
-    const done2 = vm2.run();
+    const { vm: vm2, con: con2, done: done2 } = await resumed(file);
     vm2.write('cat <&3; ls; echo after >&4; echo made > /mnt/cofs0/new.txt; echo fin-$((1+1))\n');
     await con2.waitFor(/fin-2\r?\n/);
     assert.match(con2.text, /from-the-host\r?\n/);
@@ -148,10 +170,7 @@ test('a disk keeps what the guest wrote before the suspend; snapshot() refuses a
   try {
     const image = path.join(dir, 'disk.img');
     fs.writeFileSync(image, Buffer.alloc(1 << 20));
-    const vm = await Vm.create({ memMiB: 64, disks: [{ path: image }] });
-    const con = new Console(vm);
-    const done = vm.run();
-    await con.waitFor(PROMPT);
+    const { vm, con, done } = await boot({ memMiB: 64, disks: [{ path: image }] });
     const mark = con.text.length;
     vm.write(
       'echo written-before | dd of=/dev/vda bs=512 conv=fsync 2>/dev/null; echo w-$((2*2))\n',
@@ -161,9 +180,7 @@ test('a disk keeps what the guest wrote before the suspend; snapshot() refuses a
     const file = await vm.suspend();
     assert.equal((await done).reason, 'suspended');
 
-    const vm2 = await Vm.resume(file);
-    const con2 = new Console(vm2);
-    const done2 = vm2.run();
+    const { vm: vm2, con: con2, done: done2 } = await resumed(file);
     vm2.write(
       'head -c 14 /dev/vda; echo; echo written-after | dd of=/dev/vda bs=512 seek=8 conv=fsync 2>/dev/null; poweroff\n',
     );
