@@ -5,7 +5,10 @@ export {
   type VmExit,
   type VmSettings,
   type VmResumeOptions,
+  type SnapshotOptions,
+  type ResumeCheck,
   SnapshotError,
+  UntrustedSnapshotError,
   DEFAULT_KERNEL_ARGS,
 } from './vm.js';
 export {

@@ -179,6 +179,78 @@ export interface VmResumeOptions {
    * or ports, e.g. when the old ones are taken. Anything else is refused.
    */
   forwards?: Record<number, PortForward[]>;
+  /** Check the file's seal with this key (the one SnapshotOptions.key sealed it with). */
+  key?: Uint8Array;
+  /**
+   * Decide whether the snapshot may have the host resources it names (see
+   * ResumeCheck); throw to refuse. Called before anything is opened. The
+   * default refuses a file that is not sealed under `key` and names any.
+   */
+  approve?: (check: ResumeCheck) => void | Promise<void>;
+}
+
+/** Options of vm.snapshot() and vm.suspend(). */
+export interface SnapshotOptions {
+  /**
+   * Seal the file with this key (at least 32 random bytes, kept private):
+   * Vm.resume with the same key then knows the file as one of its own and
+   * lets it have the host resources it names.
+   */
+  key?: Uint8Array;
+}
+
+/** What Vm.resume asks `approve` about. */
+export interface ResumeCheck {
+  /** The file is sealed under the key given to resume: its maker holds that key. */
+  sealed: boolean;
+  /** The host resources its settings name, one line each (disks, shared folders, network). */
+  hostResources: string[];
+  /** VmOptions.embedder as the file has it (the embedder may derive more resources from it). */
+  embedder: unknown;
+}
+
+/**
+ * A snapshot not sealed under the resuming key names host resources: a
+ * file made by someone else must not open them just by being resumed.
+ */
+export class UntrustedSnapshotError extends SnapshotError {
+  override name = 'UntrustedSnapshotError';
+  constructor(readonly hostResources: string[]) {
+    super(
+      `the snapshot is not sealed with this host's key, and it would use: ${hostResources.join('; ')}; resume it with approve() accepting them if you trust its maker`,
+    );
+  }
+}
+
+/** The host resources a VM with these settings opens, as lines for a person to judge. */
+function hostResourcesOf(settings: VmSettings): string[] {
+  const out: string[] = [];
+  settings.disks.forEach((d, i) => {
+    const name = d.name ?? `cobd${i}`;
+    if (d.overlay !== undefined) out.push(`${name}: disk ${d.path} (changes to ${d.overlay})`);
+    else out.push(`${name}: disk ${d.path}${d.readOnly ? ' (read-only)' : ' (read-write)'}`);
+  });
+  settings.shares.forEach((sh, i) => {
+    out.push(
+      `${sh.tag ?? `cofs${i}`}: shared folder ${sh.path}${sh.readOnly ? ' (read-only)' : ' (read-write)'}`,
+    );
+  });
+  settings.nics.forEach((n, i) => {
+    const name = n.name ?? `eth${i}`;
+    if (n.kind === 'switch') {
+      out.push(
+        `${name}: network switch ${n.switchName ?? '?'}${n.switchDir ? ` in ${n.switchDir}` : ''}`,
+      );
+      return;
+    }
+    out.push(`${name}: network${n.restrict ? ' (restricted)' : ' through this host'}`);
+    for (const f of n.forwards ?? []) {
+      out.push(
+        `${name}: listens on ${f.proto} ${f.hostAddress ?? '127.0.0.1'}:${f.hostPort}${(f.count ?? 1) > 1 ? ` (+${(f.count ?? 1) - 1})` : ''}`,
+      );
+    }
+  });
+  return out;
 }
 
 export { SnapshotError };
@@ -428,10 +500,12 @@ export class Vm {
   /**
    * Build a VM from a file made by snapshot() or suspend(): the same board,
    * devices and disks, RAM and every register as they were; run() continues
-   * where the guest stopped. Guest time goes on from the snapshot's.
+   * where the guest stopped. Guest time goes on from the snapshot's. The
+   * host resources the file names are only opened if it is sealed under
+   * `opts.key` or `opts.approve` accepts them (UntrustedSnapshotError).
    */
   static async resume(file: Uint8Array, opts: VmResumeOptions = {}): Promise<Vm> {
-    const snap = await readVmSnapshot<VmSettings>(file);
+    const snap = await readVmSnapshot<VmSettings>(file, opts.key);
     const settings = checkSettings(snap.vm);
     if (opts.jit !== undefined) settings.jit = opts.jit;
     if (opts.jitCacheMiB !== undefined) settings.jitCacheMiB = opts.jitCacheMiB;
@@ -453,6 +527,16 @@ export class Vm {
         );
       }
       settings.nics[Number(key)] = { ...nic, forwards };
+    }
+    // What the file asks of this host, judged before anything is opened.
+    const check: ResumeCheck = {
+      sealed: snap.sealed,
+      hostResources: hostResourcesOf(settings),
+      embedder: settings.embedder,
+    };
+    if (opts.approve) await opts.approve(check);
+    else if (!check.sealed && check.hostResources.length > 0) {
+      throw new UntrustedSnapshotError(check.hostResources);
     }
     return Vm.assemble(settings, snap.boot, { onWarning: opts.onWarning }, snap);
   }
@@ -563,7 +647,7 @@ export class Vm {
    * 100 MiB of used RAM, which is compressed). Disks the guest can write are
    * refused: they would go on changing after the snapshot; use suspend().
    */
-  snapshot(): Promise<Uint8Array> {
+  snapshot(opts: SnapshotOptions = {}): Promise<Uint8Array> {
     const n = this.settings.disks.findIndex((d) => !d.readOnly);
     if (n >= 0) {
       const disk = this.settings.disks[n]!;
@@ -573,7 +657,7 @@ export class Vm {
         ),
       );
     }
-    return this.machine.whilePaused(() => this.writeSnapshot());
+    return this.machine.whilePaused(() => this.writeSnapshot(opts));
   }
 
   /**
@@ -583,10 +667,13 @@ export class Vm {
    * still stands: if it throws, the VM runs on and suspend() rejects, so a
    * state that could not be stored is never lost.
    */
-  suspend(save?: (file: Uint8Array) => Promise<void> | void): Promise<Uint8Array> {
+  suspend(
+    save?: (file: Uint8Array) => Promise<void> | void,
+    opts: SnapshotOptions = {},
+  ): Promise<Uint8Array> {
     const machine = this.machine;
     return machine.whilePaused(async () => {
-      const file = await this.writeSnapshot();
+      const file = await this.writeSnapshot(opts);
       await save?.(file);
       this.stopRequested = true;
       machine.stop('suspended', 0);
@@ -594,7 +681,7 @@ export class Vm {
     });
   }
 
-  private async writeSnapshot(): Promise<Uint8Array> {
+  private async writeSnapshot(opts: SnapshotOptions): Promise<Uint8Array> {
     if (this.customNics) {
       throw new Error('a network card uses a backend given by the embedder: it cannot be saved');
     }
@@ -607,6 +694,7 @@ export class Vm {
     );
     return writeVmSnapshot({
       producer: 'colinux',
+      key: opts.key,
       vm: { ...this.settings, diskFiles },
       machine: this.machine.capture(),
       boot: this.boot,

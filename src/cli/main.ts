@@ -15,7 +15,9 @@
  * 4 no VM of that name (console, stop, kill); 5 stop had to stop the VM hard.
  */
 import { readFileSync } from 'node:fs';
-import { Vm, DEFAULT_KERNEL_ARGS, SnapshotError } from '../vm.js';
+import { Vm, DEFAULT_KERNEL_ARGS, SnapshotError, type ResumeCheck } from '../vm.js';
+import { snapshotKey, snapshotKeyPath } from './snapshot-key.js';
+import { formatSerialEndpoint } from './serial-spec.js';
 import { resolve } from 'node:path';
 import type { VmHost } from './vm-host.js';
 import type { PortForward } from '../net/stack.js';
@@ -216,7 +218,7 @@ async function hostVm(host: VmHost, vm: Vm, cfg: VmConfig): Promise<number> {
 }
 
 const RESUME_USAGE =
-  'usage: colinux resume FILE [--detach] [--name NAME] [--log FILE|none] [ethN=slirp,FORWARDS]';
+  'usage: colinux resume FILE [--detach] [--name NAME] [--log FILE|none] [--trust] [ethN=slirp,FORWARDS]';
 
 /** `colinux resume FILE …`: continue a VM from a file made by `colinux suspend` or `snapshot`. */
 async function cmdResume(argv: string[]): Promise<number> {
@@ -224,6 +226,7 @@ async function cmdResume(argv: string[]): Promise<number> {
   let name: string | undefined;
   let log: string | null | undefined;
   let detach = false;
+  let trust = false;
   const nicArgs: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -236,6 +239,7 @@ async function cmdResume(argv: string[]): Promise<number> {
       process.stdout.write(`${RESUME_USAGE}\n`);
       return EXIT_OK;
     } else if (a === '--detach' || a === '-d') detach = true;
+    else if (a === '--trust') trust = true;
     else if (opt) {
       const v = opt[2] ?? argv[++i];
       if (v === undefined || v === '')
@@ -244,7 +248,7 @@ async function cmdResume(argv: string[]): Promise<number> {
       else log = v === 'none' ? null : resolve(v);
     } else if (a.startsWith('-') || a.includes('=') || file !== undefined) {
       return fail(
-        `resume: ${a}: only --name, --log, --detach and new host ports for forwards (ethN=) can be given; the VM's other settings come from the snapshot`,
+        `resume: ${a}: only --name, --log, --detach, --trust and new host ports for forwards (ethN=) can be given; the VM's other settings come from the snapshot`,
       );
     } else file = a;
   }
@@ -270,34 +274,58 @@ async function cmdResume(argv: string[]): Promise<number> {
     if (e instanceof ConfigError) return fail(`resume: ${e.message}`);
     throw e;
   }
+  let key: Uint8Array;
+  try {
+    key = snapshotKey();
+  } catch (e) {
+    return fail(`resume: ${(e as Error).message}`);
+  }
+  // The VM's host settings (name, console log, serial ports…) as its `colinux
+  // run` had them; parsed while the file is judged, before anything opens.
+  let cfg: VmConfig | undefined;
+  let saved: Partial<SavedRun> | undefined;
+  const approve = (check: ResumeCheck): void => {
+    saved = check.embedder as Partial<SavedRun> | undefined;
+    const savedArgv = Array.isArray(saved?.argv) ? saved.argv.map(String) : [];
+    try {
+      cfg = parseRunArgs(savedArgv, {
+        cwd: typeof saved?.cwd === 'string' ? saved.cwd : process.cwd(),
+      });
+    } catch (e) {
+      throw new SnapshotError(
+        `the settings the VM was started with no longer parse: ${(e as Error).message}`,
+      );
+    }
+    if (check.sealed || trust) return;
+    const wants = [...check.hostResources];
+    for (const p of cfg.serialPorts)
+      wants.push(`ttyS${p.index}: ${`serial port ${formatSerialEndpoint(p.endpoint)}`}`);
+    if (log === undefined && typeof cfg.log === 'string') wants.push(`console log ${cfg.log}`);
+    if (wants.length === 0) return;
+    throw new SnapshotError(
+      `it was not made by your VMs on this host (it is not sealed with your key, ${snapshotKeyPath()}), and it would use:\n  ${wants.join('\n  ')}\nresume it with --trust if you trust where it came from`,
+    );
+  };
   let vm: Vm;
   try {
     vm = await Vm.resume(bytes, {
       onWarning: (msg) => process.stderr.write(`colinux: warning: ${msg}\n`),
       forwards,
+      key,
+      approve,
     });
   } catch (e) {
     if (e instanceof SnapshotError) return fail(`resume: ${file}: ${e.message}`);
     if (e instanceof DiskError || e instanceof NetError) return fail(`resume: ${e.message}`);
     return fail(`resume: ${(e as Error).message}`, EXIT_VM_ERROR);
   }
-  // The VM's host settings (name, console log, serial ports…) as its `colinux run` had them.
-  let cfg: VmConfig;
-  const saved = vm.embedder as Partial<SavedRun> | undefined;
-  try {
-    const savedArgv = Array.isArray(saved?.argv) ? saved.argv.map(String) : [];
-    cfg = parseRunArgs(savedArgv, {
-      cwd: typeof saved?.cwd === 'string' ? saved.cwd : process.cwd(),
-    });
-    // What `ls` shows: the forwards as they are now.
-    for (const n of cfg.nics) {
-      if (n.kind === 'slirp' && forwards[n.index]) n.forwards = forwards[n.index]!;
-    }
-  } catch (e) {
+  if (!cfg) {
     await vm.close();
-    return fail(
-      `resume: the settings the VM was started with no longer parse: ${(e as Error).message}`,
-    );
+    return fail(`resume: ${file}: the VM's settings were not checked`, EXIT_VM_ERROR);
+  }
+  // What `ls` shows: the forwards as they are now.
+  for (const n of cfg.nics) {
+    if (n.kind === 'slirp' && forwards[n.index]) n.forwards = forwards[n.index]!;
   }
   cfg.detach = detach;
   if (name !== undefined) cfg.name = name;

@@ -9,6 +9,7 @@
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
+import { snapshotKey } from './snapshot-key.js';
 import type { Vm, VmExit } from '../vm.js';
 import { ConsoleLog } from './console-log.js';
 import {
@@ -456,6 +457,13 @@ export class VmHost {
           error(`${cmd}: a snapshot of this VM is already being taken`);
           return;
         }
+        let key: Uint8Array;
+        try {
+          key = snapshotKey();
+        } catch (e) {
+          error(`${cmd}: ${(e as Error).message}`);
+          return;
+        }
         this.snapshotting = true;
         // The console history goes into the file, for `colinux resume` to replay.
         const saved = vm.embedder;
@@ -464,8 +472,8 @@ export class VmHost {
         }
         const taken =
           cmd === 'suspend'
-            ? vm.suspend((bytes) => writeWhole(file, bytes))
-            : vm.snapshot().then(async (bytes) => (await writeWhole(file, bytes), bytes));
+            ? vm.suspend((bytes) => writeWhole(file, bytes), { key })
+            : vm.snapshot({ key }).then(async (bytes) => (await writeWhole(file, bytes), bytes));
         taken.then(
           (bytes) => reply({ path: file, bytes: bytes.length }),
           (e: unknown) => error(`${cmd}: ${(e as Error).message ?? String(e)}`),

@@ -13,6 +13,10 @@
  * All numbers little-endian. The file is input from outside: every length
  * is checked against the file before it is used, sections must account for
  * every byte after the header, and a CRC mismatch refuses the file.
+ *
+ * A file may end in a section named `seal` with no CRC (`crc32: null`): a
+ * message authentication code over every byte before it (seal.ts), which
+ * its reader checks instead. Only the last section may be one.
  */
 import { crc32 } from './crc32.js';
 
@@ -37,20 +41,29 @@ export interface Container {
   /** The header's fields other than `sections`. */
   header: Record<string, unknown>;
   sections: Map<string, Uint8Array>;
+  /** The trailing seal, if the file has one, and the bytes it covers. */
+  seal?: { code: Uint8Array; covered: Uint8Array };
 }
 
-/** Lay out a header and its sections as one file. */
+/** Name of the section that holds a file's seal. */
+export const SEAL_SECTION = 'seal';
+
+/**
+ * Lay out a header and its sections as one file. With `sealBytes`, the file
+ * ends in that many zero bytes of a `seal` section, for the caller to fill.
+ */
 export function writeContainer(
   header: Record<string, unknown>,
   sections: ReadonlyArray<[string, Uint8Array]>,
+  sealBytes = 0,
 ): Uint8Array {
-  const entries: SectionEntry[] = sections.map(([name, bytes]) => ({
-    name,
-    length: bytes.length,
-    crc32: crc32(bytes),
-  }));
+  const entries: Array<SectionEntry | { name: string; length: number; crc32: null }> = sections.map(
+    ([name, bytes]) => ({ name, length: bytes.length, crc32: crc32(bytes) }),
+  );
+  if (sealBytes > 0) entries.push({ name: SEAL_SECTION, length: sealBytes, crc32: null });
   const json = new TextEncoder().encode(JSON.stringify({ ...header, sections: entries }));
-  const total = PREFIX_BYTES + json.length + sections.reduce((n, [, b]) => n + b.length, 0);
+  const total =
+    PREFIX_BYTES + json.length + sections.reduce((n, [, b]) => n + b.length, 0) + sealBytes;
   const out = new Uint8Array(total);
   out.set(new TextEncoder().encode(MAGIC), 0);
   const dv = new DataView(out.buffer);
@@ -99,8 +112,21 @@ export function readContainer(file: Uint8Array): Container {
   if (!Array.isArray(list)) throw new SnapshotError('the snapshot header lists no sections');
   const sections = new Map<string, Uint8Array>();
   let at = PREFIX_BYTES + headerLength;
-  for (const e of list as unknown[]) {
+  let seal: Container['seal'];
+  for (const [i, e] of (list as unknown[]).entries()) {
     const s = e as Partial<SectionEntry> | null;
+    if (
+      s?.name === SEAL_SECTION &&
+      s.crc32 === null &&
+      i === list.length - 1 &&
+      Number.isSafeInteger(s.length) &&
+      s.length! > 0 &&
+      at + s.length! === file.length
+    ) {
+      seal = { code: file.subarray(at), covered: file.subarray(0, at) };
+      at = file.length;
+      break;
+    }
     if (
       typeof s?.name !== 'string' ||
       !Number.isSafeInteger(s.length) ||
@@ -123,5 +149,5 @@ export function readContainer(file: Uint8Array): Container {
   if (at !== file.length) {
     throw new SnapshotError(`the snapshot has ${file.length - at} unexpected bytes at its end`);
   }
-  return { header, sections };
+  return { header, sections, ...(seal ? { seal } : {}) };
 }

@@ -17,9 +17,12 @@
  *   ram       guest RAM (ram.ts: zero pages left out, the rest deflated)
  *   kernel, initrd, firmware   deflated; the files the VM booted from, so
  *             that a reboot after resuming boots the same system
+ *   seal      (optional, last) HMAC of all that comes before, under the
+ *             maker's key (seal.ts): tells a file of one's own from others'
  */
 import type { MachineSnapshot, MachineState } from '../machine/machine.js';
 import { readContainer, SnapshotError, writeContainer } from './container.js';
+import { SEAL_BYTES, sealOf, sealValid } from './seal.js';
 import { deflate, inflate } from './deflate.js';
 import { decodeRam, encodeRam } from './ram.js';
 
@@ -41,6 +44,8 @@ export async function writeVmSnapshot<C>(args: {
   vm: C;
   machine: MachineSnapshot;
   boot: BootPayload;
+  /** Seal the file with this key (see seal.ts). */
+  key?: Uint8Array;
 }): Promise<Uint8Array> {
   const sections: Array<[string, Uint8Array]> = [
     ['hart', args.machine.hart],
@@ -53,7 +58,7 @@ export async function writeVmSnapshot<C>(args: {
     boot[name] = bytes.length;
     sections.push([name, await deflate(bytes)]);
   }
-  return writeContainer(
+  const file = writeContainer(
     {
       kind: KIND,
       layout: LAYOUT_VERSION,
@@ -64,7 +69,13 @@ export async function writeVmSnapshot<C>(args: {
       boot,
     },
     sections,
+    args.key ? SEAL_BYTES : 0,
   );
+  if (args.key) {
+    const at = file.length - SEAL_BYTES;
+    file.set(await sealOf(file.subarray(0, at), args.key), at);
+  }
+  return file;
 }
 
 /** A checked snapshot file, ready to rebuild the machine (see restoreRam). */
@@ -75,12 +86,18 @@ export interface VmSnapshot<C> {
   boot: BootPayload;
   producer: string;
   created: string;
+  /** The file carries a valid seal under the key it was read with. */
+  sealed: boolean;
   /** Fill a new machine's RAM (its size must match). */
   restoreRam(ram: Uint8Array): Promise<void>;
 }
 
-export async function readVmSnapshot<C>(file: Uint8Array): Promise<VmSnapshot<C>> {
-  const { header, sections } = readContainer(file);
+/** Read and check a file; `key` checks its seal (without one, `sealed` is false). */
+export async function readVmSnapshot<C>(
+  file: Uint8Array,
+  key?: Uint8Array,
+): Promise<VmSnapshot<C>> {
+  const { header, sections, seal } = readContainer(file);
   if (header['kind'] !== KIND) throw new SnapshotError('the file is not a colinux VM snapshot');
   if (header['layout'] !== LAYOUT_VERSION) {
     throw new SnapshotError(
@@ -121,6 +138,8 @@ export async function readVmSnapshot<C>(file: Uint8Array): Promise<VmSnapshot<C>
     boot: boot as BootPayload,
     producer: String(header['producer'] ?? 'unknown'),
     created: String(header['created'] ?? ''),
+    sealed:
+      key !== undefined && seal !== undefined && (await sealValid(seal.code, seal.covered, key)),
     restoreRam: (target) => decodeRam(ram, target),
   };
 }

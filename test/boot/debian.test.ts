@@ -155,11 +155,13 @@ test('Debian: after a resume its clock is set from the RTC again (acpid and the 
   const done = vm.run();
   try {
     await waitFor('the root prompt', () => PROMPT.test(out), 20 * 60_000);
-    const file = await vm.suspend();
+    // Sealed: the file names a disk, which only the key's holder may reopen.
+    const key = crypto.getRandomValues(new Uint8Array(32));
+    const file = await vm.suspend(undefined, { key });
     assert.equal((await done).reason, 'suspended');
     await new Promise((r) => setTimeout(r, 4000)); // suspended for a while
 
-    const vm2 = await Vm.resume(file);
+    const vm2 = await Vm.resume(file, { key });
     let out2 = '';
     vm2.onOutput((b) => (out2 += Buffer.from(b).toString('latin1')));
     const done2 = vm2.run();

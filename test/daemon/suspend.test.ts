@@ -123,7 +123,17 @@ test('resume and suspend refuse bad input with one clear message', async () => {
 
   const extra = await fx.cli(env, ['resume', junk, 'mem=512']);
   assert.equal(extra.code, 2, show(extra));
-  assert.match(extra.stderr, /only --name, --log, --detach and new host ports/);
+  assert.match(extra.stderr, /only --name, --log, --detach, --trust and new host ports/);
+
+  // A key others could read would let them seal files as this user.
+  const keyFile = path.join(env['COLINUX_STATE_DIR']!, 'snapshot.key');
+  fs.mkdirSync(path.dirname(keyFile), { recursive: true });
+  fs.writeFileSync(keyFile, Buffer.alloc(32, 7), { mode: 0o644 });
+  fs.chmodSync(keyFile, 0o644);
+  const shared = await fx.cli(env, ['resume', junk]);
+  assert.equal(shared.code, 2, show(shared));
+  assert.match(shared.stderr, /snapshot\.key: others can read or change it .*chmod 600/);
+  fs.rmSync(keyFile);
 
   const noVm = await fx.cli(env, ['suspend', 'nosuchvm', junk]);
   assert.equal(noVm.code, 4, show(noVm));
@@ -151,6 +161,32 @@ test('resume can move port forwards to other host ports, and nothing else', asyn
   assert.equal(c1.code, 0, show(c1));
   const s = await fx.cli(env, ['suspend', 'w1', file]);
   assert.equal(s.code, 0, show(s));
+
+  // Another user (another state directory, so another key): the file is not
+  // theirs, and it names a listening port and the network, so it is refused
+  // until they say they trust it.
+  const other = fx.env('o');
+  const foreign = await fx.cli(other, ['resume', file]);
+  assert.equal(foreign.code, 2, show(foreign));
+  assert.match(foreign.stderr, /not sealed with your key/);
+  assert.match(foreign.stderr, new RegExp(`eth0: listens on tcp 127\\.0\\.0\\.1:${oldPort}`));
+  assert.match(foreign.stderr, /--trust/);
+  const keyFile = path.join(other['COLINUX_STATE_DIR']!, 'snapshot.key');
+  assert.equal(fs.statSync(keyFile).mode & 0o777, 0o600);
+  const trustPort = await freePort();
+  const trusted = await fx.cli(other, [
+    'resume',
+    file,
+    '--trust',
+    '--detach',
+    '--name',
+    'w2',
+    `eth0=slirp,tcp:${trustPort}:8080`,
+  ]);
+  assert.equal(trusted.code, 0, show(trusted));
+  const viaTrusted = await fetch(`http://127.0.0.1:${trustPort}/`);
+  assert.equal((await viaTrusted.text()).trim(), 'served-25');
+  assert.equal((await fx.cli(other, ['kill', 'w2'])).code, 0);
 
   const moved = await fx.cli(env, ['resume', file, `eth0=slirp,tcp:${newPort}:9999`]);
   assert.equal(moved.code, 2, show(moved));

@@ -5,6 +5,7 @@ import { readContainer, writeContainer, SnapshotError } from '../../src/snapshot
 import { crc32 } from '../../src/snapshot/crc32.js';
 import { decodeRam, encodeRam, PAGE_BYTES } from '../../src/snapshot/ram.js';
 import { deflate, inflate } from '../../src/snapshot/deflate.js';
+import { SEAL_BYTES, SEAL_KEY_BYTES, sealOf, sealValid } from '../../src/snapshot/seal.js';
 
 test('crc32 gives the standard check value', () => {
   assert.equal(crc32(new TextEncoder().encode('123456789')), 0xcbf43926);
@@ -94,4 +95,38 @@ test('deflate and inflate round-trip and inflate holds a stream to its declared 
   await assert.rejects(inflate(z, data.length - 1), /more than/);
   await assert.rejects(inflate(z, data.length + 1), /not the/);
   await assert.rejects(inflate(new Uint8Array([0xff, 0xff, 0xff]), 10), SnapshotError);
+});
+
+test('a seal covers every byte before it: another key, a changed byte or a moved seal is not valid', async () => {
+  const key = crypto.getRandomValues(new Uint8Array(SEAL_KEY_BYTES));
+  const make = (ram: number[]): Uint8Array => {
+    const file = writeContainer({ kind: 'x' }, [['ram', Uint8Array.from(ram)]], SEAL_BYTES);
+    return file;
+  };
+  const sign = async (file: Uint8Array): Promise<Uint8Array> => {
+    const at = file.length - SEAL_BYTES;
+    file.set(await sealOf(file.subarray(0, at), key), at);
+    return file;
+  };
+  const valid = async (file: Uint8Array, k = key): Promise<boolean> => {
+    const { seal } = readContainer(file);
+    assert.ok(seal, 'the reader finds the seal');
+    return sealValid(seal.code, seal.covered, k);
+  };
+  const file = await sign(make([1, 2, 3]));
+  assert.deepEqual([...readContainer(file).sections.get('ram')!], [1, 2, 3]);
+  assert.equal(await valid(file), true);
+  assert.equal(await valid(file, crypto.getRandomValues(new Uint8Array(SEAL_KEY_BYTES))), false);
+  // Other contents with valid CRCs and the first file's seal: refused.
+  const other = make([1, 2, 4]);
+  other.set(file.subarray(file.length - SEAL_BYTES), other.length - SEAL_BYTES);
+  assert.equal(await valid(other), false);
+  // A seal in a bad place, or one with a CRC, is a damaged file.
+  assert.throws(() => readContainer(file.subarray(0, file.length - 1)), SnapshotError);
+  await assert.rejects(sealOf(file, new Uint8Array(8)), RangeError);
+  // Unsealed files have no seal.
+  assert.equal(
+    readContainer(writeContainer({ kind: 'x' }, [['ram', new Uint8Array(4)]])).seal,
+    undefined,
+  );
 });

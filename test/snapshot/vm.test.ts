@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Vm, SnapshotError } from '../../src/index.js';
+import { Vm, SnapshotError, UntrustedSnapshotError } from '../../src/index.js';
 import { ensureDefaultImage } from '../../src/backends/image/index.js';
 import { readContainer, writeContainer } from '../../src/snapshot/container.js';
 
@@ -58,10 +58,21 @@ async function boot(
 /** Build a VM from a snapshot and start it. */
 async function resumed(
   file: Uint8Array,
+  opts?: Parameters<typeof Vm.resume>[1],
 ): Promise<{ vm: Vm; con: Console; done: ReturnType<Vm['run']> }> {
-  const vm = await Vm.resume(file);
+  const vm = await Vm.resume(file, opts);
   const con = new Console(vm);
   return { vm, con, done: vm.run() };
+}
+
+/** `file` with one section changed and its CRC fixed up, keeping the old seal (as an attacker could). */
+function withSection(file: Uint8Array, name: string, edit: (b: Uint8Array) => void): Uint8Array {
+  const { header, sections, seal } = readContainer(file);
+  const copy = new Map([...sections].map(([k, v]) => [k, v.slice()]));
+  edit(copy.get(name)!);
+  const out = writeContainer(header, [...copy], seal?.code.length ?? 0);
+  if (seal) out.set(seal.code, out.length - seal.code.length);
+  return out;
 }
 
 /** Boot to the prompt and start a counter in the background (10 per second into /tmp/count). */
@@ -148,10 +159,37 @@ test('a shared folder goes on after resume: open files, the working directory, n
       'exec 3</mnt/cofs0/in.txt 4>>/mnt/cofs0/log; cd /mnt/cofs0/sub; echo before >&4; echo set-up\n',
     );
     await con.waitFor(/set-up\r?\n/, mark);
-    const file = await vm.suspend();
+    const key = crypto.getRandomValues(new Uint8Array(32));
+    const file = await vm.suspend(undefined, { key });
     assert.equal((await done).reason, 'suspended');
 
-    const { vm: vm2, con: con2, done: done2 } = await resumed(file);
+    // The folder is only the file's to have if it is sealed with the key
+    // resuming it: not without a key, not with another one, not once any
+    // byte after the header was changed (CRCs fixed up, as an attacker would).
+    const refused = (e: unknown): boolean =>
+      e instanceof UntrustedSnapshotError &&
+      e.hostResources.some((r) => r === `cofs0: shared folder ${dir} (read-write)`);
+    await assert.rejects(Vm.resume(file), refused);
+    await assert.rejects(
+      Vm.resume(file, { key: crypto.getRandomValues(new Uint8Array(32)) }),
+      refused,
+    );
+    const forged = withSection(file, 'hart', (b) => (b[b.length - 1]! ^= 1));
+    await assert.rejects(Vm.resume(forged, { key }), refused);
+    let asked: string[] = [];
+    await assert.rejects(
+      Vm.resume(file, {
+        approve: (c) => {
+          asked = c.hostResources;
+          assert.equal(c.sealed, false);
+          throw new SnapshotError('not today');
+        },
+      }),
+      /not today/,
+    );
+    assert.deepEqual(asked, [`cofs0: shared folder ${dir} (read-write)`]);
+
+    const { vm: vm2, con: con2, done: done2 } = await resumed(file, { key });
     vm2.write('cat <&3; ls; echo after >&4; echo made > /mnt/cofs0/new.txt; echo fin-$((1+1))\n');
     await con2.waitFor(/fin-2\r?\n/);
     assert.match(con2.text, /from-the-host\r?\n/);
@@ -177,10 +215,11 @@ test('a disk keeps what the guest wrote before the suspend; snapshot() refuses a
     );
     await con.waitFor(/w-4\r?\n/, mark);
     await assert.rejects(vm.snapshot(), /cobd0 .* is writable/);
-    const file = await vm.suspend();
+    const key = crypto.getRandomValues(new Uint8Array(32));
+    const file = await vm.suspend(undefined, { key });
     assert.equal((await done).reason, 'suspended');
 
-    const { vm: vm2, con: con2, done: done2 } = await resumed(file);
+    const { vm: vm2, con: con2, done: done2 } = await resumed(file, { key });
     vm2.write(
       'head -c 14 /dev/vda; echo; echo written-after | dd of=/dev/vda bs=512 seek=8 conv=fsync 2>/dev/null; poweroff\n',
     );
@@ -190,7 +229,7 @@ test('a disk keeps what the guest wrote before the suspend; snapshot() refuses a
     assert.equal(bytes.subarray(0, 14).toString(), 'written-before');
     assert.equal(bytes.subarray(4096, 4096 + 13).toString(), 'written-after');
     // The disk changed since the snapshot (the resumed VM wrote to it): refused, naming it.
-    await assert.rejects(Vm.resume(file), /cobd0=.*disk\.img changed since the snapshot/);
+    await assert.rejects(Vm.resume(file, { key }), /cobd0=.*disk\.img changed since the snapshot/);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
