@@ -8,8 +8,14 @@
 // enter a store TLB: stores to them take the slow path, which lands here.
 
 import { ramOffset, ramSize, RAM_BASE } from './state';
+import { decodedReset } from './decoded';
 
 export let pageGen: usize = 0;
+// One u32 per page after the words: how many block entries the interpreter
+// made into the page (up to the JIT's page threshold). Only entries of pages
+// that reached it are counted one by one (jit.ts), so cold code costs one
+// counter per page instead of a probe of the entry cache per taken branch.
+export let pageHeat: usize = 0;
 let pages: u32 = 0;
 
 // A page rewritten this often (code and data mixed) is not translated again.
@@ -19,10 +25,11 @@ const MAX_REWRITES: u32 = 1024;
 export function codePagesInit(base: usize, ramBytes: u64): void {
   pageGen = base;
   pages = <u32>(ramBytes >> 12);
+  pageHeat = base + (<usize>pages << 2);
 }
 
 export function codePagesBytes(ramBytes: u64): usize {
-  return <usize>((ramBytes >> 12) << 2);
+  return <usize>((ramBytes >> 12) << 3);
 }
 
 /** The page word for RAM physical address `pa` (caller checked it is in RAM). */
@@ -53,6 +60,11 @@ export function codeWrittenRange(pa: u64, len: u64): void {
   for (let p = first; p <= last; p++) codeWritten(RAM_BASE + (p << 12));
 }
 
+/** The word of the page holding linear-memory address `host` (in RAM). */
+@inline export function codeWordAt(host: usize): u32 {
+  return load<u32>(pageGen + (((host - ramOffset) >> 12) << 2));
+}
+
 /**
  * Mark the page holding linear-memory address `host` as code; returns its
  * word (translations made now are valid while it is unchanged), or 0 if the
@@ -70,6 +82,8 @@ export function markCodePage(host: usize): u32 {
 
 /** Forget every translation of every page (the host dropped all compiled code). */
 export function codePagesReset(): void {
+  memory.fill(pageHeat, 0, <usize>pages << 2);
+  decodedReset();
   for (let p: u32 = 0; p < pages; p++) {
     const w = pageGen + (<usize>p << 2);
     const v = load<u32>(w);

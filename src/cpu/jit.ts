@@ -17,7 +17,7 @@ import * as S from './state';
 import { hart } from './state';
 import * as M from './mmu';
 import { tlbLookup, loadSlow, storeSlow, extendLoad } from './mmu';
-import { pageGen, markCodePage, codePagesReset } from './codepages';
+import { pageGen, pageHeat, markCodePage, codePagesReset } from './codepages';
 import { mul128 } from './fpu';
 import * as F from './fpu';
 import { execFp } from './fp';
@@ -32,6 +32,9 @@ export let jitStatus: i32 = 0;
 export let jitCodeWritten: bool = false;
 
 let threshold: u32 = 50;
+// Entries a page must see before its entries are counted one by one (a
+// sixteenth of the threshold: a block that gets hot is delayed little).
+let pageHot: u32 = 3;
 // Leave run() as soon as an entry is hart.jitQueued, so it is translated before it
 // runs at all (tests: every instruction of a program then runs translated).
 let eager: bool = false;
@@ -66,6 +69,16 @@ export function jitDispatch(pc: u64, n: i32): i32 {
     if ((<u32>pc & 0xfff) > 0xffc) break;
     const host = tlbLookup(M.fetchTable, pc, 1); // the check above keeps 4 bytes in the page
     if (host == 0) break;
+    const page = (host - S.ramOffset) >> 12;
+    // A page still cold is counted as a whole, not yet entry by entry (it
+    // has no translations: they need entries counted to the threshold).
+    const heat = pageHeat + (page << 2);
+    const h = load<u32>(heat);
+    if (h < pageHot) {
+      store<u32>(heat, h + 1);
+      break;
+    }
+    const current = load<u32>(pageGen + (page << 2));
     const e = entryOf(host);
     if (load<u32>(e) != <u32>host) {
       store<u32>(e, <u32>host);
@@ -75,7 +88,6 @@ export function jitDispatch(pc: u64, n: i32): i32 {
     }
     const fn = load<u32>(e, 8);
     const word = load<u32>(e, 4);
-    const current = load<u32>(pageGen + (((host - S.ramOffset) >> 12) << 2));
     if (fn == 0 || word != current) {
       // A translation, or a refusal, made under an older page word is void.
       if (word != 0 && word != current) {
@@ -125,6 +137,7 @@ export function jitEnable(on: bool, hot: u32, translateFirst: bool): void {
   jitOn = on;
   eager = translateFirst;
   threshold = hot == 0 ? 1 : hot;
+  pageHot = threshold >> 4;
 }
 
 export function jitQueue(): usize { return jitQueueArea(); }
