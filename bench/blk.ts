@@ -93,6 +93,7 @@ async function main(): Promise<number> {
         `mem=${MEM_MIB}`,
         `cobd0=${disk}`,
         'root=/dev/cobd0',
+        'eth0=none',
         '--cmd',
         guestCmd,
       ],

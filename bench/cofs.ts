@@ -133,6 +133,7 @@ async function main(): Promise<number> {
         `mem=${MEM_MIB}`,
         `cobd0=${disk}`,
         `cofs0=${share}`,
+        'eth0=none',
         '--cmd',
         guestCmd,
       ],

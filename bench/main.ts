@@ -361,6 +361,8 @@ async function core(opts: Options): Promise<number> {
         `kernel=${kernel}`,
         `initrd=${initrd}`,
         `mem=${MEM_MIB}`,
+        // The same board as QEMU's (-nic none); net.ts adds a card to both.
+        'eth0=none',
         ...(opts.jit ? [] : ['jit=off']),
         ...extra,
       ],

@@ -172,7 +172,7 @@ async function main(): Promise<number> {
     for (let i = 1; i <= opts.runs; i++) {
       const c = await colinuxRun(
         cli,
-        [`kernel=${image.kernel}`, `initrd=${image.initrd}`, `mem=${MEM_MIB}`],
+        [`kernel=${image.kernel}`, `initrd=${image.initrd}`, `mem=${MEM_MIB}`, 'eth0=none'],
         join(work, `colinux-${i}.snap`),
         `bench-snap-${process.pid}`,
       );

@@ -43,6 +43,8 @@ export interface Source {
   line?: number;
   /** Human form: `vm.conf:3` or `command line`. */
   where: string;
+  /** Not given at all: colinux's default (e.g. eth0=slirp). */
+  byDefault?: true;
 }
 
 export type SettingName =
@@ -317,9 +319,9 @@ export const SETTINGS: readonly SettingSpec[] = [
     supported: true,
     kind: 'nic',
     placeholder:
-      'slirp[,<mac>][,tcp:<hostport>:<guestport>[:<count>]/udp:…][,restrict] | switch:<name>[,<mac>]',
+      'slirp[,<mac>][,tcp:<hostport>:<guestport>[:<count>]/udp:…][,restrict] | switch:<name>[,<mac>] | none',
     example: 'eth0=slirp,,tcp:2222:22',
-    description: `network card ethN (N = 0 to ${MAX_ETH_INDEX}), via virtio-net: slirp = user-mode NAT (guest 10.0.2.15 by DHCP, host reachable at 10.0.2.2, DNS 10.0.2.3) with host→guest port forwards bound to 127.0.0.1 unless tcp:ADDR:… says otherwise, restrict = no access to the host or outside; switch:NAME = an Ethernet segment shared with this user's other VMs on switch NAME; the MAC defaults to one derived from --name`,
+    description: `network card ethN (N = 0 to ${MAX_ETH_INDEX}), via virtio-net: slirp = user-mode NAT (guest 10.0.2.15 by DHCP, host reachable at 10.0.2.2, DNS 10.0.2.3) with host→guest port forwards bound to 127.0.0.1 unless tcp:ADDR:… says otherwise, restrict = no access to the host or outside; switch:NAME = an Ethernet segment shared with this user's other VMs on switch NAME; none = no such card; the MAC defaults to one derived from --name. Without an eth0= setting a VM gets eth0=slirp (when a virtio slot is free)`,
   },
   {
     name: 'cofs',
@@ -628,6 +630,8 @@ export interface ParseOptions {
 interface Ctx {
   cfg: VmConfig;
   cwd: string;
+  /** Cards an `ethN=` named (`none` included): eth0 is not added by default then. */
+  nicsNamed: Set<number>;
   readFile: (path: string) => string;
   /** Absolute paths of the files being read, outermost first (for loop detection). */
   stack: string[];
@@ -896,12 +900,18 @@ function applyNic(
 ): void {
   const index = Number(name.slice('eth'.length));
   if (index > MAX_ETH_INDEX) bad(`network cards go from eth0= to eth${MAX_ETH_INDEX}=`);
-  if (value === '') bad(`empty value; use ${NIC_FORMS}`);
+  if (value === '') bad(`empty value; use ${NIC_FORMS}, or none`);
+  const cfg = ctx.cfg;
+  ctx.nicsNamed.add(index);
+  const others = cfg.nics.filter((n) => n.index !== index);
+  if (value === 'none') {
+    cfg.nics = others;
+    return;
+  }
   const spec = parseNicSpec(value);
   if (typeof spec === 'string') bad(spec);
-  const cfg = ctx.cfg;
   const nic: NicConfig = { ...spec, index, source: whereOf(ctx, loc) };
-  cfg.nics = [...cfg.nics.filter((n) => n.index !== index), nic].sort((a, b) => a.index - b.index);
+  cfg.nics = [...others, nic].sort((a, b) => a.index - b.index);
 }
 
 /** `ethN=…` lines for formatConfig. */
@@ -1108,6 +1118,7 @@ export function parseRunArgs(argv: string[], opts: ParseOptions = {}): VmConfig 
   const ctx: Ctx = {
     cfg,
     cwd,
+    nicsNamed: new Set(),
     readFile: opts.readFile ?? ((p) => fs.readFileSync(p, 'utf8')),
     stack: [],
   };
@@ -1166,9 +1177,26 @@ export function parseRunArgs(argv: string[], opts: ParseOptions = {}): VmConfig 
   return cfg;
 }
 
-/** Disks and network cards share the board's virtio slots. */
+/**
+ * Disks and network cards share the board's virtio slots. Unless the
+ * settings name eth0= (`eth0=none` included), the VM gets eth0=slirp, as a
+ * VM in QEMU or Lima gets a network by default, if a slot is free for it.
+ */
 function finishNics(ctx: Ctx): void {
   const cfg = ctx.cfg;
+  if (
+    !ctx.nicsNamed.has(0) &&
+    cfg.disks.length + cfg.nics.length + cfg.shares.length < VIRTIO_SLOTS
+  ) {
+    const nic: NicConfig = {
+      kind: 'slirp',
+      restrict: false,
+      forwards: [],
+      index: 0,
+      source: { where: 'default', byDefault: true },
+    };
+    cfg.nics = [nic, ...cfg.nics];
+  }
   const used = cfg.disks.length + cfg.nics.length;
   if (cfg.nics.length === 0 || used <= VIRTIO_SLOTS) return;
   const extra = cfg.nics[Math.max(0, VIRTIO_SLOTS - cfg.disks.length)]!;

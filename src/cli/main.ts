@@ -265,6 +265,7 @@ async function cmdResume(argv: string[]): Promise<number> {
   const forwards: Record<number, PortForward[]> = {};
   try {
     for (const n of parseRunArgs(nicArgs, { cwd: process.cwd() }).nics) {
+      if (n.source.byDefault) continue; // not one given here
       if (n.kind !== 'slirp') {
         return fail(`resume: eth${n.index}=: only the port forwards of a slirp card can change`);
       }

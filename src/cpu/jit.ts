@@ -33,8 +33,8 @@ export let jitCodeWritten: bool = false;
 
 let threshold: u32 = 50;
 // Entries a page must see before its entries are counted one by one (a
-// sixteenth of the threshold: a block that gets hot is delayed little).
-let pageHot: u32 = 3;
+// quarter of the threshold: a block that gets hot is delayed little).
+let pageHot: u32 = 12;
 // Leave run() as soon as an entry is hart.jitQueued, so it is translated before it
 // runs at all (tests: every instruction of a program then runs translated).
 let eager: bool = false;
@@ -137,7 +137,7 @@ export function jitEnable(on: bool, hot: u32, translateFirst: bool): void {
   jitOn = on;
   eager = translateFirst;
   threshold = hot == 0 ? 1 : hot;
-  pageHot = threshold >> 4;
+  pageHot = threshold >> 2;
 }
 
 export function jitQueue(): usize { return jitQueueArea(); }

@@ -372,6 +372,34 @@ test('ethN=: slirp with MAC, forwards and restrict; switch:NAME; canonical form'
   assert.deepEqual(parseRunArgs(['ethx=2', 'eth0']).kernelArgs, ['ethx=2', 'eth0']);
 });
 
+test('eth0=slirp unless the settings name eth0= (none included), when a virtio slot is free', () => {
+  const plain = parseMem([]);
+  assert.deepEqual(
+    plain.nics.map((n) => [n.index, n.kind, n.source.where]),
+    [[0, 'slirp', 'default']],
+  );
+  assert.match(formatConfig(plain), /^eth0=slirp {2}\[default\]$/m);
+  assert.deepEqual(parseMem(['eth0=none']).nics, []);
+  // A file's eth0=none, then the command line's card: the last one wins.
+  assert.deepEqual(
+    parseMem(['@vm.conf', 'eth0=switch:lab'], { '/w/vm.conf': 'eth0=none\n' }).nics.map(
+      (n) => n.kind,
+    ),
+    ['switch'],
+  );
+  assert.deepEqual(parseMem(['eth0=slirp', 'eth0=none']).nics, []);
+  assert.deepEqual(
+    parseMem(['eth1=switch:lab']).nics.map((n) => [n.index, n.kind]),
+    [
+      [0, 'slirp'],
+      [1, 'switch'],
+    ],
+  );
+  // Eight disks fill the board: no card is added, and nothing fails.
+  const disks = Array.from({ length: 8 }, (_, i) => `cobd${i}=/w/d${i}.img`);
+  assert.deepEqual(parseMem(disks).nics, []);
+});
+
 test('ethN=: bad values get one clear message each', () => {
   const bad: Array<[string, string]> = [
     ['eth16=slirp', 'network cards go from eth0= to eth15='],
