@@ -8,7 +8,6 @@
 // enter a store TLB: stores to them take the slow path, which lands here.
 
 import { ramOffset, ramSize, RAM_BASE } from './state';
-import { decodedReset } from './decoded';
 
 export let pageGen: usize = 0;
 // One u32 per page after the words: how many block entries the interpreter
@@ -60,11 +59,6 @@ export function codeWrittenRange(pa: u64, len: u64): void {
   for (let p = first; p <= last; p++) codeWritten(RAM_BASE + (p << 12));
 }
 
-/** The word of the page holding linear-memory address `host` (in RAM). */
-@inline export function codeWordAt(host: usize): u32 {
-  return load<u32>(pageGen + (((host - ramOffset) >> 12) << 2));
-}
-
 /**
  * Mark the page holding linear-memory address `host` as code; returns its
  * word (translations made now are valid while it is unchanged), or 0 if the
@@ -83,7 +77,6 @@ export function markCodePage(host: usize): u32 {
 /** Forget every translation of every page (the host dropped all compiled code). */
 export function codePagesReset(): void {
   memory.fill(pageHeat, 0, <usize>pages << 2);
-  decodedReset();
   for (let p: u32 = 0; p < pages; p++) {
     const w = pageGen + (<usize>p << 2);
     const v = load<u32>(w);

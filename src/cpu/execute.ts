@@ -12,7 +12,6 @@ import {
   MSTATUS_TSR,
 } from './state';
 import * as M from './mmu';
-import * as D from './decoded';
 import { loadInt, storeInt, fetchSlow, atomicPointer, flushTlb, ACC_LOAD, ACC_STORE } from './mmu';
 import * as C from './csr';
 import { csrRead, csrWrite, csrWritable, pendingInterrupt, wfiWake } from './csr';
@@ -209,26 +208,8 @@ export function run(budget: i32): i32 {
     n--;
 
     let inst: u32;
-    let raw: u32 = 0;
-    let op: Op = Op.ILLEGAL;
-    let len: u64 = 4;
-    let decoded = false;
-    // The entry of this halfword in the current page's decoded instructions
-    // (decoded.ts), or 0 when fetched through fetchSlow.
-    let entry: usize = 0;
     if ((pc >> 12) == M.fetchVpn && (<u32>pc & 0xfff) <= 0xffc) {
-      entry = D.fetchDecoded + ((<usize>pc & 0xffe) << 2);
-      const v = load<u64>(entry);
-      if ((v >> D.GEN_SHIFT) == D.fetchGen) {
-        inst = <u32>v;
-        raw = <u32>(v >> 32) & 0xffff;
-        op = <Op>(<i32>(v >> 48) & 0x1ff);
-        if (raw != 0) len = 2;
-        else raw = inst;
-        decoded = true;
-      } else {
-        inst = load<u32>(<usize>(pc + M.fetchAdd));
-      }
+      inst = load<u32>(<usize>(pc + M.fetchAdd));
     } else {
       inst = fetchSlow(pc);
       if (hr.excCause >= 0) {
@@ -236,31 +217,23 @@ export function run(budget: i32): i32 {
         continue;
       }
     }
-    if (!decoded) {
-      // Not from the decoded page: decode it (and keep it there if it has an entry).
-      raw = inst;
-      if ((inst & 3) != 3) {
-        raw = inst & 0xffff;
-        // Expansions are memoised per 16-bit encoding; 1 marks an illegal one
-        // (a real expansion always ends in binary 11).
-        const slot = RVC_CACHE + (<usize>raw << 2);
-        inst = load<u32>(slot);
-        if (inst == 0) {
-          inst = expandCompressed(raw);
-          if (inst == 0) inst = 1;
-          store<u32>(slot, inst);
-        }
-        len = 2;
-      }
-      op = decode(inst);
-      if (entry != 0 && op != Op.ILLEGAL && D.fetchGen != D.NO_GEN) {
-        store<u64>(
-          entry,
-          <u64>inst | (<u64>(len == 2 ? raw : 0) << 32) | (<u64>op << 48) | (D.fetchGen << D.GEN_SHIFT),
-        );
-      }
-    }
     store<u64>(xr, 0);
+    let len: u64 = 4;
+    let raw = inst;
+    if ((inst & 3) != 3) {
+      raw = inst & 0xffff;
+      // Expansions are memoised per 16-bit encoding; 1 marks an illegal one
+      // (a real expansion always ends in binary 11).
+      const slot = RVC_CACHE + (<usize>raw << 2);
+      inst = load<u32>(slot);
+      if (inst == 0) {
+        inst = expandCompressed(raw);
+        if (inst == 0) inst = 1;
+        store<u32>(slot, inst);
+      }
+      len = 2;
+    }
+    const op = decode(inst);
     const rd = (inst >> 7) & 31;
     const rs1 = (inst >> 15) & 31;
     const rs2 = (inst >> 20) & 31;

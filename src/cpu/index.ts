@@ -17,7 +17,6 @@ export {
 } from './jit';
 export { loadTable, storeTable, tlbIndexMask } from './mmu';
 import { codePagesInit, codePagesBytes, codeWrittenRange } from './codepages';
-import { decodedInit, decodedBytes } from './decoded';
 import { expandCompressed } from './compressed';
 import { jitFlush as jitFlushEntries } from './jit';
 import { decode } from '../../build/decoder';
@@ -27,7 +26,6 @@ import { decode } from '../../build/decoder';
 //   hart block              HART_BYTES (state.ts)
 //   guest RAM               from a 64 KiB boundary, + a 64 KiB guard page
 //   code-page table         two words per RAM page (codepages.ts)
-//   decoded pages           decoded.ts
 // Each part's offset follows from the RAM size alone, so layout() and init()
 // compute the same plan.
 @inline function hartBlock(): usize {
@@ -40,11 +38,8 @@ import { decode } from '../../build/decoder';
 @inline function tableStart(ramBytes: u32): u64 {
   return <u64>ramStart() + <u64>ramBytes + 0x1_0000;
 }
-@inline function decodedStart(ramBytes: u32): u64 {
-  return (tableStart(ramBytes) + <u64>codePagesBytes(<u64>ramBytes) + 63) & ~(<u64>63);
-}
 @inline function memoryEnd(ramBytes: u32): u64 {
-  return (decodedStart(ramBytes) + <u64>decodedBytes() + 0xffff) & ~(<u64>0xffff);
+  return (tableStart(ramBytes) + <u64>codePagesBytes(<u64>ramBytes) + 0xffff) & ~(<u64>0xffff);
 }
 
 /**
@@ -65,7 +60,6 @@ export function init(ramBytes: u32): usize {
   S.ramOffset = ramStart();
   S.ramSize = <u64>ramBytes;
   codePagesInit(<usize>tableStart(ramBytes), <u64>ramBytes);
-  decodedInit(<usize>decodedStart(ramBytes));
   reset();
   return ramStart();
 }
@@ -200,7 +194,6 @@ export function ramOffset(): usize { return S.ramOffset; }
 /** The host wrote guest RAM [pa, pa + len) directly (DMA, loaders): drop translations there. */
 export function hostWrote(pa: u64, len: u64): void {
   codeWrittenRange(pa, len);
-  M.invalidateFetch();
 }
 
 /**

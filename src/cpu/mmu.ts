@@ -23,8 +23,7 @@ import {
 import * as S from './state';
 import { mmioRead, mmioWrite } from './host';
 import { pmpAllows } from './pmp';
-import { isCodePage, codeWritten, codeWordAt, markCodePage } from './codepages';
-import { decodedAttach, decodedDetach } from './decoded';
+import { isCodePage, codeWritten } from './codepages';
 import * as J from './jit';
 
 export const ACC_FETCH: u32 = 0;
@@ -461,7 +460,7 @@ export function storeSlow(va: u64, size: u32, v: u64): void {
   if (inRam(pa, size)) {
     if (isHtifPage(pa)) {
       writeRam(ramPtr(pa), size, v);
-      if (codeStored(pa)) J.jitCodeWritten = true;
+      if (codeWritten(pa)) J.jitCodeWritten = true;
       if (pa <= htifTohost && pa + size > htifTohost) {
         const word = load<u64>(ramPtr(htifTohost));
         if (word != 0) {
@@ -473,10 +472,9 @@ export function storeSlow(va: u64, size: u32, v: u64): void {
       return;
     }
     if (isCodePage(pa)) {
-      // Code ran from here (translated or decoded): the store stays on the
-      // slow path and drops what was made of the page.
+      // Translated code lives here: the store stays on the slow path and drops it.
       writeRam(ramPtr(pa), size, v);
-      codeStored(pa);
+      codeWritten(pa);
       J.jitCodeWritten = true;
       return;
     }
@@ -508,7 +506,7 @@ export function atomicPointer(va: u64, size: u32, access: u32): usize {
   }
   if (access == ACC_STORE) {
     // The write drops the page's translations, so it may enter the store table.
-    codeStored(pa);
+    codeWritten(pa);
     if (cacheable(pa, ACC_STORE) && !isHtifPage(pa)) tlbFill(storeTable, va, pa);
   } else if (cacheable(pa, ACC_LOAD)) {
     tlbFill(loadTable, va, pa);
@@ -516,39 +514,9 @@ export function atomicPointer(va: u64, size: u32, access: u32): usize {
   return ramPtr(pa);
 }
 
-// Instruction fetch: a one-entry cache of the current code page in front of
-// the fetch TLB, with the page's decoded instructions (decoded.ts).
+// Instruction fetch: a one-entry cache of the current code page in front of the fetch TLB.
 export let fetchVpn: u64 = INVALID_TAG;
 export let fetchAdd: u64 = 0;
-let fetchHostPage: usize = 0;
-
-/**
- * A store hit a RAM page marked as code: it is code no more until run again.
- * Returns true if the page was marked. The next fetch from it looks again.
- */
-function codeStored(pa: u64): bool {
-  const had = codeWritten(pa);
-  if (had && (ramPtr(pa) & ~(<usize>0xfff)) == fetchHostPage) fetchVpn = INVALID_TAG;
-  return had;
-}
-
-/**
- * Make the RAM page at `hostPage` the current fetch page: mark it as code
- * (so writes to it are seen) and attach its decoded instructions; a page
- * written too often to be treated as code is fetched without them.
- */
-function attachFetchPage(hostPage: usize): void {
-  const before = codeWordAt(hostPage);
-  const word = markCodePage(hostPage);
-  if (word == 0) {
-    decodedDetach();
-    fetchHostPage = 0;
-    return;
-  }
-  if ((before & 1) == 0) dropStoreEntries(hostPage);
-  decodedAttach(hostPage, word);
-  fetchHostPage = hostPage;
-}
 
 export function invalidateFetch(): void {
   fetchVpn = INVALID_TAG;
@@ -590,7 +558,6 @@ export function fetchSlow(va: u64): u32 {
       }
       tlbFill(fetchTable, va, pa);
     }
-    attachFetchPage(host & ~(<usize>0xfff));
     fetchVpn = vpn;
     fetchAdd = <u64>host - va;
     return load<u32>(host);
