@@ -17,6 +17,7 @@ import * as C from './csr';
 import { csrRead, csrWrite, csrWritable, pendingInterrupt, wfiWake } from './csr';
 import { takeTrap, mret, sret } from './trap';
 import { expandCompressed } from './compressed';
+import { bitmanip } from './bitmanip';
 import { execFp } from './fp';
 import { decode, Op } from '../../build/decoder';
 import * as F from './fpu';
@@ -317,6 +318,16 @@ export function run(budget: i32): i32 {
       case Op.AMOMINU_D: case Op.AMOMAXU_D:
         execAmo(inst, rd, rs1, rs2);
         if (hr.excCause >= 0) { pc = exceptionTrap(pc); continue; }
+        break;
+      case Op.SH1ADD: case Op.SH2ADD: case Op.SH3ADD: case Op.ADD_UW: case Op.SH1ADD_UW:
+      case Op.SH2ADD_UW: case Op.SH3ADD_UW: case Op.SLLI_UW: case Op.ANDN: case Op.ORN:
+      case Op.XNOR: case Op.CLZ: case Op.CTZ: case Op.CPOP: case Op.CLZW: case Op.CTZW:
+      case Op.CPOPW: case Op.SEXT_B: case Op.SEXT_H: case Op.ZEXT_H: case Op.MIN: case Op.MINU:
+      case Op.MAX: case Op.MAXU: case Op.ROL: case Op.ROR: case Op.RORI: case Op.ROLW:
+      case Op.RORW: case Op.RORIW: case Op.ORC_B: case Op.REV8: case Op.CLMUL: case Op.CLMULH:
+      case Op.CLMULR: case Op.BCLR: case Op.BEXT: case Op.BINV: case Op.BSET: case Op.BCLRI:
+      case Op.BEXTI: case Op.BINVI: case Op.BSETI: case Op.CZERO_EQZ: case Op.CZERO_NEZ:
+        xset(xr, rd, bitmanip(op, xget(xr, rs1), xget(xr, rs2), inst));
         break;
       case Op.FENCE: case Op.FENCE_I: // one hart, and stores to code already dropped its translations
         break;

@@ -8,8 +8,9 @@
  * Adding an instruction is one entry here plus its semantics in each engine.
  *
  * Encodings from the unprivileged spec's instruction listings (RV64I §4, M
- * §13, A §14, F §20, D §21, Zicsr §7, Zifencei §6; opcode map, chapter 34)
- * and the privileged spec (mret, sret, wfi, sfence.vma). An encoding no
+ * §13, A §14, F §20, D §21, Zicsr §7, Zifencei §6, Zicond §12, the bit
+ * manipulation extensions Zba, Zbb, Zbc and Zbs §28; opcode map, chapter
+ * 34) and the privileged spec (mret, sret, wfi, sfence.vma). An encoding no
  * entry matches is illegal, so reserved encodings trap exactly.
  *
  * Plain data and no imports: the build reads it before the core exists.
@@ -40,7 +41,20 @@ export type Format =
   /** FP: rd, rs1, rs2, rm (which register files depends on the instruction) */
   | 'FR';
 
-export type Extension = 'I' | 'M' | 'A' | 'F' | 'D' | 'Zicsr' | 'Zifencei' | 'Priv';
+export type Extension =
+  | 'I'
+  | 'M'
+  | 'A'
+  | 'F'
+  | 'D'
+  | 'Zicsr'
+  | 'Zifencei'
+  | 'Zicond'
+  | 'Zba'
+  | 'Zbb'
+  | 'Zbc'
+  | 'Zbs'
+  | 'Priv';
 
 export interface Instruction {
   /** Spec mnemonic in capitals, dots as underscores (FCVT_W_S). */
@@ -80,9 +94,26 @@ function rtype(name: string, opcode: number, funct3: number, funct7: number, ext
   def(name, OPC | F3 | F7, opcode | f3(funct3) | f7(funct7), 'R', ext);
 }
 /** Shifts by an immediate: funct6 above a 6-bit shamt (RV64), or funct7 above 5 bits (the W forms). */
-function shift(name: string, opcode: number, funct3: number, top: number, w: boolean): void {
-  if (w) def(name, OPC | F3 | F7, opcode | f3(funct3) | f7(top), 'shift', 'I');
-  else def(name, OPC | F3 | (0x3f << 26), opcode | f3(funct3) | (top << 26), 'shift', 'I');
+function shift(
+  name: string,
+  opcode: number,
+  funct3: number,
+  top: number,
+  w: boolean,
+  ext: Extension = 'I',
+): void {
+  if (w) def(name, OPC | F3 | F7, opcode | f3(funct3) | f7(top), 'shift', ext);
+  else def(name, OPC | F3 | (0x3f << 26), opcode | f3(funct3) | (top << 26), 'shift', ext);
+}
+/** One register in, one out: opcode, funct3 and the whole imm[11:0] (funct12) fixed. */
+function unary(
+  name: string,
+  opcode: number,
+  funct3: number,
+  funct12: number,
+  ext: Extension,
+): void {
+  def(name, OPC | F3 | (0xfff << 20), opcode | f3(funct3) | (funct12 << 20), 'I', ext);
 }
 /** LR, SC and the AMOs by funct5 (aq and rl are free); LR also needs rs2 = 0. */
 function amo(name: string, funct5: number, d: boolean): void {
@@ -216,6 +247,57 @@ for (const [s, d, x, ext] of [
 }
 fpRs2('FCVT_S_D', 0x20, 1, 'D');
 fpRs2('FCVT_D_S', 0x21, 0, 'D');
+// Zba: address generation
+rtype('SH1ADD', 0x33, 2, 0x10, 'Zba');
+rtype('SH2ADD', 0x33, 4, 0x10, 'Zba');
+rtype('SH3ADD', 0x33, 6, 0x10, 'Zba');
+rtype('ADD_UW', 0x3b, 0, 0x04, 'Zba');
+rtype('SH1ADD_UW', 0x3b, 2, 0x10, 'Zba');
+rtype('SH2ADD_UW', 0x3b, 4, 0x10, 'Zba');
+rtype('SH3ADD_UW', 0x3b, 6, 0x10, 'Zba');
+shift('SLLI_UW', 0x1b, 1, 0x02, false, 'Zba');
+// Zbb: basic bit manipulation
+rtype('ANDN', 0x33, 7, 0x20, 'Zbb');
+rtype('ORN', 0x33, 6, 0x20, 'Zbb');
+rtype('XNOR', 0x33, 4, 0x20, 'Zbb');
+unary('CLZ', 0x13, 1, 0x600, 'Zbb');
+unary('CTZ', 0x13, 1, 0x601, 'Zbb');
+unary('CPOP', 0x13, 1, 0x602, 'Zbb');
+unary('SEXT_B', 0x13, 1, 0x604, 'Zbb');
+unary('SEXT_H', 0x13, 1, 0x605, 'Zbb');
+unary('CLZW', 0x1b, 1, 0x600, 'Zbb');
+unary('CTZW', 0x1b, 1, 0x601, 'Zbb');
+unary('CPOPW', 0x1b, 1, 0x602, 'Zbb');
+rtype('MIN', 0x33, 4, 0x05, 'Zbb');
+rtype('MINU', 0x33, 5, 0x05, 'Zbb');
+rtype('MAX', 0x33, 6, 0x05, 'Zbb');
+rtype('MAXU', 0x33, 7, 0x05, 'Zbb');
+// zext.h is packw with rs2 = x0 (RV64).
+def('ZEXT_H', OPC | F3 | F7 | RS2, 0x3b | f3(4) | f7(0x04), 'I', 'Zbb');
+rtype('ROL', 0x33, 1, 0x30, 'Zbb');
+rtype('ROR', 0x33, 5, 0x30, 'Zbb');
+rtype('ROLW', 0x3b, 1, 0x30, 'Zbb');
+rtype('RORW', 0x3b, 5, 0x30, 'Zbb');
+shift('RORI', 0x13, 5, 0x18, false, 'Zbb');
+shift('RORIW', 0x1b, 5, 0x30, true, 'Zbb');
+unary('ORC_B', 0x13, 5, 0x287, 'Zbb');
+unary('REV8', 0x13, 5, 0x6b8, 'Zbb');
+// Zbc: carry-less multiplication
+rtype('CLMUL', 0x33, 1, 0x05, 'Zbc');
+rtype('CLMULR', 0x33, 2, 0x05, 'Zbc');
+rtype('CLMULH', 0x33, 3, 0x05, 'Zbc');
+// Zbs: single-bit instructions
+rtype('BCLR', 0x33, 1, 0x24, 'Zbs');
+rtype('BEXT', 0x33, 5, 0x24, 'Zbs');
+rtype('BINV', 0x33, 1, 0x34, 'Zbs');
+rtype('BSET', 0x33, 1, 0x14, 'Zbs');
+shift('BCLRI', 0x13, 1, 0x12, false, 'Zbs');
+shift('BEXTI', 0x13, 5, 0x12, false, 'Zbs');
+shift('BINVI', 0x13, 1, 0x1a, false, 'Zbs');
+shift('BSETI', 0x13, 1, 0x0a, false, 'Zbs');
+// Zicond: integer conditional operations
+rtype('CZERO_EQZ', 0x33, 5, 0x07, 'Zicond');
+rtype('CZERO_NEZ', 0x33, 7, 0x07, 'Zicond');
 
 /** Every instruction; its Op number in the core is its index + 1 (0 is ILLEGAL). */
 export const INSTRUCTIONS: readonly Instruction[] = table;

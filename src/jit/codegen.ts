@@ -247,7 +247,80 @@ class Emitter {
         return this.operand32(a).operand32(b).op(Op.i32ShrU).op(Op.i64ExtendI32S);
       case 'sraw':
         return this.operand32(a).operand32(b).op(Op.i32ShrS).op(Op.i64ExtendI32S);
+      case 'sh1add':
+      case 'sh2add':
+      case 'sh3add':
+        return this.operand(a).i64(Number(op[2])).op(Op.i64Shl).operand(b).op(Op.i64Add);
+      case 'adduw':
+        return this.zext32(a).operand(b).op(Op.i64Add);
+      case 'sh1adduw':
+      case 'sh2adduw':
+      case 'sh3adduw':
+        return this.zext32(a).i64(Number(op[2])).op(Op.i64Shl).operand(b).op(Op.i64Add);
+      case 'slliuw':
+        return this.zext32(a).operand(b).op(Op.i64Shl);
+      case 'andn':
+        return this.operand(a).operand(b).i64(-1).op(Op.i64Xor).op(Op.i64And);
+      case 'orn':
+        return this.operand(a).operand(b).i64(-1).op(Op.i64Xor).op(Op.i64Or);
+      case 'xnor':
+        return this.operand(a).operand(b).op(Op.i64Xor).i64(-1).op(Op.i64Xor);
+      case 'min':
+      case 'minu':
+      case 'max':
+      case 'maxu': {
+        // select(a, b, a < b) for min, (b < a) for max.
+        const less = op === 'min' || op === 'max' ? Op.i64LtS : Op.i64LtU;
+        this.operand(a).operand(b);
+        if (op.startsWith('min')) this.operand(a).operand(b);
+        else this.operand(b).operand(a);
+        return this.op(less).op(Op.select);
+      }
+      case 'rol':
+        return this.operand(a).operand(b).op(Op.i64Rotl);
+      case 'ror':
+        return this.operand(a).operand(b).op(Op.i64Rotr);
+      case 'rolw':
+        return this.operand32(a).operand32(b).op(Op.i32Rotl).op(Op.i64ExtendI32S);
+      case 'rorw':
+        return this.operand32(a).operand32(b).op(Op.i32Rotr).op(Op.i64ExtendI32S);
+      case 'clz':
+        return this.operand(a).op(Op.i64Clz);
+      case 'ctz':
+        return this.operand(a).op(Op.i64Ctz);
+      case 'cpop':
+        return this.operand(a).op(Op.i64Popcnt);
+      case 'clzw':
+        return this.operand32(a).op(Op.i32Clz).op(Op.i64ExtendI32U);
+      case 'ctzw':
+        return this.operand32(a).op(Op.i32Ctz).op(Op.i64ExtendI32U);
+      case 'cpopw':
+        return this.operand32(a).op(Op.i32Popcnt).op(Op.i64ExtendI32U);
+      case 'sextb':
+        return this.operand(a).op(Op.i64Extend8S);
+      case 'sexth':
+        return this.operand(a).op(Op.i64Extend16S);
+      case 'zexth':
+        return this.operand(a).i64(0xffff).op(Op.i64And);
+      case 'bset':
+        return this.operand(a).i64(1).operand(b).op(Op.i64Shl).op(Op.i64Or);
+      case 'bclr':
+        return this.operand(a).i64(1).operand(b).op(Op.i64Shl).i64(-1).op(Op.i64Xor).op(Op.i64And);
+      case 'binv':
+        return this.operand(a).i64(1).operand(b).op(Op.i64Shl).op(Op.i64Xor);
+      case 'bext':
+        return this.operand(a).operand(b).op(Op.i64ShrU).i64(1).op(Op.i64And);
+      case 'czeroeqz':
+        // select(0, a, b == 0)
+        return this.i64(0).operand(a).operand(b).op(Op.i64Eqz).op(Op.select);
+      case 'czeronez':
+        // select(a, 0, b == 0)
+        return this.operand(a).i64(0).operand(b).op(Op.i64Eqz).op(Op.select);
     }
+  }
+  /** The low 32 bits of an operand, zero-extended to 64. */
+  zext32(o: Operand): this {
+    return this.operand32(o).op(Op.i64ExtendI32U);
   }
 
   /** va = x[rs1] + imm; e = the TLB entry of table `tableLocal`; leaves "hit" (i32) on the stack. */

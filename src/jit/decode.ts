@@ -3,7 +3,8 @@
  * core's decoder of the one instruction table (src/isa/instructions.ts,
  * through the exported decodeInsn, the same decoder the interpreter uses);
  * this picks the operands of the instructions the translator handles
- * (RV64I, M, F, D; unprivileged spec chapters 2, 4, 13, 20, 21).
+ * (RV64I, M, F, D, Zicond and the bit manipulation extensions but Zbc,
+ * orc.b and rev8; unprivileged spec chapters 2, 4, 12, 13, 20, 21, 28).
  * Anything else, and every illegal encoding, decodes to undefined so the
  * block ends before it and the interpreter handles it.
  */
@@ -27,7 +28,42 @@ export type AluOp =
   | 'sllw'
   | 'srlw'
   | 'sraw'
-  | 'mulw';
+  | 'mulw'
+  // Zba, Zbb, Zbs, Zicond (the unary ones ignore their second operand)
+  | 'sh1add'
+  | 'sh2add'
+  | 'sh3add'
+  | 'adduw'
+  | 'sh1adduw'
+  | 'sh2adduw'
+  | 'sh3adduw'
+  | 'slliuw'
+  | 'andn'
+  | 'orn'
+  | 'xnor'
+  | 'min'
+  | 'minu'
+  | 'max'
+  | 'maxu'
+  | 'rol'
+  | 'ror'
+  | 'rolw'
+  | 'rorw'
+  | 'clz'
+  | 'ctz'
+  | 'cpop'
+  | 'clzw'
+  | 'ctzw'
+  | 'cpopw'
+  | 'sextb'
+  | 'sexth'
+  | 'zexth'
+  | 'bset'
+  | 'bclr'
+  | 'binv'
+  | 'bext'
+  | 'czeroeqz'
+  | 'czeronez';
 
 export type Insn =
   | { kind: 'lui'; rd: number; imm: number }
@@ -75,6 +111,54 @@ const ALU: Partial<Record<string, AluOp>> = {
   SRLW: 'srlw',
   SRAW: 'sraw',
   MULW: 'mulw',
+  SH1ADD: 'sh1add',
+  SH2ADD: 'sh2add',
+  SH3ADD: 'sh3add',
+  ADD_UW: 'adduw',
+  SH1ADD_UW: 'sh1adduw',
+  SH2ADD_UW: 'sh2adduw',
+  SH3ADD_UW: 'sh3adduw',
+  ANDN: 'andn',
+  ORN: 'orn',
+  XNOR: 'xnor',
+  MIN: 'min',
+  MINU: 'minu',
+  MAX: 'max',
+  MAXU: 'maxu',
+  ROL: 'rol',
+  ROR: 'ror',
+  ROLW: 'rolw',
+  RORW: 'rorw',
+  BSET: 'bset',
+  BCLR: 'bclr',
+  BINV: 'binv',
+  BEXT: 'bext',
+  CZERO_EQZ: 'czeroeqz',
+  CZERO_NEZ: 'czeronez',
+};
+/** One register in, one out (the immediate field is part of the opcode). */
+const UNARY: Partial<Record<string, AluOp>> = {
+  CLZ: 'clz',
+  CTZ: 'ctz',
+  CPOP: 'cpop',
+  CLZW: 'clzw',
+  CTZW: 'ctzw',
+  CPOPW: 'cpopw',
+  SEXT_B: 'sextb',
+  SEXT_H: 'sexth',
+  ZEXT_H: 'zexth',
+};
+/** Shift-amount immediates of 6 bits (RV64): the base shifts, then Zba, Zbb and Zbs. */
+const SHIFT_IMM: Partial<Record<string, AluOp>> = {
+  SLLI: 'sll',
+  SRLI: 'srl',
+  SRAI: 'sra',
+  SLLI_UW: 'slliuw',
+  RORI: 'ror',
+  BSETI: 'bset',
+  BCLRI: 'bclr',
+  BINVI: 'binv',
+  BEXTI: 'bext',
 };
 const ALU_IMM: Partial<Record<string, AluOp>> = {
   ADDI: 'add',
@@ -186,14 +270,12 @@ export function decode(op: number, inst: number, raw: number = inst): Insn | und
     case 'SW':
     case 'SD':
       return { kind: 'store', f3, rs1, rs2, imm: immS(inst) };
-    case 'SLLI':
-    case 'SRLI':
-    case 'SRAI':
-      return { kind: 'alui', op: ALU_IMM[name]!, rd, rs1, imm: (inst >>> 20) & 63 };
     case 'SLLIW':
     case 'SRLIW':
     case 'SRAIW':
       return { kind: 'alui', op: ALU_IMM[name]!, rd, rs1, imm: rs2 };
+    case 'RORIW':
+      return { kind: 'alui', op: 'rorw', rd, rs1, imm: rs2 };
     case 'FENCE':
     case 'FENCE_I':
       // FENCE orders nothing on one hart; FENCE.I needs nothing either, as
@@ -202,6 +284,10 @@ export function decode(op: number, inst: number, raw: number = inst): Insn | und
     default:
       break;
   }
+  const shiftImm = SHIFT_IMM[name];
+  if (shiftImm) return { kind: 'alui', op: shiftImm, rd, rs1, imm: (inst >>> 20) & 63 };
+  const unary = UNARY[name];
+  if (unary) return { kind: 'alui', op: unary, rd, rs1, imm: 0 };
   const alu = ALU[name];
   if (alu) return { kind: 'alu', op: alu, rd, rs1, rs2 };
   const alui = ALU_IMM[name];

@@ -37,8 +37,26 @@ import type { JitOptions } from '../jit/jit.js';
 export { BootError };
 
 /** Extensions the hart implements, as advertised in the device tree. */
-export const ISA_EXTENSIONS = ['i', 'm', 'a', 'f', 'd', 'c', 'zicntr', 'zicsr', 'zifencei', 'sstc'];
-export const ISA_STRING = 'rv64imafdc_zicntr_zicsr_zifencei_sstc';
+// Multi-letter extensions in the canonical order (unprivileged spec, ISA
+// naming conventions): Z by the single-letter category they extend, then S.
+export const ISA_EXTENSIONS = [
+  'i',
+  'm',
+  'a',
+  'f',
+  'd',
+  'c',
+  'zicntr',
+  'zicond',
+  'zicsr',
+  'zifencei',
+  'zba',
+  'zbb',
+  'zbc',
+  'zbs',
+  'sstc',
+];
+export const ISA_STRING = 'rv64imafdc_zicntr_zicond_zicsr_zifencei_zba_zbb_zbc_zbs_sstc';
 
 export const MIN_MEM_MIB = 16;
 export const MAX_MEM_MIB = 2048;

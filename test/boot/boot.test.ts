@@ -20,6 +20,8 @@ test('--cmd runs a command in the guest and reports riscv64 and the ISA', async 
   assert.equal(r.code, 0, `exit ${r.code}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`);
   assert.match(r.stdout, /^riscv64$/m);
   assert.match(r.stdout, /^isa\s*:\s*rv64imafdc/m);
+  // The kernel found the bit manipulation and Zicond extensions in the device tree.
+  assert.match(r.stdout, /^isa\s*:.*_zicond_.*_zba_zbb_zbc_zbs_/m);
   assert.doesNotMatch(r.stdout, /colinux-exit-status/);
 });
 
