@@ -127,6 +127,16 @@ function counterAllowed(n: u32): bool {
  */
 export let csrValue: u64 = 0;
 
+/**
+ * 1 while an instruction runs (run() sets it), 0 for the host's accesses.
+ * Inside an instruction hart.instret already counts that instruction: a
+ * counter read shows the instructions retired before it, and a write sets
+ * the value the next instruction reads, with no increment of its own on top
+ * (the writing instruction's retirement is absorbed; as Spike does, and
+ * riscv-tests' rv64mi instret_overflow expects).
+ */
+export let retiring: u64 = 0;
+
 export function csrRead(addr: u32): bool {
   if (hart.priv < ((addr >> 8) & 3)) return false;
   let v: u64 = 0;
@@ -134,9 +144,9 @@ export function csrRead(addr: u32): bool {
     case 0x001: if (!fpEnabled()) return false; v = hart.fflags; break;
     case 0x002: if (!fpEnabled()) return false; v = hart.frm; break;
     case 0x003: if (!fpEnabled()) return false; v = (hart.frm << 5) | hart.fflags; break;
-    case 0xc00: if (!counterAllowed(0)) return false; v = hart.instret + hart.mcycleOffset; break;
+    case 0xc00: if (!counterAllowed(0)) return false; v = hart.instret - retiring + hart.mcycleOffset; break;
     case 0xc01: if (!counterAllowed(1)) return false; v = currentTime(); break;
-    case 0xc02: if (!counterAllowed(2)) return false; v = hart.instret + hart.minstretOffset; break;
+    case 0xc02: if (!counterAllowed(2)) return false; v = hart.instret - retiring + hart.minstretOffset; break;
     case 0x100: v = mstatusRead() & SSTATUS_READABLE; break;
     case 0x104: v = hart.mie & hart.mideleg; break;
     case 0x105: v = hart.stvec; break;
@@ -171,8 +181,8 @@ export function csrRead(addr: u32): bool {
     case 0x344: v = readMip(); break;
     case 0x34a: v = 0; break; // mtinst
     case 0x34b: v = 0; break; // mtval2
-    case 0xb00: v = hart.instret + hart.mcycleOffset; break;
-    case 0xb02: v = hart.instret + hart.minstretOffset; break;
+    case 0xb00: v = hart.instret - retiring + hart.mcycleOffset; break;
+    case 0xb02: v = hart.instret - retiring + hart.minstretOffset; break;
     case 0xf11: v = 0; break; // mvendorid: non-commercial
     case 0xf12: v = 0; break; // marchid
     case 0xf13: v = 0; break; // mimpid

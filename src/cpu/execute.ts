@@ -184,6 +184,7 @@ export function run(budget: i32): i32 {
   // pc after the last instruction when it fell through; anything else is a
   // block entry, where translated code may take over.
   let seqPc: u64 = 1;
+  C.retiring = 1;
 
   while (n > 0) {
     if (hr.attention) {
@@ -394,6 +395,7 @@ export function run(budget: i32): i32 {
   }
   hr.pc = pc;
   hr.instret = startInstret + <u64>(budget - n);
+  C.retiring = 0;
   // x0's slot holds whatever the last instruction "wrote" to x0 (it is
   // re-zeroed before each one); leave it zero for everyone else.
   store<u64>(xregBase(), 0);

@@ -134,6 +134,20 @@ RVTEST_CODE_BEGIN
   li t1, 1000; sub a0, a0, t1
   sltiu a1, a0, 100                        /* a handful of instructions later */
   CHECK_EQ(a1, 1)
+  TEST_BEGIN                               /* the next instruction reads what csrw wrote (no */
+  li t0, -1; csrw minstret, t0             /* increment for the write itself), then it wraps */
+  csrr a0, minstret
+  csrr a1, minstret
+  CHECK_EQ(a0, -1)
+  CHECK_EQ(a1, 0)
+  TEST_BEGIN                               /* the same for mcycle */
+  li t0, -2; csrw mcycle, t0
+  csrr a0, mcycle
+  csrr a1, cycle
+  csrr a2, mcycle
+  CHECK_EQ(a0, -2)
+  CHECK_EQ(a1, -1)
+  CHECK_EQ(a2, 0)
 #endif
   TEST_BEGIN                               /* satp: unsupported mode leaves it unchanged */
   li t0, (8 << 60) | 0x1234; csrw satp, t0
