@@ -9,6 +9,7 @@ export {
   type ResumeCheck,
   SnapshotError,
   UntrustedSnapshotError,
+  IsaError,
   DEFAULT_KERNEL_ARGS,
 } from './vm.js';
 export {

@@ -17,6 +17,7 @@ import {
   type VmSnapshot,
 } from './snapshot/vm-file.js';
 import { SnapshotError } from './snapshot/container.js';
+import { IsaError, parseIsa } from './machine/isa.js';
 import { CommandStatusFilter, commandCmdline } from './machine/command-status.js';
 import { ensureDefaultImage } from './backends/image/index.js';
 import { openDisk, DiskError, type OpenDisk } from './backends/block/index.js';
@@ -53,6 +54,11 @@ export interface VmOptions {
   jit?: boolean;
   /** Budget for translated code in MiB (default DEFAULT_JIT_CACHE_MIB, 64). */
   jitCacheMiB?: number;
+  /**
+   * Extensions to offer, as the `isa=` setting: `rv64gc`, or items like
+   * `-zba,-zbb` (src/machine/isa.ts). Default: every one implemented.
+   */
+  isa?: string;
   /**
    * Disks (virtio-blk), attached in this order to the first virtio slots:
    * the guest names them /dev/vda, /dev/vdb, … At most 8 virtio devices fit.
@@ -104,6 +110,8 @@ export interface VmSettings {
   panic: 'stop' | 'restart';
   jit?: boolean;
   jitCacheMiB?: number;
+  /** VmOptions.isa, as given. */
+  isa?: string;
   /** VmOptions.embedder. */
   embedder?: unknown;
   /** Set in a snapshot: each disk's files as they were when it was taken (after a flush). */
@@ -253,7 +261,7 @@ function hostResourcesOf(settings: VmSettings): string[] {
   return out;
 }
 
-export { SnapshotError };
+export { SnapshotError, IsaError };
 
 async function bytesOf(src: string | Uint8Array, what: string): Promise<Uint8Array> {
   if (typeof src !== 'string') return src;
@@ -400,6 +408,20 @@ async function openDisks(specs: VmDisk[]): Promise<Array<[string, OpenDisk]>> {
 }
 
 /** A snapshot's settings are outside input: check their shape before building from them. */
+/** A snapshot's `isa` setting, checked like any input from outside. */
+function isaOf(isa: unknown): string | undefined {
+  if (isa === undefined) return undefined;
+  try {
+    if (typeof isa !== 'string') throw new IsaError('not text');
+    parseIsa(isa);
+    return isa;
+  } catch (e) {
+    throw new SnapshotError(
+      `the snapshot's VM settings are damaged (isa: ${(e as Error).message})`,
+    );
+  }
+}
+
 function checkSettings(v: VmSettings): VmSettings {
   const bad = (what: string): never => {
     throw new SnapshotError(`the snapshot's VM settings are damaged (${what})`);
@@ -424,6 +446,7 @@ function checkSettings(v: VmSettings): VmSettings {
     panic: v.panic === 'restart' ? 'restart' : 'stop',
     jit: typeof v.jit === 'boolean' ? v.jit : undefined,
     jitCacheMiB: Number.isInteger(v.jitCacheMiB) ? v.jitCacheMiB : undefined,
+    isa: isaOf(v.isa),
     embedder: v.embedder,
     diskFiles: Array.isArray(v.diskFiles) ? v.diskFiles : [],
   };
@@ -492,8 +515,10 @@ export class Vm {
       panic: opts.panic ?? 'stop',
       jit: opts.jit,
       jitCacheMiB: opts.jitCacheMiB,
+      isa: opts.isa,
       embedder: opts.embedder,
     };
+    if (opts.isa !== undefined) parseIsa(opts.isa); // an IsaError names the problem
     return Vm.assemble(settings, { kernel, initrd, firmware }, opts);
   }
 
@@ -601,6 +626,7 @@ export class Vm {
             ? { cacheBytes: settings.jitCacheMiB * 2 ** 20 }
             : settings.jit,
         firmware,
+        disabledExtensions: settings.isa === undefined ? [] : parseIsa(settings.isa),
         virtio: [...diskDevices, ...nicDevices, ...shareDevices(shares, opts.onWarning)],
         onOutput: (bytes) => vm?.deliver(bytes),
         serialPorts: settings.serialPorts.map((index) => ({

@@ -16,6 +16,7 @@
  * `formatConfig()` all derive from it.
  */
 
+import { IsaError, parseIsa, SWITCHABLE } from '../machine/isa.js';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -48,7 +49,7 @@ export interface Source {
 }
 
 export type SettingName =
-  'kernel' | 'initrd' | 'mem' | 'bios' | 'root' | 'cmdline' | 'panic' | 'jit' | 'jitcache';
+  'kernel' | 'initrd' | 'mem' | 'bios' | 'root' | 'cmdline' | 'panic' | 'jit' | 'jitcache' | 'isa';
 
 /** One `ttysN=<host end>`: guest serial port ttySN (N = 1..3) and its host end. */
 export interface SerialPortConfig {
@@ -123,6 +124,8 @@ export interface VmConfig {
   jit?: 'on' | 'off';
   /** `jitcache=`: budget for translated code in MiB; undefined = the default. */
   jitCacheMiB?: number;
+  /** `isa=`: the ISA extensions offered, as given; undefined = all. */
+  isa?: string;
   /** Extra serial ports (`ttysN=`), sorted by N. */
   serialPorts: SerialPortConfig[];
   /** Network cards (`ethN=`), sorted by N. */
@@ -167,6 +170,8 @@ type Kind =
   | 'choice'
   /** A serial port's host end (src/cli/serial-spec.ts). */
   | 'serial'
+  /** The ISA extensions offered (src/machine/isa.ts). */
+  | 'isa'
   /** A disk: `path[,ro|,rw|,cow|,cow=overlay]`. */
   | 'disk'
   /** A shared folder: `dir[,ro|,rw]`. */
@@ -184,7 +189,16 @@ export interface SettingSpec {
   kind?: Kind;
   /** VmConfig field the value is stored in. */
   field?:
-    'kernel' | 'initrd' | 'memMiB' | 'bios' | 'root' | 'cmdline' | 'panic' | 'jit' | 'jitCacheMiB';
+    | 'kernel'
+    | 'initrd'
+    | 'memMiB'
+    | 'bios'
+    | 'root'
+    | 'cmdline'
+    | 'panic'
+    | 'jit'
+    | 'jitCacheMiB'
+    | 'isa';
   /** The values a 'choice' setting accepts. */
   choices?: readonly string[];
   /** Value that `none` maps to (for path-or-none). */
@@ -277,6 +291,16 @@ export const SETTINGS: readonly SettingSpec[] = [
     description:
       'translate hot guest code to WebAssembly, or only interpret it (slower; for comparison and debugging)',
     defaultText: 'on',
+  },
+  {
+    name: 'isa',
+    supported: true,
+    kind: 'isa',
+    field: 'isa',
+    placeholder: 'rv64gc|[rv64gc,]±<ext>,…',
+    example: 'isa=-zba,-zbb',
+    description: `the ISA extensions the CPU offers: rv64gc for RV64GC only, or changes to the default like -zba,-zbb or rv64gc,+zbb (those that can be left out: ${Object.keys(SWITCHABLE).join(', ')}); a left-out one is not in the device tree and its instructions are illegal`,
+    defaultText: 'every extension colinux implements',
   },
   {
     name: 'jitcache',
@@ -473,6 +497,9 @@ export function formatConfig(cfg: VmConfig): string {
         break;
       case 'jitCacheMiB':
         value = `${cfg.jitCacheMiB ?? DEFAULT_JIT_CACHE_MIB} MiB`;
+        break;
+      case 'isa':
+        value = cfg.isa ?? `(${s.defaultText})`;
         break;
       case 'cmdline':
         value = cfg.cmdline.length > 0 ? cfg.cmdline.map(quoteKernelWord).join(' ') : '(empty)';
@@ -756,6 +783,15 @@ function applySetting(ctx: Ctx, loc: Loc, spec: SettingSpec, name: string, value
     case 'serial':
       applySerial(ctx, loc, name, value, bad);
       return;
+    case 'isa':
+      try {
+        parseIsa(value);
+      } catch (e) {
+        if (e instanceof IsaError) bad(e.message);
+        throw e;
+      }
+      cfg.isa = value;
+      break;
     case 'words': {
       let words: string[];
       try {

@@ -123,6 +123,7 @@ async function cmdRun(argv: string[]): Promise<number> {
       panic: cfg.panic,
       jit: cfg.jit === undefined ? undefined : cfg.jit === 'on',
       jitCacheMiB: cfg.jitCacheMiB,
+      isa: cfg.isa,
       serialPorts: cfg.serialPorts.map((p) => p.index),
       onProgress: (line) => process.stderr.write(`${line}\n`),
       disks: cfg.disks.map((d) => ({

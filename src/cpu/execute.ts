@@ -17,7 +17,7 @@ import * as C from './csr';
 import { csrRead, csrWrite, csrWritable, pendingInterrupt, wfiWake } from './csr';
 import { takeTrap, mret, sret } from './trap';
 import { expandCompressed } from './compressed';
-import { bitmanip } from './bitmanip';
+import { bitmanip, lacking } from './bitmanip';
 import { execFp } from './fp';
 import { decode, Op } from '../../build/decoder';
 import * as F from './fpu';
@@ -328,6 +328,7 @@ export function run(budget: i32): i32 {
       case Op.RORW: case Op.RORIW: case Op.ORC_B: case Op.REV8: case Op.CLMUL: case Op.CLMULH:
       case Op.CLMULR: case Op.BCLR: case Op.BEXT: case Op.BINV: case Op.BSET: case Op.BCLRI:
       case Op.BEXTI: case Op.BINVI: case Op.BSETI: case Op.CZERO_EQZ: case Op.CZERO_NEZ:
+        if (lacking(op)) { pc = illegal(pc, raw); continue; }
         xset(xr, rd, bitmanip(op, xget(xr, rs1), xget(xr, rs2), inst));
         break;
       case Op.FENCE: case Op.FENCE_I: // one hart, and stores to code already dropped its translations

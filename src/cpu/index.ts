@@ -20,6 +20,8 @@ import { codePagesInit, codePagesBytes, codeWrittenRange } from './codepages';
 import { expandCompressed } from './compressed';
 import { jitFlush as jitFlushEntries } from './jit';
 import { decode } from '../../build/decoder';
+import { lacking } from './bitmanip';
+export { setDisabledExtensions } from './bitmanip';
 
 // Linear memory (imported: the host creates it, so that it can be shared):
 //   [0, __heap_base)        the core's constant data
@@ -201,7 +203,10 @@ export function hostWrote(pa: u64, len: u64): void {
  * + 1; 0 if illegal) a 32-bit encoding is, by the decoder the interpreter uses.
  */
 export function decodeInsn(inst: u32): u32 {
-  return (inst & 3) != 3 ? 0 : <u32>decode(inst);
+  if ((inst & 3) != 3) return 0;
+  const op = decode(inst);
+  // An extension the machine lacks: illegal for the translator too.
+  return lacking(op) ? 0 : <u32>op;
 }
 
 /** The 32-bit form of the compressed instruction `c`, or 0 if it is illegal (for the JIT). */

@@ -56,6 +56,8 @@ interface CoreExports extends JitCore {
   pollTimers(): void;
   interruptWaiting(): number;
   setHtif(pa: bigint): void;
+  /** Extensions the machine lacks (src/machine/isa.ts disabledMask): their instructions trap. */
+  setDisabledExtensions(mask: number): void;
   getHtifValue(): bigint;
   requestExit(reason: number): void;
   addMmioRange(base: number, size: number): void;

@@ -33,30 +33,12 @@ import type { SifiveTestState } from '../devices/sifive-test.js';
 import { ConsoleWatcher } from './console-watch.js';
 import { Htif } from './htif.js';
 import type { JitOptions } from '../jit/jit.js';
+import { disabledMask, isaStrings } from './isa.js';
 
 export { BootError };
 
-/** Extensions the hart implements, as advertised in the device tree. */
-// Multi-letter extensions in the canonical order (unprivileged spec, ISA
-// naming conventions): Z by the single-letter category they extend, then S.
-export const ISA_EXTENSIONS = [
-  'i',
-  'm',
-  'a',
-  'f',
-  'd',
-  'c',
-  'zicntr',
-  'zicond',
-  'zicsr',
-  'zifencei',
-  'zba',
-  'zbb',
-  'zbc',
-  'zbs',
-  'sstc',
-];
-export const ISA_STRING = 'rv64imafdc_zicntr_zicond_zicsr_zifencei_zba_zbb_zbc_zbs_sstc';
+/** Extensions the hart implements, as advertised in the device tree (all of them). */
+export const { isa: ISA_STRING, extensions: ISA_EXTENSIONS } = isaStrings();
 
 export const MIN_MEM_MIB = 16;
 export const MAX_MEM_MIB = 2048;
@@ -96,6 +78,11 @@ export interface MachineOptions {
    * test suite interpreted).
    */
   jit?: boolean | JitOptions;
+  /**
+   * Extensions to leave out (src/machine/isa.ts: parseIsa of an `isa=`
+   * value): not in the device tree, and their instructions are illegal.
+   */
+  disabledExtensions?: readonly string[];
 }
 
 /** The JIT setting when the options leave it open: on, unless COLINUX_JIT=off. */
@@ -210,6 +197,8 @@ export class Machine {
   readonly hart: Hart;
   readonly board: VirtBoard;
   private readonly opts: MachineOptions;
+  /** The device tree's ISA strings for this machine's extensions. */
+  private readonly isa: { isa: string; extensions: string[] };
   /** performance.now() when guest time was 0 (moved back when a snapshot's state is restored). */
   private t0 = performance.now();
   private readonly virtioDevices: MmioDevice[] = [];
@@ -234,6 +223,7 @@ export class Machine {
     }
     this.opts = opts;
     const ramSize = opts.memMiB * 2 ** 20;
+    this.isa = isaStrings(opts.disabledExtensions);
 
     this.hart = new Hart(
       ramSize,
@@ -298,6 +288,7 @@ export class Machine {
     });
     this.virtioSlots = virtio.map((_, n) => n);
     for (const r of this.board.bus.ranges()) hart.x.addMmioRange(r.base, r.size);
+    hart.x.setDisabledExtensions(disabledMask(opts.disabledExtensions ?? []));
 
     if (!opts.kernel) return; // built for restoreState()
     if (isBareMetalElf(opts.kernel)) this.loadBareMetal(parseElf(opts.kernel), ramSize);
@@ -322,8 +313,8 @@ export class Machine {
       bootargs: opts.cmdline,
       initrd: layout.initrd,
       rngSeed: rngSeed(),
-      isa: ISA_STRING,
-      isaExtensions: ISA_EXTENSIONS,
+      isa: this.isa.isa,
+      isaExtensions: this.isa.extensions,
       mmuType: 'sv39',
       virtioSlots: this.virtioSlots,
       serialPorts: this.serialLinks.map((l) => l.index),
@@ -425,8 +416,8 @@ export class Machine {
       ramBase: RAM_BASE,
       ramSize,
       bootargs: this.opts.cmdline,
-      isa: ISA_STRING,
-      isaExtensions: ISA_EXTENSIONS,
+      isa: this.isa.isa,
+      isaExtensions: this.isa.extensions,
       mmuType: 'sv48',
       virtioSlots: this.virtioSlots,
       serialPorts: this.serialLinks.map((l) => l.index),

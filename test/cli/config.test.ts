@@ -400,6 +400,17 @@ test('eth0=slirp unless the settings name eth0= (none included), when a virtio s
   assert.deepEqual(parseMem(disks).nics, []);
 });
 
+test('isa=: kept as given when it parses; one clear message when not', () => {
+  const cfg = parseMem(['isa=rv64gc,+zbb']);
+  assert.equal(cfg.isa, 'rv64gc,+zbb');
+  assert.match(formatConfig(cfg), /^isa=rv64gc,\+zbb {2}\[command line\]$/m);
+  assert.equal(parseMem([]).isa, undefined);
+  throwsConfig(
+    () => parseMem(['isa=-zbq']),
+    'isa=-zbq: zbq: not an extension colinux implements; the ones that can be left out are zba, zbb, zbc, zbs, zicond',
+  );
+});
+
 test('ethN=: bad values get one clear message each', () => {
   const bad: Array<[string, string]> = [
     ['eth16=slirp', 'network cards go from eth0= to eth15='],
