@@ -14,6 +14,9 @@ export const EXT_ZBB: u32 = 2;
 export const EXT_ZBC: u32 = 4;
 export const EXT_ZBS: u32 = 8;
 export const EXT_ZICOND: u32 = 16;
+export const EXT_ZIMOP: u32 = 32;
+export const EXT_ZCMOP: u32 = 64;
+export const EXT_ZAWRS: u32 = 128;
 /** The extensions this machine lacks (a machine-wide setting, not hart state). */
 export let disabledExtensions: u32 = 0;
 
@@ -21,7 +24,7 @@ export function setDisabledExtensions(mask: u32): void {
   disabledExtensions = mask;
 }
 
-/** The extension bit of one of the operations below. */
+/** The extension bit of an operation that one of the switchable extensions defines (0: none). */
 export function extensionOf(op: Op): u32 {
   switch (op) {
     case Op.SH1ADD: case Op.SH2ADD: case Op.SH3ADD: case Op.ADD_UW: case Op.SH1ADD_UW:
@@ -34,6 +37,10 @@ export function extensionOf(op: Op): u32 {
       return EXT_ZBS;
     case Op.CZERO_EQZ: case Op.CZERO_NEZ:
       return EXT_ZICOND;
+    case Op.MOP_R: case Op.MOP_RR:
+      return EXT_ZIMOP;
+    case Op.WRS_NTO: case Op.WRS_STO:
+      return EXT_ZAWRS;
     case Op.ANDN: case Op.ORN: case Op.XNOR: case Op.CLZ: case Op.CTZ: case Op.CPOP:
     case Op.CLZW: case Op.CTZW: case Op.CPOPW: case Op.SEXT_B: case Op.SEXT_H: case Op.ZEXT_H:
     case Op.MIN: case Op.MINU: case Op.MAX: case Op.MAXU: case Op.ROL: case Op.ROR:

@@ -1,3 +1,5 @@
+import { disabledExtensions, EXT_ZCMOP } from './bitmanip';
+
 // RVC (unprivileged spec chapter "C" Standard Extension): each 16-bit
 // instruction is expanded to its 32-bit equivalent so one executor serves
 // both. Returns 0 for reserved or illegal encodings.
@@ -79,8 +81,9 @@ export function expandCompressed(c: u32): u32 {
           if (imm == 0) return 0;
           return iType(imm, 2, 0, 2, OP_IMM);
         }
-        // C.LUI
-        if (imm6 == 0) return 0;
+        // C.LUI; nzimm = 0 is reserved, except c.mop.n (Zcmop: rd odd, 1 to
+        // 15), which does nothing.
+        if (imm6 == 0) return (rd & 0x11) == 1 && (disabledExtensions & EXT_ZCMOP) == 0 ? 0x13 : 0;
         return ((<u32>imm6 << 12) & 0xffff_f000) | (rd << 7) | 0x37;
       }
       case 4: {

@@ -333,6 +333,13 @@ export function run(budget: i32): i32 {
         break;
       case Op.FENCE: case Op.FENCE_I: // one hart, and stores to code already dropped its translations
         break;
+      case Op.MOP_R: case Op.MOP_RR: // may-be-operations: no extension gives them a meaning yet
+        if (lacking(op)) { pc = illegal(pc, raw); continue; }
+        xset(xr, rd, 0);
+        break;
+      case Op.WRS_NTO: case Op.WRS_STO: // Zawrs: the stall may end at once (one hart)
+        if (lacking(op)) { pc = illegal(pc, raw); continue; }
+        break;
       case Op.ECALL:
         if (hr.priv != PRV_S || !hr.hostSbi) {
           pc = takeTrap(pc, CAUSE_USER_ECALL + <u64>hr.priv, 0, false);

@@ -8,9 +8,9 @@
  * Adding an instruction is one entry here plus its semantics in each engine.
  *
  * Encodings from the unprivileged spec's instruction listings (RV64I §4, M
- * §13, A §14, F §20, D §21, Zicsr §7, Zifencei §6, Zicond §12, the bit
- * manipulation extensions Zba, Zbb, Zbc and Zbs §28; opcode map, chapter
- * 34) and the privileged spec (mret, sret, wfi, sfence.vma). An encoding no
+ * §13, A §14, F §20, D §21, Zicsr §7, Zifencei §6, Zicond §12, Zimop,
+ * Zawrs, the bit manipulation extensions Zba, Zbb, Zbc and Zbs §28; opcode
+ * map, chapter 34) and the privileged spec (mret, sret, wfi, sfence.vma). An encoding no
  * entry matches is illegal, so reserved encodings trap exactly.
  *
  * Plain data and no imports: the build reads it before the core exists.
@@ -54,6 +54,8 @@ export type Extension =
   | 'Zbb'
   | 'Zbc'
   | 'Zbs'
+  | 'Zimop'
+  | 'Zawrs'
   | 'Priv';
 
 export interface Instruction {
@@ -295,6 +297,25 @@ shift('BCLRI', 0x13, 1, 0x12, false, 'Zbs');
 shift('BEXTI', 0x13, 5, 0x12, false, 'Zbs');
 shift('BINVI', 0x13, 1, 0x1a, false, 'Zbs');
 shift('BSETI', 0x13, 1, 0x0a, false, 'Zbs');
+// Zimop: may-be-operations (SYSTEM, funct3 100); mop.r.n has n in bits 30,
+// 27:26 and 21:20, mop.rr.n in bits 30 and 27:26. Both write 0 to rd.
+def(
+  'MOP_R',
+  (1 << 31) | (3 << 28) | (0xf << 22) | F3 | OPC,
+  (1 << 31) | (0x7 << 22) | f3(4) | 0x73,
+  'I',
+  'Zimop',
+);
+def(
+  'MOP_RR',
+  (1 << 31) | (3 << 28) | (1 << 25) | F3 | OPC,
+  (1 << 31) | (1 << 25) | f3(4) | 0x73,
+  'R',
+  'Zimop',
+);
+// Zawrs: wait on reservation set; a stall that may end at once, which it does here.
+def('WRS_NTO', 0xffff_ffff, 0x00d0_0073, 'none', 'Zawrs');
+def('WRS_STO', 0xffff_ffff, 0x01d0_0073, 'none', 'Zawrs');
 // Zicond: integer conditional operations
 rtype('CZERO_EQZ', 0x33, 5, 0x07, 'Zicond');
 rtype('CZERO_NEZ', 0x33, 7, 0x07, 'Zicond');

@@ -26,7 +26,7 @@ RVTEST_DATA_BEGIN
 RVTEST_DATA_END
 `;
 
-/** Every extension isa=rv64gc leaves out, one instruction each. */
+/** Every extension isa=rv64gc leaves out, one instruction each (czero.eqz, mop.r.0, c.mop.1 and wrs.nto written out). */
 const NONE_OF_THEM = `${PRELUDE}
   ILLEGAL(sh1add a0, a1, a2)
   ILLEGAL(slli.uw a0, a1, 3)
@@ -36,6 +36,9 @@ const NONE_OF_THEM = `${PRELUDE}
   ILLEGAL(clmul a0, a1, a2)
   ILLEGAL(bset a0, a1, a2)
   ILLEGAL(.insn r 0x33, 5, 7, a0, a1, a2)
+  ILLEGAL(.word 0x81c5c573)
+  ILLEGAL(.hword 0x6081)
+  ILLEGAL(.word 0x00d00073)
 ${END}`;
 
 /** isa=-zbb: Zba still works, Zbb traps. */
@@ -67,15 +70,41 @@ test('isa=-zbb leaves out Zbb alone', async () => {
 });
 
 test('isa= values: the device tree strings, and one clear message for a bad one', () => {
-  assert.deepEqual(parseIsa('rv64gc'), ['zba', 'zbb', 'zbc', 'zbs', 'zicond']);
+  assert.deepEqual(parseIsa('rv64gc'), [
+    'zawrs',
+    'zba',
+    'zbb',
+    'zbc',
+    'zbs',
+    'zcmop',
+    'zicond',
+    'zimop',
+  ]);
   assert.deepEqual(parseIsa('max'), []);
   assert.deepEqual(parseIsa('-zba,-ZBB'), ['zba', 'zbb']);
-  assert.deepEqual(parseIsa('rv64gc,+zbb,+zicond'), ['zba', 'zbc', 'zbs']);
+  assert.deepEqual(parseIsa('rv64gc,+zbb,+zicond,+zimop,+zcmop,+zawrs'), ['zba', 'zbc', 'zbs']);
   assert.deepEqual(isaStrings(parseIsa('rv64gc')), {
-    isa: 'rv64imafdc_zicntr_zicsr_zifencei_sstc',
-    extensions: ['i', 'm', 'a', 'f', 'd', 'c', 'zicntr', 'zicsr', 'zifencei', 'sstc'],
+    isa: 'rv64imafdc_zicntr_zicsr_zifencei_zihintntl_zihintpause_zihpm_sstc',
+    extensions: [
+      'i',
+      'm',
+      'a',
+      'f',
+      'd',
+      'c',
+      'zicntr',
+      'zicsr',
+      'zifencei',
+      'zihintntl',
+      'zihintpause',
+      'zihpm',
+      'sstc',
+    ],
   });
-  assert.equal(isaStrings([]).isa, 'rv64imafdc_zicntr_zicond_zicsr_zifencei_zba_zbb_zbc_zbs_sstc');
+  assert.equal(
+    isaStrings([]).isa,
+    'rv64imafdc_zicntr_zicond_zicsr_zifencei_zihintntl_zihintpause_zihpm_zimop_zawrs_zcmop_zba_zbb_zbc_zbs_sstc',
+  );
   assert.throws(() => parseIsa('-zbq'), /zbq: not an extension colinux implements/);
   assert.throws(() => parseIsa('-m'), /m: always present/);
   assert.throws(() => parseIsa('rv64gc,zba'), IsaError);
