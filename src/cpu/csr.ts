@@ -17,6 +17,8 @@ export const MISA: u64 = (<u64>2 << 62) | 0x14112d;
 
 
 const MENVCFG_STCE: u64 = <u64>1 << 63;
+// Svpbmt: page-based memory types in PTE bits 62:61 (privileged spec, Svpbmt chapter).
+export const MENVCFG_PBMTE: u64 = <u64>1 << 62;
 const ENVCFG_FIOM: u64 = 1;
 
 const MSTATUS_WRITABLE: u64 =
@@ -263,7 +265,12 @@ export function csrWrite(addr: u32, v: u64): bool {
     case 0x304: hart.mie = v & MIE_WRITABLE; break;
     case 0x305: hart.mtvec = legalTvec(v); break;
     case 0x306: hart.mcounteren = v & 0xffff_ffff; break;
-    case 0x30a: hart.menvcfg = v & (MENVCFG_STCE | ENVCFG_FIOM); updateTimers(currentTime()); break;
+    case 0x30a:
+      hart.menvcfg = v & (MENVCFG_STCE | MENVCFG_PBMTE | ENVCFG_FIOM);
+      // Which PTE bits are reserved depends on PBMTE: cached translations go.
+      flushTlb();
+      updateTimers(currentTime());
+      break;
     case 0x320: hart.mcountinhibit = v & 0xffff_fffd; break;
     case 0x340: hart.mscratch = v; break;
     case 0x341: hart.mepc = v & ~(<u64>1); break;
@@ -308,7 +315,7 @@ export function csrStateValid(): bool {
   const mode = hart.satp >> 60;
   if (mode != 0 && mode != 8 && mode != 9) return false;
   if ((hart.medeleg & ~MEDELEG_WRITABLE) != 0 || (hart.mideleg & ~MIDELEG_WRITABLE) != 0) return false;
-  if ((hart.mie & ~MIE_WRITABLE) != 0 || (hart.menvcfg & ~(MENVCFG_STCE | ENVCFG_FIOM)) != 0) return false;
+  if ((hart.mie & ~MIE_WRITABLE) != 0 || (hart.menvcfg & ~(MENVCFG_STCE | MENVCFG_PBMTE | ENVCFG_FIOM)) != 0) return false;
   if ((hart.senvcfg & ~ENVCFG_FIOM) != 0 || ((hart.mepc | hart.sepc) & 1) != 0) return false;
   return legalTvec(hart.mtvec) == hart.mtvec && legalTvec(hart.stvec) == hart.stvec;
 }

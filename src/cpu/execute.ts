@@ -365,7 +365,10 @@ export function run(budget: i32): i32 {
         if (wfiWake()) continue;
         exit = EXIT_WFI;
         break;
-      case Op.SFENCE_VMA:
+      case Op.SFENCE_W_INVAL: case Op.SFENCE_INVAL_IR: // Svinval: the fences; nothing to wait for here
+        if (hr.priv == PRV_U) { pc = illegal(pc, raw); continue; }
+        break;
+      case Op.SFENCE_VMA: case Op.SINVAL_VMA: // SINVAL.VMA invalidates as SFENCE.VMA does (Svinval)
         if (hr.priv == PRV_U || (hr.priv == PRV_S && (hr.mstatus & MSTATUS_TVM) != 0)) { pc = illegal(pc, raw); continue; }
         if (rs1 != 0) M.flushPage(xget(xr, rs1));
         else flushTlb();

@@ -280,7 +280,12 @@ const PTE_U: u64 = 16;
 const PTE_A: u64 = 64;
 const PTE_D: u64 = 128;
 const PTE_PPN_MASK: u64 = 0x003f_ffff_ffff_fc00; // bits 53:10
-const PTE_RESERVED: u64 = 0xffc0_0000_0000_0000; // bits 63:54 (no Svpbmt/Svnapot)
+// Bits 63:54 are reserved (no Svnapot), except PBMT (62:61) in a leaf when
+// menvcfg.PBMTE is set (Svpbmt): memory types colinux has no use for (every
+// access is coherent and ordered already), with the value 3 reserved.
+const PTE_RESERVED: u64 = 0xffc0_0000_0000_0000;
+const PTE_PBMT: u64 = <u64>3 << 61;
+const MENVCFG_PBMTE: u64 = <u64>1 << 62;
 
 /**
  * Translate `va` for `access`. Returns the physical address; on failure raises
@@ -312,11 +317,16 @@ export function translate(va: u64, access: u32): u64 {
     }
     const ptePtr = ramPtr(pteAddr);
     let pte = load<u64>(ptePtr);
-    if ((pte & PTE_V) == 0 || (pte & (PTE_R | PTE_W)) == PTE_W || (pte & PTE_RESERVED) != 0) {
+    const leaf = (pte & (PTE_R | PTE_X)) != 0;
+    const reserved =
+      leaf && (hart.menvcfg & MENVCFG_PBMTE) != 0
+        ? (pte & PTE_RESERVED & ~PTE_PBMT) != 0 || (pte & PTE_PBMT) == PTE_PBMT
+        : (pte & PTE_RESERVED) != 0;
+    if ((pte & PTE_V) == 0 || (pte & (PTE_R | PTE_W)) == PTE_W || reserved) {
       pageFault(access, va);
       return 0;
     }
-    if ((pte & (PTE_R | PTE_X)) == 0) {
+    if (!leaf) {
       // Pointer to the next level; bits D, A, U must be clear.
       if (level == 0 || (pte & (PTE_D | PTE_A | PTE_U)) != 0) {
         pageFault(access, va);

@@ -56,6 +56,7 @@ export type Extension =
   | 'Zbs'
   | 'Zimop'
   | 'Zawrs'
+  | 'Svinval'
   | 'Priv';
 
 export interface Instruction {
@@ -211,6 +212,10 @@ def('MRET', 0xffff_ffff, 0x3020_0073, 'none', 'Priv');
 def('SRET', 0xffff_ffff, 0x1020_0073, 'none', 'Priv');
 def('WFI', 0xffff_ffff, 0x1050_0073, 'none', 'Priv');
 def('SFENCE_VMA', F7 | RD | F3 | OPC, f7(0x09) | 0x73, 'R', 'Priv');
+// Svinval: sfence.vma split into an invalidation and the fences around it.
+def('SINVAL_VMA', F7 | RD | F3 | OPC, f7(0x0b) | 0x73, 'R', 'Svinval');
+def('SFENCE_W_INVAL', 0xffff_ffff, 0x1800_0073, 'none', 'Svinval');
+def('SFENCE_INVAL_IR', 0xffff_ffff, 0x1810_0073, 'none', 'Svinval');
 // F and D: the same operations with fmt 0 (S) or 1 (D) in funct7's low bits.
 for (const [s, d, x, ext] of [
   ['S', 0, 'W', 'F'],

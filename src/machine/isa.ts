@@ -38,6 +38,8 @@ const ALL = [
   'zbc',
   'zbs',
   'sstc',
+  'svinval',
+  'svpbmt',
 ] as const;
 
 /** The extensions `isa=` can leave out, with the bit the core knows each by (src/cpu/bitmanip.ts). */

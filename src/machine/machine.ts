@@ -156,6 +156,7 @@ const CSR_PMPADDR0 = 0x3b0;
 const PMP_NAPOT_RWX = 0x1fn;
 const PMPADDR_ALL = 0x3f_ffff_ffff_ffffn;
 const MENVCFG_STCE = 1n << 63n;
+const MENVCFG_PBMTE = 1n << 62n;
 const TICKS_PER_MS = 10_000;
 const SLICE_MS = 10;
 const PANIC_GRACE_MS = 1500;
@@ -335,7 +336,7 @@ export class Machine {
     // readable from S and U, so the vDSO's clock_gettime can use rdtime.
     hart.setCsr(CSR_MCOUNTEREN, 0x7n);
     hart.setCsr(CSR_SCOUNTEREN, 0x7n);
-    hart.setCsr(CSR_MENVCFG, MENVCFG_STCE);
+    hart.setCsr(CSR_MENVCFG, MENVCFG_STCE | MENVCFG_PBMTE);
     // With PMP implemented, S/U accesses matching no entry fail: open all of
     // memory to them, as firmware does.
     hart.setCsr(CSR_PMPADDR0, PMPADDR_ALL);

@@ -84,7 +84,7 @@ test('isa= values: the device tree strings, and one clear message for a bad one'
   assert.deepEqual(parseIsa('-zba,-ZBB'), ['zba', 'zbb']);
   assert.deepEqual(parseIsa('rv64gc,+zbb,+zicond,+zimop,+zcmop,+zawrs'), ['zba', 'zbc', 'zbs']);
   assert.deepEqual(isaStrings(parseIsa('rv64gc')), {
-    isa: 'rv64imafdc_zicntr_zicsr_zifencei_zihintntl_zihintpause_zihpm_sstc',
+    isa: 'rv64imafdc_zicntr_zicsr_zifencei_zihintntl_zihintpause_zihpm_sstc_svinval_svpbmt',
     extensions: [
       'i',
       'm',
@@ -99,11 +99,13 @@ test('isa= values: the device tree strings, and one clear message for a bad one'
       'zihintpause',
       'zihpm',
       'sstc',
+      'svinval',
+      'svpbmt',
     ],
   });
   assert.equal(
     isaStrings([]).isa,
-    'rv64imafdc_zicntr_zicond_zicsr_zifencei_zihintntl_zihintpause_zihpm_zimop_zawrs_zcmop_zba_zbb_zbc_zbs_sstc',
+    'rv64imafdc_zicntr_zicond_zicsr_zifencei_zihintntl_zihintpause_zihpm_zimop_zawrs_zcmop_zba_zbb_zbc_zbs_sstc_svinval_svpbmt',
   );
   assert.throws(() => parseIsa('-zbq'), /zbq: not an extension colinux implements/);
   assert.throws(() => parseIsa('-m'), /m: always present/);

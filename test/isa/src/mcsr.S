@@ -116,8 +116,8 @@ RVTEST_CODE_BEGIN
 #ifndef QEMU_SPIKE
   CHECK_CSR_ONES(mcountinhibit, 0xfffffffd)
   csrw mcountinhibit, zero
-  TEST_BEGIN                               /* envcfg: FIOM, and STCE (Sstc) */
-  CHECK_CSR_ONES(menvcfg, 0x8000000000000001)
+  TEST_BEGIN                               /* envcfg: FIOM, STCE (Sstc), PBMTE (Svpbmt) */
+  CHECK_CSR_ONES(menvcfg, 0xc000000000000001)  /* STCE, PBMTE, FIOM */
   CHECK_CSR_ONES(senvcfg, 1)
   csrw menvcfg, zero; csrw senvcfg, zero
 #endif

@@ -1,0 +1,123 @@
+/*
+ * Svpbmt and Svinval, from S-mode with page tables built by the test.
+ * Svpbmt: with menvcfg.PBMTE set, a leaf PTE's bits 62:61 name a memory
+ * type (1 NC, 2 IO: accesses work as usual here), 3 is reserved (page
+ * fault), and the bits stay reserved in a pointer PTE; with PBMTE clear
+ * they are reserved bits like 60:54. Svinval: sinval.vma invalidates like
+ * sfence.vma (a changed PTE is seen after sfence.w.inval, sinval.vma,
+ * sfence.inval.ir), is illegal in U-mode and, with mstatus.TVM, in S-mode;
+ * the two fences are illegal in U-mode only.
+ */
+#include "macros.h"
+#include "vm.h"
+
+  .option arch, +svinval
+
+#define CSR_MENVCFG 0x30a
+#define MENVCFG_PBMTE (1 << 62)
+#define PBMT(v) ((v) << 61)
+
+#define VA_NC   0x1000
+#define VA_IO   0x2000
+#define VA_RES  0x3000
+#define VA_SW   0x4000
+#define VA_PTR  0x200000
+
+#define LOAD_FAULT(va) \
+  TEST_BEGIN; li a1, va; li a2, 0x77; EXPECT_TRAP(8640f); 8641: ld a2, 0(a1); \
+  8640: CHECK_PF(CAUSE_LOAD_PAGE_FAULT, va); CHECK_MEPC(8641b); CHECK_EQ(a2, 0x77)
+#define ILLEGAL(...) \
+  TEST_BEGIN; EXPECT_TRAP(8582f); 8581: __VA_ARGS__; 8582: \
+  CHECK_MCAUSE(CAUSE_ILLEGAL_INSN); CHECK_MEPC(8581b)
+
+RVTEST_CODE_BEGIN
+
+  CLEAR_TABLE(pt_root)
+  CLEAR_TABLE(pt_l1)
+  CLEAR_TABLE(pt_l0)
+  CLEAR_TABLE(pt_l0b)
+  PTE_LABEL(pt_root, 0, pt_l1, PTE_V)
+  PTE_PA(pt_root, 1, 0x80000000, LEAF_RWX | PTE_U)          /* user alias of RAM */
+  PTE_PA(pt_root, 2, 0x80000000, LEAF_RWX)                  /* identity, where the code runs */
+  PTE_LABEL(pt_l1, 0, pt_l0, PTE_V)
+  PTE_LABEL(pt_l1, 1, pt_l0b, PTE_V | PBMT(1))              /* a pointer may not have a type */
+  PTE_LABEL(pt_l0, 1, page_a, LEAF_RW | PBMT(1))
+  PTE_LABEL(pt_l0, 2, page_a, LEAF_RW | PBMT(2))
+  PTE_LABEL(pt_l0, 3, page_a, LEAF_RW | PBMT(3))
+  PTE_LABEL(pt_l0, 4, page_a, LEAF_RW)
+  PTE_LABEL(pt_l0b, 0, page_a, LEAF_RW)
+  lla a0, pt_root; srli a0, a0, 12; li a1, SATP_MODE_SV39; or a0, a0, a1
+  csrw satp, a0
+  li t0, MENVCFG_PBMTE; csrs CSR_MENVCFG, t0
+  sfence.vma
+
+  TEST_BEGIN                               /* PBMTE is writable */
+  csrr a0, CSR_MENVCFG; li t0, MENVCFG_PBMTE; and a0, a0, t0; CHECK_EQ(a0, MENVCFG_PBMTE)
+
+  ENTER_MODE(PRV_S, s_types)
+s_types:
+  TEST_BEGIN                               /* NC and IO pages read and write as usual */
+  li a1, VA_NC; ld a2, 0(a1); CHECK_EQ(a2, 0x0123456789abcdef)
+  TEST_BEGIN
+  li a1, VA_IO; li a2, 0x5a5a; sd a2, 8(a1)
+  li a1, VA_NC; ld a3, 8(a1); CHECK_EQ(a3, 0x5a5a)
+  LOAD_FAULT(VA_RES)                       /* PBMT = 3 is reserved */
+  LOAD_FAULT(VA_PTR)                       /* PBMT bits in a pointer PTE */
+
+  /* Svinval: change the PTE of VA_SW from page_a to page_b, then the sequence. */
+  TEST_BEGIN
+  li a1, VA_SW; ld a2, 0(a1); CHECK_EQ(a2, 0x0123456789abcdef)
+  PTE_LABEL(pt_l0, 4, page_b, LEAF_RW)
+  sfence.w.inval
+  li a1, VA_SW; sinval.vma a1, zero
+  sfence.inval.ir
+  TEST_BEGIN
+  li a1, VA_SW; ld a2, 0(a1); CHECK_EQ(a2, 0x0fedcba987654321)
+
+  GOTO_M(1f)
+1: li t0, MSTATUS_TVM; csrs mstatus, t0    /* TVM: sinval.vma is illegal in S, the fences not */
+  ENTER_MODE(PRV_S, s_tvm)
+s_tvm:
+  ILLEGAL(sinval.vma zero, zero)
+  TEST_BEGIN
+  sfence.w.inval
+  sfence.inval.ir
+  GOTO_M(1f)
+1: li t0, MSTATUS_TVM; csrc mstatus, t0
+  USER_VA(a0, u_code)                      /* U-mode: all three are illegal (see u_code) */
+  ENTER_MODE_REG(PRV_U, a0)
+u_back:
+  TEST_BEGIN
+  CHECK_MCAUSE(CAUSE_USER_ECALL)
+  /* PBMTE clear: the type bits are reserved again. */
+  li t0, MENVCFG_PBMTE; csrc CSR_MENVCFG, t0
+  sfence.vma
+  ENTER_MODE(PRV_S, s_plain)
+s_plain:
+  LOAD_FAULT(VA_NC)
+  LOAD_FAULT(VA_IO)
+  TEST_BEGIN                               /* a page without a type still works */
+  li a1, VA_SW; ld a2, 0(a1); CHECK_EQ(a2, 0x0fedcba987654321)
+  GOTO_M(1f)
+1:
+  j pass
+
+u_code:                                    /* runs at its user alias */
+  ILLEGAL(sinval.vma zero, zero)
+  ILLEGAL(sfence.w.inval)
+  ILLEGAL(sfence.inval.ir)
+  U_GOTO_M(u_back)
+
+RVTEST_CODE_END
+
+RVTEST_DATA_BEGIN
+  .align 12
+pt_root: .skip 4096
+pt_l1:   .skip 4096
+pt_l0:   .skip 4096
+pt_l0b:  .skip 4096
+page_a:  .dword 0x0123456789abcdef
+  .balign 4096
+page_b:  .dword 0x0fedcba987654321
+  .balign 4096
+RVTEST_DATA_END
