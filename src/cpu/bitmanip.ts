@@ -17,6 +17,7 @@ export const EXT_ZICOND: u32 = 16;
 export const EXT_ZIMOP: u32 = 32;
 export const EXT_ZCMOP: u32 = 64;
 export const EXT_ZAWRS: u32 = 128;
+export const EXT_ZCB: u32 = 256;
 /** The extensions this machine lacks (a machine-wide setting, not hart state). */
 export let disabledExtensions: u32 = 0;
 

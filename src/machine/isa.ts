@@ -32,6 +32,7 @@ const ALL = [
   'zihpm',
   'zimop',
   'zawrs',
+  'zcb',
   'zcmop',
   'zba',
   'zbb',
@@ -52,6 +53,7 @@ export const SWITCHABLE: Readonly<Record<string, number>> = {
   zimop: 32,
   zcmop: 64,
   zawrs: 128,
+  zcb: 256,
 };
 
 export const ISA_FORMS = 'rv64gc, or rv64gc/max followed by +EXT / -EXT items, e.g. isa=-zba,-zbb';

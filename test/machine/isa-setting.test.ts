@@ -26,7 +26,7 @@ RVTEST_DATA_BEGIN
 RVTEST_DATA_END
 `;
 
-/** Every extension isa=rv64gc leaves out, one instruction each (czero.eqz, mop.r.0, c.mop.1 and wrs.nto written out). */
+/** Every extension isa=rv64gc leaves out, one instruction each (czero.eqz, mop.r.0, c.mop.1, wrs.nto and c.not written out). */
 const NONE_OF_THEM = `${PRELUDE}
   ILLEGAL(sh1add a0, a1, a2)
   ILLEGAL(slli.uw a0, a1, 3)
@@ -39,6 +39,7 @@ const NONE_OF_THEM = `${PRELUDE}
   ILLEGAL(.word 0x81c5c573)
   ILLEGAL(.hword 0x6081)
   ILLEGAL(.word 0x00d00073)
+  ILLEGAL(.hword 0x9d75)
 ${END}`;
 
 /** isa=-zbb: Zba still works, Zbb traps. */
@@ -76,13 +77,18 @@ test('isa= values: the device tree strings, and one clear message for a bad one'
     'zbb',
     'zbc',
     'zbs',
+    'zcb',
     'zcmop',
     'zicond',
     'zimop',
   ]);
   assert.deepEqual(parseIsa('max'), []);
   assert.deepEqual(parseIsa('-zba,-ZBB'), ['zba', 'zbb']);
-  assert.deepEqual(parseIsa('rv64gc,+zbb,+zicond,+zimop,+zcmop,+zawrs'), ['zba', 'zbc', 'zbs']);
+  assert.deepEqual(parseIsa('rv64gc,+zbb,+zicond,+zimop,+zcmop,+zawrs,+zcb'), [
+    'zba',
+    'zbc',
+    'zbs',
+  ]);
   assert.deepEqual(isaStrings(parseIsa('rv64gc')), {
     isa: 'rv64imafdc_zicntr_zicsr_zifencei_zihintntl_zihintpause_zihpm_sstc_svinval_svpbmt',
     extensions: [
@@ -105,7 +111,7 @@ test('isa= values: the device tree strings, and one clear message for a bad one'
   });
   assert.equal(
     isaStrings([]).isa,
-    'rv64imafdc_zicntr_zicond_zicsr_zifencei_zihintntl_zihintpause_zihpm_zimop_zawrs_zcmop_zba_zbb_zbc_zbs_sstc_svinval_svpbmt',
+    'rv64imafdc_zicntr_zicond_zicsr_zifencei_zihintntl_zihintpause_zihpm_zimop_zawrs_zcb_zcmop_zba_zbb_zbc_zbs_sstc_svinval_svpbmt',
   );
   assert.throws(() => parseIsa('-zbq'), /zbq: not an extension colinux implements/);
   assert.throws(() => parseIsa('-m'), /m: always present/);
