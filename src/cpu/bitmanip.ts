@@ -18,6 +18,8 @@ export const EXT_ZIMOP: u32 = 32;
 export const EXT_ZCMOP: u32 = 64;
 export const EXT_ZAWRS: u32 = 128;
 export const EXT_ZCB: u32 = 256;
+export const EXT_ZICBOM: u32 = 512;
+export const EXT_ZICBOZ: u32 = 1024;
 /** The extensions this machine lacks (a machine-wide setting, not hart state). */
 export let disabledExtensions: u32 = 0;
 
@@ -42,6 +44,10 @@ export function extensionOf(op: Op): u32 {
       return EXT_ZIMOP;
     case Op.WRS_NTO: case Op.WRS_STO:
       return EXT_ZAWRS;
+    case Op.CBO_INVAL: case Op.CBO_CLEAN: case Op.CBO_FLUSH:
+      return EXT_ZICBOM;
+    case Op.CBO_ZERO:
+      return EXT_ZICBOZ;
     case Op.ANDN: case Op.ORN: case Op.XNOR: case Op.CLZ: case Op.CTZ: case Op.CPOP:
     case Op.CLZW: case Op.CTZW: case Op.CPOPW: case Op.SEXT_B: case Op.SEXT_H: case Op.ZEXT_H:
     case Op.MIN: case Op.MINU: case Op.MAX: case Op.MAXU: case Op.ROL: case Op.ROR:

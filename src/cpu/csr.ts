@@ -20,6 +20,28 @@ const MENVCFG_STCE: u64 = <u64>1 << 63;
 // Svpbmt: page-based memory types in PTE bits 62:61 (privileged spec, Svpbmt chapter).
 export const MENVCFG_PBMTE: u64 = <u64>1 << 62;
 const ENVCFG_FIOM: u64 = 1;
+// Zicbom/Zicboz (privileged spec, xenvcfg): CBIE (bits 5:4; 10 is reserved
+// and reads as 00), CBCFE (bit 6), CBZE (bit 7).
+export const ENVCFG_CBIE: u64 = 3 << 4;
+export const ENVCFG_CBCFE: u64 = 1 << 6;
+export const ENVCFG_CBZE: u64 = 1 << 7;
+const ENVCFG_CBO: u64 = ENVCFG_CBIE | ENVCFG_CBCFE | ENVCFG_CBZE;
+/**
+ * May the current privilege run a cache-block operation of `kind` (0
+ * cbo.inval, 1 cbo.clean/flush, 2 cbo.zero)? M always; S if menvcfg allows;
+ * U if menvcfg and senvcfg both do. Otherwise it is illegal.
+ */
+export function cboAllowed(kind: u32): bool {
+  if (hart.priv == S.PRV_M) return true;
+  const field = kind == 0 ? ENVCFG_CBIE : kind == 1 ? ENVCFG_CBCFE : ENVCFG_CBZE;
+  if ((hart.menvcfg & field) == 0) return false;
+  return hart.priv != S.PRV_U || (hart.senvcfg & field) != 0;
+}
+
+/** An envcfg value with the reserved CBIE encoding 10 made 00 (WARL). */
+@inline function envcfgCbo(v: u64): u64 {
+  return (v & ENVCFG_CBIE) == (2 << 4) ? v & ~ENVCFG_CBIE : v;
+}
 
 const MSTATUS_WRITABLE: u64 =
   MSTATUS_SIE | MSTATUS_MIE | MSTATUS_SPIE | MSTATUS_MPIE | MSTATUS_SPP | MSTATUS_MPP |
@@ -234,7 +256,7 @@ export function csrWrite(addr: u32, v: u64): bool {
     }
     case 0x105: hart.stvec = legalTvec(v); break;
     case 0x106: hart.scounteren = v & 0xffff_ffff; break;
-    case 0x10a: hart.senvcfg = v & ENVCFG_FIOM; break;
+    case 0x10a: hart.senvcfg = envcfgCbo(v & (ENVCFG_FIOM | ENVCFG_CBO)); break;
     case 0x140: hart.sscratch = v; break;
     case 0x141: hart.sepc = v & ~(<u64>1); break;
     case 0x142: hart.scause = v; break;
@@ -266,7 +288,7 @@ export function csrWrite(addr: u32, v: u64): bool {
     case 0x305: hart.mtvec = legalTvec(v); break;
     case 0x306: hart.mcounteren = v & 0xffff_ffff; break;
     case 0x30a:
-      hart.menvcfg = v & (MENVCFG_STCE | MENVCFG_PBMTE | ENVCFG_FIOM);
+      hart.menvcfg = envcfgCbo(v & (MENVCFG_STCE | MENVCFG_PBMTE | ENVCFG_FIOM | ENVCFG_CBO));
       // Which PTE bits are reserved depends on PBMTE: cached translations go.
       flushTlb();
       updateTimers(currentTime());
@@ -315,8 +337,9 @@ export function csrStateValid(): bool {
   const mode = hart.satp >> 60;
   if (mode != 0 && mode != 8 && mode != 9) return false;
   if ((hart.medeleg & ~MEDELEG_WRITABLE) != 0 || (hart.mideleg & ~MIDELEG_WRITABLE) != 0) return false;
-  if ((hart.mie & ~MIE_WRITABLE) != 0 || (hart.menvcfg & ~(MENVCFG_STCE | MENVCFG_PBMTE | ENVCFG_FIOM)) != 0) return false;
-  if ((hart.senvcfg & ~ENVCFG_FIOM) != 0 || ((hart.mepc | hart.sepc) & 1) != 0) return false;
+  if ((hart.mie & ~MIE_WRITABLE) != 0 || (hart.menvcfg & ~(MENVCFG_STCE | MENVCFG_PBMTE | ENVCFG_FIOM | ENVCFG_CBO)) != 0) return false;
+  if (envcfgCbo(hart.menvcfg) != hart.menvcfg || envcfgCbo(hart.senvcfg) != hart.senvcfg) return false;
+  if ((hart.senvcfg & ~(ENVCFG_FIOM | ENVCFG_CBO)) != 0 || ((hart.mepc | hart.sepc) & 1) != 0) return false;
   return legalTvec(hart.mtvec) == hart.mtvec && legalTvec(hart.stvec) == hart.stvec;
 }
 

@@ -333,6 +333,24 @@ export function run(budget: i32): i32 {
         break;
       case Op.FENCE: case Op.FENCE_I: // one hart, and stores to code already dropped its translations
         break;
+      case Op.CBO_INVAL: case Op.CBO_CLEAN: case Op.CBO_FLUSH: case Op.CBO_ZERO: {
+        // Cache-block operations on 64-byte blocks (Zicbom, Zicboz).
+        const kind: u32 = op == Op.CBO_INVAL ? 0 : op == Op.CBO_ZERO ? 2 : 1;
+        if (lacking(op) || !C.cboAllowed(kind)) { pc = illegal(pc, raw); continue; }
+        if (kind == 2) {
+          // A store of 64 zero bytes; the block is in one page, so the first
+          // store faults (tval = the block's address) or none does.
+          const base = xget(xr, rs1) & ~(<u64>63);
+          for (let i: u64 = 0; i < 64; i += 8) {
+            storeInt(base + i, 8, 0);
+            if (hr.excCause >= 0) break;
+          }
+        } else {
+          M.cboCheck(xget(xr, rs1) & ~(<u64>63));
+        }
+        if (hr.excCause >= 0) { pc = exceptionTrap(pc); continue; }
+        break;
+      }
       case Op.MOP_R: case Op.MOP_RR: // may-be-operations: no extension gives them a meaning yet
         if (lacking(op)) { pc = illegal(pc, raw); continue; }
         xset(xr, rd, 0);

@@ -267,6 +267,17 @@ function translateChecked(va: u64, size: u32, access: u32): u64 {
   return pa;
 }
 
+/**
+ * cbo.clean/flush/inval at `va`: allowed wherever a load or a store would
+ * be (they change nothing here, memory being coherent); otherwise the
+ * fault is raised as a store/AMO fault (privileged spec, Zicbom).
+ */
+export function cboCheck(va: u64): void {
+  translateChecked(va, 1, ACC_LOAD);
+  if (hart.excCause == <i64>S.CAUSE_LOAD_PAGE_FAULT) hart.excCause = <i64>S.CAUSE_STORE_PAGE_FAULT;
+  else if (hart.excCause == <i64>S.CAUSE_LOAD_ACCESS) hart.excCause = <i64>S.CAUSE_STORE_ACCESS;
+}
+
 /** May the page holding `pa` be cached for `access` (PMP allows all of it)? */
 @inline function cacheable(pa: u64, access: u32): bool {
   return pmpAllows(pa & ~(<u64>0xfff), 4096, access, effectivePriv(access));

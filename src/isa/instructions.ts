@@ -57,6 +57,8 @@ export type Extension =
   | 'Zimop'
   | 'Zawrs'
   | 'Svinval'
+  | 'Zicbom'
+  | 'Zicboz'
   | 'Priv';
 
 export interface Instruction {
@@ -179,6 +181,17 @@ opf3('FENCE', 0x0f, 0, 'none', 'I');
 def('ECALL', 0xffff_ffff, 0x0000_0073, 'none', 'I');
 def('EBREAK', 0xffff_ffff, 0x0010_0073, 'none', 'I');
 opf3('FENCE_I', 0x0f, 1, 'none', 'Zifencei');
+// Zicbom, Zicboz: cache-block operations (MISC-MEM, funct3 010, rd = 0, the
+// operation in imm[11:0], the address in rs1). Zicbop's prefetches are ORI
+// hints with rd = x0 and run as such.
+for (const [name, op, ext] of [
+  ['CBO_INVAL', 0, 'Zicbom'],
+  ['CBO_CLEAN', 1, 'Zicbom'],
+  ['CBO_FLUSH', 2, 'Zicbom'],
+  ['CBO_ZERO', 4, 'Zicboz'],
+] as const) {
+  def(name, (0xfff << 20) | F3 | RD | OPC, (op << 20) | f3(2) | 0x0f, 'I', ext);
+}
 // M
 ['MUL', 'MULH', 'MULHSU', 'MULHU', 'DIV', 'DIVU', 'REM', 'REMU'].forEach((n, i) =>
   rtype(n, 0x33, i, 1, 'M'),

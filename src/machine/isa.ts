@@ -23,6 +23,9 @@ const ALL = [
   'f',
   'd',
   'c',
+  'zicbom',
+  'zicbop',
+  'zicboz',
   'zicntr',
   'zicond',
   'zicsr',
@@ -54,6 +57,8 @@ export const SWITCHABLE: Readonly<Record<string, number>> = {
   zcmop: 64,
   zawrs: 128,
   zcb: 256,
+  zicbom: 512,
+  zicboz: 1024,
 };
 
 export const ISA_FORMS = 'rv64gc, or rv64gc/max followed by +EXT / -EXT items, e.g. isa=-zba,-zbb';

@@ -273,6 +273,12 @@ export function buildDeviceTreeNode(opts: DeviceTreeOptions): FdtNode {
       'riscv,isa': opts.isa,
       'riscv,isa-base': opts.isa.toLowerCase().startsWith('rv32') ? 'rv32i' : 'rv64i',
       'riscv,isa-extensions': opts.isaExtensions,
+      // Cache-block operations work on 64-byte blocks (Zicbom, Zicbop, Zicboz).
+      ...Object.fromEntries(
+        (['cbom', 'cbop', 'cboz'] as const)
+          .filter((e) => opts.isaExtensions.includes(`zi${e}`))
+          .map((e) => [`riscv,${e}-block-size`, 64]),
+      ),
       'mmu-type': mmu,
       phandle: P.cpu0,
     },

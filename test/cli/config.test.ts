@@ -407,7 +407,7 @@ test('isa=: kept as given when it parses; one clear message when not', () => {
   assert.equal(parseMem([]).isa, undefined);
   throwsConfig(
     () => parseMem(['isa=-zbq']),
-    'isa=-zbq: zbq: not an extension colinux implements; the ones that can be left out are zba, zbb, zbc, zbs, zicond, zimop, zcmop, zawrs, zcb',
+    'isa=-zbq: zbq: not an extension colinux implements; the ones that can be left out are zba, zbb, zbc, zbs, zicond, zimop, zcmop, zawrs, zcb, zicbom, zicboz',
   );
 });
 

@@ -26,7 +26,7 @@ RVTEST_DATA_BEGIN
 RVTEST_DATA_END
 `;
 
-/** Every extension isa=rv64gc leaves out, one instruction each (czero.eqz, mop.r.0, c.mop.1, wrs.nto and c.not written out). */
+/** Every extension isa=rv64gc leaves out, one instruction each (czero.eqz, mop.r.0, c.mop.1, wrs.nto, c.not, cbo.zero and cbo.clean written out). */
 const NONE_OF_THEM = `${PRELUDE}
   ILLEGAL(sh1add a0, a1, a2)
   ILLEGAL(slli.uw a0, a1, 3)
@@ -40,6 +40,8 @@ const NONE_OF_THEM = `${PRELUDE}
   ILLEGAL(.hword 0x6081)
   ILLEGAL(.word 0x00d00073)
   ILLEGAL(.hword 0x9d75)
+  ILLEGAL(.word 0x0045a00f)
+  ILLEGAL(.word 0x0015a00f)
 ${END}`;
 
 /** isa=-zbb: Zba still works, Zbb traps. */
@@ -79,18 +81,20 @@ test('isa= values: the device tree strings, and one clear message for a bad one'
     'zbs',
     'zcb',
     'zcmop',
+    'zicbom',
+    'zicboz',
     'zicond',
     'zimop',
   ]);
   assert.deepEqual(parseIsa('max'), []);
   assert.deepEqual(parseIsa('-zba,-ZBB'), ['zba', 'zbb']);
-  assert.deepEqual(parseIsa('rv64gc,+zbb,+zicond,+zimop,+zcmop,+zawrs,+zcb'), [
+  assert.deepEqual(parseIsa('rv64gc,+zbb,+zicond,+zimop,+zcmop,+zawrs,+zcb,+zicbom,+zicboz'), [
     'zba',
     'zbc',
     'zbs',
   ]);
   assert.deepEqual(isaStrings(parseIsa('rv64gc')), {
-    isa: 'rv64imafdc_zicntr_zicsr_zifencei_zihintntl_zihintpause_zihpm_sstc_svinval_svpbmt',
+    isa: 'rv64imafdc_zicbop_zicntr_zicsr_zifencei_zihintntl_zihintpause_zihpm_sstc_svinval_svpbmt',
     extensions: [
       'i',
       'm',
@@ -98,6 +102,7 @@ test('isa= values: the device tree strings, and one clear message for a bad one'
       'f',
       'd',
       'c',
+      'zicbop',
       'zicntr',
       'zicsr',
       'zifencei',
@@ -111,7 +116,7 @@ test('isa= values: the device tree strings, and one clear message for a bad one'
   });
   assert.equal(
     isaStrings([]).isa,
-    'rv64imafdc_zicntr_zicond_zicsr_zifencei_zihintntl_zihintpause_zihpm_zimop_zawrs_zcb_zcmop_zba_zbb_zbc_zbs_sstc_svinval_svpbmt',
+    'rv64imafdc_zicbom_zicbop_zicboz_zicntr_zicond_zicsr_zifencei_zihintntl_zihintpause_zihpm_zimop_zawrs_zcb_zcmop_zba_zbb_zbc_zbs_sstc_svinval_svpbmt',
   );
   assert.throws(() => parseIsa('-zbq'), /zbq: not an extension colinux implements/);
   assert.throws(() => parseIsa('-m'), /m: always present/);
