@@ -19,6 +19,8 @@ export const MISA: u64 = (<u64>2 << 62) | 0x14112d;
 const MENVCFG_STCE: u64 = <u64>1 << 63;
 // Svpbmt: page-based memory types in PTE bits 62:61 (privileged spec, Svpbmt chapter).
 export const MENVCFG_PBMTE: u64 = <u64>1 << 62;
+// Svadu: the page walk updates A and D (else they fault, as Svade).
+export const MENVCFG_ADUE: u64 = <u64>1 << 61;
 const ENVCFG_FIOM: u64 = 1;
 // Zicbom/Zicboz (privileged spec, xenvcfg): CBIE (bits 5:4; 10 is reserved
 // and reads as 00), CBCFE (bit 6), CBZE (bit 7).
@@ -288,7 +290,9 @@ export function csrWrite(addr: u32, v: u64): bool {
     case 0x305: hart.mtvec = legalTvec(v); break;
     case 0x306: hart.mcounteren = v & 0xffff_ffff; break;
     case 0x30a:
-      hart.menvcfg = envcfgCbo(v & (MENVCFG_STCE | MENVCFG_PBMTE | ENVCFG_FIOM | ENVCFG_CBO));
+      hart.menvcfg = envcfgCbo(
+        v & (MENVCFG_STCE | MENVCFG_PBMTE | MENVCFG_ADUE | ENVCFG_FIOM | ENVCFG_CBO),
+      );
       // Which PTE bits are reserved depends on PBMTE: cached translations go.
       flushTlb();
       updateTimers(currentTime());
@@ -337,7 +341,7 @@ export function csrStateValid(): bool {
   const mode = hart.satp >> 60;
   if (mode != 0 && mode != 8 && mode != 9) return false;
   if ((hart.medeleg & ~MEDELEG_WRITABLE) != 0 || (hart.mideleg & ~MIDELEG_WRITABLE) != 0) return false;
-  if ((hart.mie & ~MIE_WRITABLE) != 0 || (hart.menvcfg & ~(MENVCFG_STCE | MENVCFG_PBMTE | ENVCFG_FIOM | ENVCFG_CBO)) != 0) return false;
+  if ((hart.mie & ~MIE_WRITABLE) != 0 || (hart.menvcfg & ~(MENVCFG_STCE | MENVCFG_PBMTE | MENVCFG_ADUE | ENVCFG_FIOM | ENVCFG_CBO)) != 0) return false;
   if (envcfgCbo(hart.menvcfg) != hart.menvcfg || envcfgCbo(hart.senvcfg) != hart.senvcfg) return false;
   if ((hart.senvcfg & ~(ENVCFG_FIOM | ENVCFG_CBO)) != 0 || ((hart.mepc | hart.sepc) & 1) != 0) return false;
   return legalTvec(hart.mtvec) == hart.mtvec && legalTvec(hart.stvec) == hart.stvec;

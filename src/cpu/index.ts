@@ -86,7 +86,8 @@ export function reset(): void {
   hart.mipHw = 0;
   hart.mtvec = 0;
   hart.mcounteren = 0;
-  hart.menvcfg = 0;
+  // Svadu's updates on from reset, as a hart without Svade has always done them.
+  hart.menvcfg = C.MENVCFG_ADUE;
   hart.satp = 0;
   hart.stimecmp = 0xffff_ffff_ffff_ffff;
   hart.mtimecmp = 0xffff_ffff_ffff_ffff;

@@ -297,6 +297,7 @@ const PTE_PPN_MASK: u64 = 0x003f_ffff_ffff_fc00; // bits 53:10
 const PTE_RESERVED: u64 = 0xffc0_0000_0000_0000;
 const PTE_PBMT: u64 = <u64>3 << 61;
 const MENVCFG_PBMTE: u64 = <u64>1 << 62;
+const MENVCFG_ADUE: u64 = <u64>1 << 61;
 
 /**
  * Translate `va` for `access`. Returns the physical address; on failure raises
@@ -361,10 +362,14 @@ export function translate(va: u64, access: u32): u64 {
     // Superpages must be aligned.
     const lowMask: u64 = (<u64>1 << (9 * <u64>level)) - 1;
     if ((ppn & lowMask) != 0) { pageFault(access, va); return 0; }
-    // Hardware A/D update.
+    // A and D (Svadu): the walk sets them while menvcfg.ADUE is set (its
+    // reset value); with it clear, a missing one is a page fault (Svade).
     let want = pte | PTE_A;
     if (access == ACC_STORE) want |= PTE_D;
-    if (want != pte) store<u64>(ptePtr, want);
+    if (want != pte) {
+      if ((hart.menvcfg & MENVCFG_ADUE) == 0) { pageFault(access, va); return 0; }
+      store<u64>(ptePtr, want);
+    }
     const pageMask: u64 = (<u64>1 << (12 + 9 * <u64>level)) - 1;
     walkLevel = level;
     return ((ppn << 12) & ~pageMask) | (va & pageMask);

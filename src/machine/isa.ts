@@ -42,6 +42,7 @@ const ALL = [
   'zbc',
   'zbs',
   'sstc',
+  'svadu',
   'svinval',
   'svpbmt',
 ] as const;

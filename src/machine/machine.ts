@@ -157,6 +157,7 @@ const PMP_NAPOT_RWX = 0x1fn;
 const PMPADDR_ALL = 0x3f_ffff_ffff_ffffn;
 const MENVCFG_STCE = 1n << 63n;
 const MENVCFG_PBMTE = 1n << 62n;
+const MENVCFG_ADUE = 1n << 61n;
 // Cache-block operations for S-mode, as firmware enables them: cbo.inval
 // performs a flush (CBIE = 01), cbo.clean/flush (CBCFE), cbo.zero (CBZE).
 const MENVCFG_CBO = (1n << 4n) | (1n << 6n) | (1n << 7n);
@@ -339,7 +340,7 @@ export class Machine {
     // readable from S and U, so the vDSO's clock_gettime can use rdtime.
     hart.setCsr(CSR_MCOUNTEREN, 0x7n);
     hart.setCsr(CSR_SCOUNTEREN, 0x7n);
-    hart.setCsr(CSR_MENVCFG, MENVCFG_STCE | MENVCFG_PBMTE | MENVCFG_CBO);
+    hart.setCsr(CSR_MENVCFG, MENVCFG_STCE | MENVCFG_PBMTE | MENVCFG_ADUE | MENVCFG_CBO);
     // With PMP implemented, S/U accesses matching no entry fail: open all of
     // memory to them, as firmware does.
     hart.setCsr(CSR_PMPADDR0, PMPADDR_ALL);

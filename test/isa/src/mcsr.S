@@ -117,7 +117,7 @@ RVTEST_CODE_BEGIN
   CHECK_CSR_ONES(mcountinhibit, 0xfffffffd)
   csrw mcountinhibit, zero
   TEST_BEGIN                               /* envcfg: FIOM, STCE (Sstc), PBMTE (Svpbmt) */
-  CHECK_CSR_ONES(menvcfg, 0xc0000000000000f1)  /* STCE, PBMTE, CBZE, CBCFE, CBIE, FIOM */
+  CHECK_CSR_ONES(menvcfg, 0xe0000000000000f1)  /* STCE, PBMTE, ADUE, CBZE, CBCFE, CBIE, FIOM */
   CHECK_CSR_ONES(senvcfg, 0xf1)
   csrw menvcfg, zero; csrw senvcfg, zero
 #endif

@@ -6,7 +6,9 @@
  * they are reserved bits like 60:54. Svinval: sinval.vma invalidates like
  * sfence.vma (a changed PTE is seen after sfence.w.inval, sinval.vma,
  * sfence.inval.ir), is illegal in U-mode and, with mstatus.TVM, in S-mode;
- * the two fences are illegal in U-mode only.
+ * the two fences are illegal in U-mode only. Svadu: with menvcfg.ADUE set
+ * (from reset) the walk sets A and D; with it clear, a missing A or (for a
+ * store) D is a page fault, as Svade has it.
  */
 #include "macros.h"
 #include "vm.h"
@@ -22,10 +24,16 @@
 #define VA_RES  0x3000
 #define VA_SW   0x4000
 #define VA_PTR  0x200000
+#define VA_NOA  0x5000
+#define VA_NOD  0x6000
+#define MENVCFG_ADUE (1 << 61)
 
 #define LOAD_FAULT(va) \
   TEST_BEGIN; li a1, va; li a2, 0x77; EXPECT_TRAP(8640f); 8641: ld a2, 0(a1); \
   8640: CHECK_PF(CAUSE_LOAD_PAGE_FAULT, va); CHECK_MEPC(8641b); CHECK_EQ(a2, 0x77)
+#define STORE_FAULT(va) \
+  TEST_BEGIN; li a1, va; EXPECT_TRAP(8642f); 8643: sd a1, 0(a1); \
+  8642: CHECK_PF(CAUSE_STORE_PAGE_FAULT, va); CHECK_MEPC(8643b)
 #define ILLEGAL(...) \
   TEST_BEGIN; EXPECT_TRAP(8582f); 8581: __VA_ARGS__; 8582: \
   CHECK_MCAUSE(CAUSE_ILLEGAL_INSN); CHECK_MEPC(8581b)
@@ -46,6 +54,8 @@ RVTEST_CODE_BEGIN
   PTE_LABEL(pt_l0, 3, page_a, LEAF_RW | PBMT(3))
   PTE_LABEL(pt_l0, 4, page_a, LEAF_RW)
   PTE_LABEL(pt_l0b, 0, page_a, LEAF_RW)
+  PTE_LABEL(pt_l0, 5, page_b, PTE_V | PTE_R | PTE_W)        /* A and D clear */
+  PTE_LABEL(pt_l0, 6, page_b, PTE_V | PTE_R | PTE_W | PTE_A) /* D clear */
   lla a0, pt_root; srli a0, a0, 12; li a1, SATP_MODE_SV39; or a0, a0, a1
   csrw satp, a0
   li t0, MENVCFG_PBMTE; csrs CSR_MENVCFG, t0
@@ -100,6 +110,31 @@ s_plain:
   li a1, VA_SW; ld a2, 0(a1); CHECK_EQ(a2, 0x0fedcba987654321)
   GOTO_M(1f)
 1:
+  /* Svadu off (Svade): A and D are software's to set. */
+  TEST_BEGIN                               /* ADUE is set from reset, and writable */
+  csrr a0, CSR_MENVCFG; li t0, MENVCFG_ADUE; and a0, a0, t0; CHECK_EQ(a0, MENVCFG_ADUE)
+  li t0, MENVCFG_ADUE; csrc CSR_MENVCFG, t0
+  sfence.vma
+  ENTER_MODE(PRV_S, s_svade)
+s_svade:
+  LOAD_FAULT(VA_NOA)
+  STORE_FAULT(VA_NOA)
+  TEST_BEGIN                               /* A set: a load works, a store faults (no D) */
+  li a1, VA_NOD; ld a2, 0(a1); CHECK_EQ(a2, 0x0fedcba987654321)
+  STORE_FAULT(VA_NOD)
+  GOTO_M(1f)
+1: TEST_BEGIN                              /* the PTEs were left alone */
+  PTE_ADDR(a3, pt_l0, 5); ld a4, 0(a3); andi a4, a4, PTE_A | PTE_D; CHECK_EQ(a4, 0)
+  PTE_ADDR(a3, pt_l0, 6); ld a4, 0(a3); andi a4, a4, PTE_A | PTE_D; CHECK_EQ(a4, PTE_A)
+  li t0, MENVCFG_ADUE; csrs CSR_MENVCFG, t0
+  sfence.vma
+  ENTER_MODE(PRV_S, s_svadu)
+s_svadu:
+  TEST_BEGIN                               /* ADUE again: the store goes, D is set */
+  li a1, VA_NOD; li a2, 0x5151; sd a2, 16(a1); ld a3, 16(a1); CHECK_EQ(a3, 0x5151)
+  GOTO_M(1f)
+1: TEST_BEGIN
+  PTE_ADDR(a3, pt_l0, 6); ld a4, 0(a3); andi a4, a4, PTE_A | PTE_D; CHECK_EQ(a4, PTE_A | PTE_D)
   j pass
 
 u_code:                                    /* runs at its user alias */
