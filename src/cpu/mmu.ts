@@ -53,11 +53,12 @@ const LOG_SIZE: u32 = TLB_LOG_SIZE;
   return S.hartAddr() + S.HART_TLB_LOG_COUNT;
 }
 
-// hart.superLo..hart.superHi: the hull of the virtual ranges of superpages cached
-// in banks 1..3: an address-specific SFENCE.VMA inside it must flush
-// everything, since one superpage PTE stands behind many cached 4 KiB entries.
-// Level of the leaf the last translate() found (0 = a 4 KiB page or no translation).
-let walkLevel: i32 = 0;
+// hart.superLo..hart.superHi: the hull of the virtual ranges of superpages
+// (and Svnapot's 64 KiB ranges) cached in banks 1..3: an address-specific
+// SFENCE.VMA inside it must flush everything, since one such PTE stands
+// behind many cached 4 KiB entries.
+// log2 of the size the last translate()'s leaf maps (12: a 4 KiB page or no translation).
+let walkSpan: u64 = 12;
 
 // Table base addresses for the current hart and context (selectTables).
 export let fetchTable: usize = 0;
@@ -217,8 +218,8 @@ function tlbFill(table: usize, va: u64, pa: u64): void {
   const n = load<u32>(countAt);
   if (n < LOG_SIZE) store<u32>(tlbLogs() + <usize>(b * LOG_SIZE + n) * 4, <u32>e);
   if (n <= LOG_SIZE) store<u32>(countAt, n + 1);
-  if (walkLevel > 0 && b != 0) {
-    const span: u64 = <u64>1 << (12 + 9 * <u64>walkLevel);
+  if (walkSpan > 12 && b != 0) {
+    const span: u64 = <u64>1 << walkSpan;
     const lo = va & ~(span - 1);
     if (lo < hart.superLo) hart.superLo = lo;
     if (lo + (span - 1) > hart.superHi) hart.superHi = lo + (span - 1);
@@ -291,11 +292,12 @@ const PTE_U: u64 = 16;
 const PTE_A: u64 = 64;
 const PTE_D: u64 = 128;
 const PTE_PPN_MASK: u64 = 0x003f_ffff_ffff_fc00; // bits 53:10
-// Bits 63:54 are reserved (no Svnapot), except PBMT (62:61) in a leaf when
-// menvcfg.PBMTE is set (Svpbmt): memory types colinux has no use for (every
-// access is coherent and ordered already), with the value 3 reserved.
+// Bits 63:54 are reserved, except N (63, Svnapot, below) and PBMT (62:61)
+// in a leaf when menvcfg.PBMTE is set (Svpbmt): memory types colinux has no
+// use for (every access is coherent and ordered already), 3 reserved.
 const PTE_RESERVED: u64 = 0xffc0_0000_0000_0000;
 const PTE_PBMT: u64 = <u64>3 << 61;
+const PTE_N: u64 = <u64>1 << 63;
 const MENVCFG_PBMTE: u64 = <u64>1 << 62;
 const MENVCFG_ADUE: u64 = <u64>1 << 61;
 
@@ -305,7 +307,7 @@ const MENVCFG_ADUE: u64 = <u64>1 << 61;
  * Privileged spec §12.3.2 (virtual address translation process).
  */
 export function translate(va: u64, access: u32): u64 {
-  walkLevel = 0;
+  walkSpan = 12;
   const p = effectivePriv(access);
   const mode = hart.satp >> 60;
   if (p == PRV_M || mode == 0) return va;
@@ -330,10 +332,14 @@ export function translate(va: u64, access: u32): u64 {
     const ptePtr = ramPtr(pteAddr);
     let pte = load<u64>(ptePtr);
     const leaf = (pte & (PTE_R | PTE_X)) != 0;
+    // Svnapot: N in a 4 KiB leaf whose PPN ends in 1000 maps the 64 KiB
+    // range it is part of; any other use of N is reserved.
+    const napot = (pte & PTE_N) != 0;
+    const pbmt = leaf && (hart.menvcfg & MENVCFG_PBMTE) != 0 ? PTE_PBMT : 0;
     const reserved =
-      leaf && (hart.menvcfg & MENVCFG_PBMTE) != 0
-        ? (pte & PTE_RESERVED & ~PTE_PBMT) != 0 || (pte & PTE_PBMT) == PTE_PBMT
-        : (pte & PTE_RESERVED) != 0;
+      (pte & PTE_RESERVED & ~PTE_N & ~pbmt) != 0 ||
+      (pbmt != 0 && (pte & PTE_PBMT) == PTE_PBMT) ||
+      (napot && (!leaf || level != 0 || ((pte >> 10) & 0xf) != 8));
     if ((pte & PTE_V) == 0 || (pte & (PTE_R | PTE_W)) == PTE_W || reserved) {
       pageFault(access, va);
       return 0;
@@ -358,7 +364,8 @@ export function translate(va: u64, access: u32): u64 {
     else if (access == ACC_LOAD) ok = (pte & PTE_R) != 0 || ((hart.mstatus & MSTATUS_MXR) != 0 && (pte & PTE_X) != 0);
     else ok = (pte & PTE_W) != 0;
     if (!ok) { pageFault(access, va); return 0; }
-    const ppn = (pte & PTE_PPN_MASK) >> 10;
+    let ppn = (pte & PTE_PPN_MASK) >> 10;
+    if (napot) ppn = (ppn & ~(<u64>0xf)) | ((va >> 12) & 0xf);
     // Superpages must be aligned.
     const lowMask: u64 = (<u64>1 << (9 * <u64>level)) - 1;
     if ((ppn & lowMask) != 0) { pageFault(access, va); return 0; }
@@ -371,7 +378,7 @@ export function translate(va: u64, access: u32): u64 {
       store<u64>(ptePtr, want);
     }
     const pageMask: u64 = (<u64>1 << (12 + 9 * <u64>level)) - 1;
-    walkLevel = level;
+    walkSpan = napot ? 16 : 12 + 9 * <u64>level;
     return ((ppn << 12) & ~pageMask) | (va & pageMask);
   }
   pageFault(access, va);

@@ -44,6 +44,7 @@ const ALL = [
   'sstc',
   'svadu',
   'svinval',
+  'svnapot',
   'svpbmt',
 ] as const;
 

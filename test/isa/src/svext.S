@@ -8,7 +8,9 @@
  * sfence.inval.ir), is illegal in U-mode and, with mstatus.TVM, in S-mode;
  * the two fences are illegal in U-mode only. Svadu: with menvcfg.ADUE set
  * (from reset) the walk sets A and D; with it clear, a missing A or (for a
- * store) D is a page fault, as Svade has it.
+ * store) D is a page fault, as Svade has it. Svnapot: a 4 KiB leaf with N
+ * set and PPN ending in 1000 maps the 64 KiB range around the address; N
+ * with other PPN bits, in a pointer or in a superpage is reserved.
  */
 #include "macros.h"
 #include "vm.h"
@@ -27,6 +29,10 @@
 #define VA_NOA  0x5000
 #define VA_NOD  0x6000
 #define MENVCFG_ADUE (1 << 61)
+#define PTE_N (1 << 63)
+#define VA_NAPOT 0x10000                   /* pt_l0 entries 16..31 */
+#define VA_NAPOT_BAD 0x7000                /* N with PPN[3:0] = 0000 */
+#define VA_NAPOT_PTR 0x400000              /* N in a pointer PTE */
 
 #define LOAD_FAULT(va) \
   TEST_BEGIN; li a1, va; li a2, 0x77; EXPECT_TRAP(8640f); 8641: ld a2, 0(a1); \
@@ -56,6 +62,18 @@ RVTEST_CODE_BEGIN
   PTE_LABEL(pt_l0b, 0, page_a, LEAF_RW)
   PTE_LABEL(pt_l0, 5, page_b, PTE_V | PTE_R | PTE_W)        /* A and D clear */
   PTE_LABEL(pt_l0, 6, page_b, PTE_V | PTE_R | PTE_W | PTE_A) /* D clear */
+  /* Svnapot: the same PTE in entries 16..31, for the 64 KiB at napot_region */
+  lla t0, napot_region; srli t0, t0, 12; ori t0, t0, 8; slli t0, t0, 10
+  li t1, LEAF_RW | PTE_N; or t0, t0, t1
+  lla t1, pt_l0 + 16 * 8; li t2, 16
+1: sd t0, 0(t1); addi t1, t1, 8; addi t2, t2, -1; bnez t2, 1b
+  lla t0, page_a; srli t0, t0, 12; slli t0, t0, 10; li t1, LEAF_RW | PTE_N; or t0, t0, t1
+  PTE_ADDR(t1, pt_l0, 7); sd t0, 0(t1)
+  lla t0, pt_l0b; srli t0, t0, 12; ori t0, t0, 8; slli t0, t0, 10; li t1, PTE_V | PTE_N; or t0, t0, t1
+  PTE_ADDR(t1, pt_l1, 2); sd t0, 0(t1)
+  /* a different word at the start of each 4 KiB page of the region */
+  lla t0, napot_region; li t1, 0; li t2, 16
+1: sd t1, 0(t0); li t3, 4096; add t0, t0, t3; addi t1, t1, 0x11; addi t2, t2, -1; bnez t2, 1b
   lla a0, pt_root; srli a0, a0, 12; li a1, SATP_MODE_SV39; or a0, a0, a1
   csrw satp, a0
   li t0, MENVCFG_PBMTE; csrs CSR_MENVCFG, t0
@@ -71,6 +89,15 @@ s_types:
   TEST_BEGIN
   li a1, VA_IO; li a2, 0x5a5a; sd a2, 8(a1)
   li a1, VA_NC; ld a3, 8(a1); CHECK_EQ(a3, 0x5a5a)
+  TEST_BEGIN                               /* Svnapot: each 4 KiB of the range lands in its place */
+  li a1, VA_NAPOT; ld a2, 0(a1); CHECK_EQ(a2, 0)
+  li a1, VA_NAPOT + 0x3000; ld a2, 0(a1); CHECK_EQ(a2, 0x33)
+  li a1, VA_NAPOT + 0xf000; ld a2, 0(a1); CHECK_EQ(a2, 0xff)
+  TEST_BEGIN                               /* and a store through it reaches the region */
+  li a1, VA_NAPOT + 0x5008; li a2, 0x77; sd a2, 0(a1)
+  lla a3, napot_region; li t0, 0x5008; add a3, a3, t0; ld a4, 0(a3); CHECK_EQ(a4, 0x77)
+  LOAD_FAULT(VA_NAPOT_BAD)                 /* N with PPN[3:0] != 1000 */
+  LOAD_FAULT(VA_NAPOT_PTR)                 /* N in a pointer */
   LOAD_FAULT(VA_RES)                       /* PBMT = 3 is reserved */
   LOAD_FAULT(VA_PTR)                       /* PBMT bits in a pointer PTE */
 
@@ -155,4 +182,6 @@ page_a:  .dword 0x0123456789abcdef
   .balign 4096
 page_b:  .dword 0x0fedcba987654321
   .balign 4096
+  .balign 65536
+napot_region: .skip 65536
 RVTEST_DATA_END
