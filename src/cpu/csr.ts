@@ -28,6 +28,24 @@ export const ENVCFG_CBIE: u64 = 3 << 4;
 export const ENVCFG_CBCFE: u64 = 1 << 6;
 export const ENVCFG_CBZE: u64 = 1 << 7;
 const ENVCFG_CBO: u64 = ENVCFG_CBIE | ENVCFG_CBCFE | ENVCFG_CBZE;
+// Smstateen/Ssstateen (privileged spec, "State Enable" extension): below M,
+// sstateenN needs mstateenN.SE (bit 63), senvcfg needs mstateen0.ENVCFG.
+// No other guarded state exists here, so the other bits read zero, and so
+// does every bit of sstateenN.
+const STATEEN_SE: u64 = <u64>1 << 63;
+const STATEEN_ENVCFG: u64 = <u64>1 << 62;
+
+/** mstateenN (N = 0..3) as software reads it. */
+function mstateen(n: u32): u64 {
+  if (n == 0) return hart.mstateen0;
+  return ((hart.mstateenSe >> n) & 1) != 0 ? STATEEN_SE : 0;
+}
+
+/** May the current privilege (below M) reach state guarded by `bit` of mstateenN? */
+@inline function stateenAllows(n: u32, bit: u64): bool {
+  return hart.priv == S.PRV_M || (mstateen(n) & bit) != 0;
+}
+
 /**
  * May the current privilege run a cache-block operation of `kind` (0
  * cbo.inval, 1 cbo.clean/flush, 2 cbo.zero)? M always; S if menvcfg allows;
@@ -177,7 +195,12 @@ export function csrRead(addr: u32): bool {
     case 0x104: v = hart.mie & hart.mideleg; break;
     case 0x105: v = hart.stvec; break;
     case 0x106: v = hart.scounteren; break;
-    case 0x10a: v = hart.senvcfg; break;
+    case 0x10a: if (!stateenAllows(0, STATEEN_ENVCFG)) return false; v = hart.senvcfg; break;
+    case 0x10c: case 0x10d: case 0x10e: case 0x10f: // sstateen0..3: nothing to enable
+      if (!stateenAllows(addr - 0x10c, STATEEN_SE)) return false;
+      v = 0;
+      break;
+    case 0x30c: case 0x30d: case 0x30e: case 0x30f: v = mstateen(addr - 0x30c); break;
     case 0x140: v = hart.sscratch; break;
     case 0x141: v = hart.sepc; break;
     case 0x142: v = hart.scause; break;
@@ -258,7 +281,16 @@ export function csrWrite(addr: u32, v: u64): bool {
     }
     case 0x105: hart.stvec = legalTvec(v); break;
     case 0x106: hart.scounteren = v & 0xffff_ffff; break;
-    case 0x10a: hart.senvcfg = envcfgCbo(v & (ENVCFG_FIOM | ENVCFG_CBO)); break;
+    case 0x10a: if (!stateenAllows(0, STATEEN_ENVCFG)) return false; hart.senvcfg = envcfgCbo(v & (ENVCFG_FIOM | ENVCFG_CBO)); break;
+    case 0x10c: case 0x10d: case 0x10e: case 0x10f:
+      if (!stateenAllows(addr - 0x10c, STATEEN_SE)) return false;
+      break;
+    case 0x30c: hart.mstateen0 = v & (STATEEN_SE | STATEEN_ENVCFG); break;
+    case 0x30d: case 0x30e: case 0x30f: {
+      const b = <u64>1 << <u64>(addr - 0x30c);
+      hart.mstateenSe = (v & STATEEN_SE) != 0 ? hart.mstateenSe | b : hart.mstateenSe & ~b;
+      break;
+    }
     case 0x140: hart.sscratch = v; break;
     case 0x141: hart.sepc = v & ~(<u64>1); break;
     case 0x142: hart.scause = v; break;
@@ -343,6 +375,7 @@ export function csrStateValid(): bool {
   if ((hart.medeleg & ~MEDELEG_WRITABLE) != 0 || (hart.mideleg & ~MIDELEG_WRITABLE) != 0) return false;
   if ((hart.mie & ~MIE_WRITABLE) != 0 || (hart.menvcfg & ~(MENVCFG_STCE | MENVCFG_PBMTE | MENVCFG_ADUE | ENVCFG_FIOM | ENVCFG_CBO)) != 0) return false;
   if (envcfgCbo(hart.menvcfg) != hart.menvcfg || envcfgCbo(hart.senvcfg) != hart.senvcfg) return false;
+  if ((hart.mstateen0 & ~(STATEEN_SE | STATEEN_ENVCFG)) != 0 || (hart.mstateenSe & ~<u64>0xe) != 0) return false;
   if ((hart.senvcfg & ~(ENVCFG_FIOM | ENVCFG_CBO)) != 0 || ((hart.mepc | hart.sepc) & 1) != 0) return false;
   return legalTvec(hart.mtvec) == hart.mtvec && legalTvec(hart.stvec) == hart.stvec;
 }

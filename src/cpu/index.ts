@@ -88,6 +88,8 @@ export function reset(): void {
   hart.mcounteren = 0;
   // Svadu's updates on from reset, as a hart without Svade has always done them.
   hart.menvcfg = C.MENVCFG_ADUE;
+  hart.mstateen0 = 0;
+  hart.mstateenSe = 0;
   hart.satp = 0;
   hart.stimecmp = 0xffff_ffff_ffff_ffff;
   hart.mtimecmp = 0xffff_ffff_ffff_ffff;

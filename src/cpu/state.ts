@@ -114,6 +114,10 @@ export let ramSize: u64 = 0;
   mtimecmp: u64;
   mcycleOffset: u64; // mcycle = instret + offset (written values shift it)
   minstretOffset: u64;
+  // Smstateen: mstateen0's SE0 and ENVCFG bits, and bit 63 (SE) of
+  // mstateen1..3 in bits 1..3 of mstateenSe.
+  mstateen0: u64;
+  mstateenSe: u64;
   // The hull of the virtual ranges of superpages in the TLB (see mmu.ts).
   superLo: u64;
   superHi: u64; // inclusive

@@ -41,6 +41,8 @@ const ALL = [
   'zbb',
   'zbc',
   'zbs',
+  'smstateen',
+  'ssstateen',
   'sstc',
   'svadu',
   'svinval',

@@ -151,6 +151,9 @@ const CSR_MIDELEG = 0x303;
 const CSR_MCOUNTEREN = 0x306;
 const CSR_SCOUNTEREN = 0x106;
 const CSR_MENVCFG = 0x30a;
+const CSR_MSTATEEN0 = 0x30c;
+// Smstateen: S-mode may use senvcfg (ENVCFG, bit 62) and sstateen0 (SE0).
+const MSTATEEN0_SE0_ENVCFG = (1n << 63n) | (1n << 62n);
 const CSR_PMPCFG0 = 0x3a0;
 const CSR_PMPADDR0 = 0x3b0;
 const PMP_NAPOT_RWX = 0x1fn;
@@ -341,6 +344,7 @@ export class Machine {
     hart.setCsr(CSR_MCOUNTEREN, 0x7n);
     hart.setCsr(CSR_SCOUNTEREN, 0x7n);
     hart.setCsr(CSR_MENVCFG, MENVCFG_STCE | MENVCFG_PBMTE | MENVCFG_ADUE | MENVCFG_CBO);
+    hart.setCsr(CSR_MSTATEEN0, MSTATEEN0_SE0_ENVCFG);
     // With PMP implemented, S/U accesses matching no entry fail: open all of
     // memory to them, as firmware does.
     hart.setCsr(CSR_PMPADDR0, PMPADDR_ALL);
