@@ -67,7 +67,7 @@ function usage(): string {
     '       colinux kill NAME…                      stop at once',
     '       colinux suspend NAME FILE               stop, keeping the whole state in FILE',
     '       colinux snapshot NAME FILE              the same, while the VM runs on',
-    '       colinux resume FILE [--detach] [--name NAME]   continue a VM from FILE',
+    '       colinux resume FILE [--detach] [--name NAME] [--trust]   continue a VM from FILE',
     '       colinux disk create|info|commit|discard …   (colinux disk help)',
     '       colinux --version',
     '',
