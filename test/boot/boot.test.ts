@@ -25,6 +25,16 @@ test('--cmd runs a command in the guest and reports riscv64 and the ISA', async 
   assert.doesNotMatch(r.stdout, /colinux-exit-status/);
 });
 
+test('a VM has a network by default (eth0 by DHCP from the NAT), and none with eth0=none', async () => {
+  const r = await runCli(['run', '--cmd', 'ip -4 addr show eth0']);
+  assert.equal(r.code, 0, `exit ${r.code}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`);
+  assert.match(r.stdout, /inet 10\.0\.2\.15\/24/);
+  const none = await runCli(['run', 'eth0=none', '--cmd', 'ls /sys/class/net']);
+  assert.equal(none.code, 0, `stdout:\n${none.stdout}\nstderr:\n${none.stderr}`);
+  assert.doesNotMatch(none.stdout, /eth0/);
+  assert.match(none.stdout, /^lo$/m);
+});
+
 test("a failing command's exit status comes back", async () => {
   const r = await runCli(['run', '--cmd', 'echo before; exit 7']);
   assert.equal(r.code, 7, `stdout:\n${r.stdout}\nstderr:\n${r.stderr}`);
