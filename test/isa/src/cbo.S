@@ -22,9 +22,6 @@
 #define VA_RO  0x1000
 #define VA_INV 0x2000
 
-#define ILLEGAL(enc) \
-  TEST_BEGIN; EXPECT_TRAP(8582f); 8581: .word enc; 8582: \
-  CHECK_MCAUSE(CAUSE_ILLEGAL_INSN); CHECK_MEPC(8581b); CHECK_MTVAL(enc)
 #define ALLOWED(enc) \
   TEST_BEGIN; lla a1, block; .word enc
 #define STORE_PF(enc, va, tval) \
@@ -54,10 +51,10 @@ RVTEST_CODE_BEGIN
   li t0, CB_ALL; csrc CSR_MENVCFG, t0; csrc CSR_SENVCFG, t0
   ENTER_MODE(PRV_S, s_none)
 s_none:
-  ILLEGAL(CBO_ZERO)
-  ILLEGAL(CBO_CLEAN)
-  ILLEGAL(CBO_FLUSH)
-  ILLEGAL(CBO_INVAL)
+  TEST_ILLEGAL_ENC(.word, CBO_ZERO)
+  TEST_ILLEGAL_ENC(.word, CBO_CLEAN)
+  TEST_ILLEGAL_ENC(.word, CBO_FLUSH)
+  TEST_ILLEGAL_ENC(.word, CBO_INVAL)
   GOTO_M(1f)
 1: li t0, CB_ALL; csrs CSR_MENVCFG, t0
   ENTER_MODE(PRV_S, s_all)
@@ -70,15 +67,15 @@ s_all:
 1: lla a0, u_none                          /* U: senvcfg still clear */
   ENTER_MODE_REG(PRV_U, a0)
 u_none:
-  ILLEGAL(CBO_ZERO)
-  ILLEGAL(CBO_CLEAN)
+  TEST_ILLEGAL_ENC(.word, CBO_ZERO)
+  TEST_ILLEGAL_ENC(.word, CBO_CLEAN)
   GOTO_M(1f)
 1: li t0, 1 << 7; csrs CSR_SENVCFG, t0     /* senvcfg.CBZE only */
   lla a0, u_zero
   ENTER_MODE_REG(PRV_U, a0)
 u_zero:
   ALLOWED(CBO_ZERO)
-  ILLEGAL(CBO_FLUSH)
+  TEST_ILLEGAL_ENC(.word, CBO_FLUSH)
   GOTO_M(1f)
 1:
   /* ------------------------------------------------------------ faults through paging */

@@ -233,6 +233,13 @@
   TEST_BEGIN; li a1, v; inst a0, a1, imm; CHECK_EQ(a0, res)
 #define TEST_IMM_SD(inst, res, v, imm) \
   TEST_BEGIN; li a0, v; inst a0, a0, imm; CHECK_EQ(a0, res)
+/* the instruction (its text, or a directive and encoding) must trap as illegal at its own address */
+#define TEST_ILLEGAL(...) \
+  TEST_BEGIN; EXPECT_TRAP(8582f); 8581: __VA_ARGS__; 8582: \
+  CHECK_MCAUSE(CAUSE_ILLEGAL_INSN); CHECK_MEPC(8581b)
+/* ... with mtval = its encoding (dir: .word or .hword) */
+#define TEST_ILLEGAL_ENC(dir, enc) \
+  TEST_ILLEGAL(dir enc); CHECK_MTVAL(enc)
 #define TEST_LD(inst, res, off, base) \
   TEST_BEGIN; lla a1, base; inst a0, off(a1); CHECK_EQ(a0, res)
 #define TEST_ST(ldi, sti, val, res, off, base) \

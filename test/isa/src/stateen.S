@@ -15,9 +15,6 @@
 #define SE (1 << 63)
 #define ENVCFG (1 << 62)
 
-#define ILLEGAL(...) \
-  TEST_BEGIN; EXPECT_TRAP(8582f); 8581: __VA_ARGS__; 8582: \
-  CHECK_MCAUSE(CAUSE_ILLEGAL_INSN); CHECK_MEPC(8581b)
 
 RVTEST_CODE_BEGIN
 
@@ -39,10 +36,10 @@ s_on:
 1: csrw CSR_MSTATEEN0, zero; csrw CSR_MSTATEEN1, zero
   ENTER_MODE(PRV_S, s_off)
 s_off:
-  ILLEGAL(csrr a0, CSR_SENVCFG)
-  ILLEGAL(csrw CSR_SENVCFG, zero)
-  ILLEGAL(csrr a0, CSR_SSTATEEN0)
-  ILLEGAL(csrr a0, CSR_SSTATEEN1)
+  TEST_ILLEGAL(csrr a0, CSR_SENVCFG)
+  TEST_ILLEGAL(csrw CSR_SENVCFG, zero)
+  TEST_ILLEGAL(csrr a0, CSR_SSTATEEN0)
+  TEST_ILLEGAL(csrr a0, CSR_SSTATEEN1)
   TEST_BEGIN                               /* sstateen3 still enabled (mstateen3.SE) */
   csrr a0, 0x10f; CHECK_EQ(a0, 0)
   GOTO_M(1f)
@@ -51,7 +48,7 @@ s_off:
 s_envcfg:
   TEST_BEGIN
   csrr a0, CSR_SENVCFG
-  ILLEGAL(csrr a0, CSR_SSTATEEN0)
+  TEST_ILLEGAL(csrr a0, CSR_SSTATEEN0)
   GOTO_M(1f)
 1:
 

@@ -71,12 +71,6 @@ s_start:
   lla a1, page_r; li a2, VA_HIGH; add a1, a1, a2
   ld a2, 0(a1); CHECK_EQ(a2, 0x1111111111111111)
 
-#define LOAD_FAULT(va) \
-  TEST_BEGIN; li a1, va; li a2, 0x77; EXPECT_TRAP(8640f); 8641: ld a2, 0(a1); \
-  8640: CHECK_PF(CAUSE_LOAD_PAGE_FAULT, va); CHECK_MEPC(8641b); CHECK_EQ(a2, 0x77)
-#define STORE_FAULT(va) \
-  TEST_BEGIN; li a1, va; EXPECT_TRAP(8642f); 8643: sd a1, 0(a1); \
-  8642: CHECK_PF(CAUSE_STORE_PAGE_FAULT, va); CHECK_MEPC(8643b)
 #define FETCH_FAULT(va) \
   TEST_BEGIN; li a1, va; EXPECT_TRAP(8644f); jalr ra, 0(a1); \
   8644: CHECK_PF(CAUSE_FETCH_PAGE_FAULT, va); ld t5, isa_mtrap + TR_EPC; CHECK_EQ(t5, va)

@@ -34,15 +34,6 @@
 #define VA_NAPOT_BAD 0x7000                /* N with PPN[3:0] = 0000 */
 #define VA_NAPOT_PTR 0x400000              /* N in a pointer PTE */
 
-#define LOAD_FAULT(va) \
-  TEST_BEGIN; li a1, va; li a2, 0x77; EXPECT_TRAP(8640f); 8641: ld a2, 0(a1); \
-  8640: CHECK_PF(CAUSE_LOAD_PAGE_FAULT, va); CHECK_MEPC(8641b); CHECK_EQ(a2, 0x77)
-#define STORE_FAULT(va) \
-  TEST_BEGIN; li a1, va; EXPECT_TRAP(8642f); 8643: sd a1, 0(a1); \
-  8642: CHECK_PF(CAUSE_STORE_PAGE_FAULT, va); CHECK_MEPC(8643b)
-#define ILLEGAL(...) \
-  TEST_BEGIN; EXPECT_TRAP(8582f); 8581: __VA_ARGS__; 8582: \
-  CHECK_MCAUSE(CAUSE_ILLEGAL_INSN); CHECK_MEPC(8581b)
 
 RVTEST_CODE_BEGIN
 
@@ -115,7 +106,7 @@ s_types:
 1: li t0, MSTATUS_TVM; csrs mstatus, t0    /* TVM: sinval.vma is illegal in S, the fences not */
   ENTER_MODE(PRV_S, s_tvm)
 s_tvm:
-  ILLEGAL(sinval.vma zero, zero)
+  TEST_ILLEGAL(sinval.vma zero, zero)
   TEST_BEGIN
   sfence.w.inval
   sfence.inval.ir
@@ -165,9 +156,9 @@ s_svadu:
   j pass
 
 u_code:                                    /* runs at its user alias */
-  ILLEGAL(sinval.vma zero, zero)
-  ILLEGAL(sfence.w.inval)
-  ILLEGAL(sfence.inval.ir)
+  TEST_ILLEGAL(sinval.vma zero, zero)
+  TEST_ILLEGAL(sfence.w.inval)
+  TEST_ILLEGAL(sfence.inval.ir)
   U_GOTO_M(u_back)
 
 RVTEST_CODE_END

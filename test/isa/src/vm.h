@@ -41,4 +41,12 @@
 #define CHECK_PF(cause, va) \
   CHECK_MCAUSE(cause); CHECK_MTVAL(va)
 
+/* a load / store of va must page-fault there (a load leaves its rd alone) */
+#define LOAD_FAULT(va) \
+  TEST_BEGIN; li a1, va; li a2, 0x77; EXPECT_TRAP(8640f); 8641: ld a2, 0(a1); \
+  8640: CHECK_PF(CAUSE_LOAD_PAGE_FAULT, va); CHECK_MEPC(8641b); CHECK_EQ(a2, 0x77)
+#define STORE_FAULT(va) \
+  TEST_BEGIN; li a1, va; EXPECT_TRAP(8642f); 8643: sd a1, 0(a1); \
+  8642: CHECK_PF(CAUSE_STORE_PAGE_FAULT, va); CHECK_MEPC(8643b)
+
 #endif
