@@ -5,7 +5,7 @@
 // decoding costs no table loads. The interpreter dispatches on its result;
 // the translator (src/jit) calls it through the core's `decodeInsn`.
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { INSTRUCTIONS } from '../dist/src/isa/instructions.js';
+import { INSTRUCTIONS, SWITCHABLE_EXTENSIONS } from '../dist/src/isa/instructions.js';
 
 /** Fields a switch may select on, in the order they are tried (the major opcode first). */
 const FIELDS = [
@@ -72,6 +72,19 @@ ${INSTRUCTIONS.map((e, i) => `  ${e.name} = ${i + 1},`).join('\n')}
 /** The instruction a 32-bit encoding (bits 1:0 = 11; compressed ones expanded first) is. */
 @inline export function decode(inst: u32): Op {
 ${tree(INSTRUCTIONS, 0, '  ')}  return Op.ILLEGAL;
+}
+
+/** Bit of each extension a machine may lack (SWITCHABLE_EXTENSIONS), for the core's mask. */
+${SWITCHABLE_EXTENSIONS.map((e, i) => `export const EXT_${e.toUpperCase()}: u32 = ${2 ** i};`).join('\n')}
+
+/** The bit of the switchable extension \`op\` belongs to; 0 if it is always present. */
+export function extensionOf(op: Op): u32 {
+  switch (op) {
+${SWITCHABLE_EXTENSIONS.map((ext) => {
+  const ops = INSTRUCTIONS.filter((e) => e.extension === ext).map((e) => `    case Op.${e.name}:`);
+  return ops.length === 0 ? '' : `${ops.join('\n')}\n      return EXT_${ext.toUpperCase()};\n`;
+}).join('')}  }
+  return 0;
 }
 `;
 

@@ -301,7 +301,7 @@ async function cmdResume(argv: string[]): Promise<number> {
     if (check.sealed || trust) return;
     const wants = [...check.hostResources];
     for (const p of cfg.serialPorts)
-      wants.push(`ttyS${p.index}: ${`serial port ${formatSerialEndpoint(p.endpoint)}`}`);
+      wants.push(`ttyS${p.index}: serial port ${formatSerialEndpoint(p.endpoint)}`);
     if (log === undefined && typeof cfg.log === 'string') wants.push(`console log ${cfg.log}`);
     if (wants.length === 0) return;
     throw new SnapshotError(

@@ -6,62 +6,6 @@
 
 import { Op } from '../../build/decoder';
 
-// Extensions a machine may be built without (the `isa=` setting): their
-// instructions are then illegal, as on a CPU that lacks them. Bits as the
-// host passes them (src/machine/isa.ts).
-export const EXT_ZBA: u32 = 1;
-export const EXT_ZBB: u32 = 2;
-export const EXT_ZBC: u32 = 4;
-export const EXT_ZBS: u32 = 8;
-export const EXT_ZICOND: u32 = 16;
-export const EXT_ZIMOP: u32 = 32;
-export const EXT_ZCMOP: u32 = 64;
-export const EXT_ZAWRS: u32 = 128;
-export const EXT_ZCB: u32 = 256;
-export const EXT_ZICBOM: u32 = 512;
-export const EXT_ZICBOZ: u32 = 1024;
-/** The extensions this machine lacks (a machine-wide setting, not hart state). */
-export let disabledExtensions: u32 = 0;
-
-export function setDisabledExtensions(mask: u32): void {
-  disabledExtensions = mask;
-}
-
-/** The extension bit of an operation that one of the switchable extensions defines (0: none). */
-export function extensionOf(op: Op): u32 {
-  switch (op) {
-    case Op.SH1ADD: case Op.SH2ADD: case Op.SH3ADD: case Op.ADD_UW: case Op.SH1ADD_UW:
-    case Op.SH2ADD_UW: case Op.SH3ADD_UW: case Op.SLLI_UW:
-      return EXT_ZBA;
-    case Op.CLMUL: case Op.CLMULH: case Op.CLMULR:
-      return EXT_ZBC;
-    case Op.BCLR: case Op.BEXT: case Op.BINV: case Op.BSET: case Op.BCLRI: case Op.BEXTI:
-    case Op.BINVI: case Op.BSETI:
-      return EXT_ZBS;
-    case Op.CZERO_EQZ: case Op.CZERO_NEZ:
-      return EXT_ZICOND;
-    case Op.MOP_R: case Op.MOP_RR:
-      return EXT_ZIMOP;
-    case Op.WRS_NTO: case Op.WRS_STO:
-      return EXT_ZAWRS;
-    case Op.CBO_INVAL: case Op.CBO_CLEAN: case Op.CBO_FLUSH:
-      return EXT_ZICBOM;
-    case Op.CBO_ZERO:
-      return EXT_ZICBOZ;
-    case Op.ANDN: case Op.ORN: case Op.XNOR: case Op.CLZ: case Op.CTZ: case Op.CPOP:
-    case Op.CLZW: case Op.CTZW: case Op.CPOPW: case Op.SEXT_B: case Op.SEXT_H: case Op.ZEXT_H:
-    case Op.MIN: case Op.MINU: case Op.MAX: case Op.MAXU: case Op.ROL: case Op.ROR:
-    case Op.RORI: case Op.ROLW: case Op.RORW: case Op.RORIW: case Op.ORC_B: case Op.REV8:
-      return EXT_ZBB;
-  }
-  return 0;
-}
-
-/** Is `op` one of an extension this machine lacks? */
-@inline export function lacking(op: Op): bool {
-  return disabledExtensions != 0 && (disabledExtensions & extensionOf(op)) != 0;
-}
-
 @inline function sext32(v: u64): u64 {
   return <u64><i64><i32>v;
 }

@@ -1,4 +1,5 @@
-import { disabledExtensions, EXT_ZBA, EXT_ZBB, EXT_ZCB, EXT_ZCMOP } from './bitmanip';
+import { EXT_ZBA, EXT_ZBB, EXT_ZCB, EXT_ZCMOP } from '../../build/decoder';
+import { lacks } from './extensions';
 
 // RVC (unprivileged spec chapter "C" Standard Extension): each 16-bit
 // instruction is expanded to its 32-bit equivalent so one executor serves
@@ -46,13 +47,13 @@ const STORE_FP: u32 = 0x27;
 
 /** Zcb's one-register forms (funct6 100111, funct2 11), by bits 4:2; 0 if reserved or lacking their base. */
 function zcbUnary(r: u32, sel: u32): u32 {
-  const zbb = (disabledExtensions & EXT_ZBB) == 0;
+  const zbb = !lacks(EXT_ZBB);
   switch (sel) {
     case 0: return iType(0xff, r, 7, r, OP_IMM); // C.ZEXT.B: andi rd, rd, 255
     case 1: return zbb ? iType(0x604, r, 1, r, OP_IMM) : 0; // C.SEXT.B
     case 2: return zbb ? rType(0x04, 0, r, 4, r, OP_32) : 0; // C.ZEXT.H
     case 3: return zbb ? iType(0x605, r, 1, r, OP_IMM) : 0; // C.SEXT.H
-    case 4: return (disabledExtensions & EXT_ZBA) == 0 ? rType(0x04, 0, r, 0, r, OP_32) : 0; // C.ZEXT.W: add.uw rd, rd, x0
+    case 4: return !lacks(EXT_ZBA) ? rType(0x04, 0, r, 0, r, OP_32) : 0; // C.ZEXT.W: add.uw rd, rd, x0
     case 5: return iType(-1, r, 4, r, OP_IMM); // C.NOT: xori rd, rd, -1
   }
   return 0;
@@ -77,7 +78,7 @@ export function expandCompressed(c: u32): u32 {
       case 2: return iType(<i32>((bits(c, 12, 10) << 3) | (bit(c, 6) << 2) | (bit(c, 5) << 6)), rs1p, 2, rdp, LOAD); // C.LW
       case 3: return iType(<i32>((bits(c, 12, 10) << 3) | (bits(c, 6, 5) << 6)), rs1p, 3, rdp, LOAD); // C.LD
       case 4: { // Zcb: byte and halfword loads and stores (funct6 100 0xx)
-        if ((disabledExtensions & EXT_ZCB) != 0) return 0;
+        if (lacks(EXT_ZCB)) return 0;
         const sel = bits(c, 12, 10);
         const half = bit(c, 6);
         const b = (bit(c, 5) << 1) | half; // uimm[1:0] of the byte forms
@@ -109,7 +110,7 @@ export function expandCompressed(c: u32): u32 {
         }
         // C.LUI; nzimm = 0 is reserved, except c.mop.n (Zcmop: rd odd, 1 to
         // 15), which does nothing.
-        if (imm6 == 0) return (rd & 0x11) == 1 && (disabledExtensions & EXT_ZCMOP) == 0 ? 0x13 : 0;
+        if (imm6 == 0) return (rd & 0x11) == 1 && !lacks(EXT_ZCMOP) ? 0x13 : 0;
         return ((<u32>imm6 << 12) & 0xffff_f000) | (rd << 7) | 0x37;
       }
       case 4: {
@@ -128,7 +129,7 @@ export function expandCompressed(c: u32): u32 {
             }
             if (sel == 0) return rType(0x20, rdp, rs1p, 0, rs1p, OP_32); // C.SUBW
             if (sel == 1) return rType(0, rdp, rs1p, 0, rs1p, OP_32); // C.ADDW
-            if ((disabledExtensions & EXT_ZCB) != 0) return 0;
+            if (lacks(EXT_ZCB)) return 0;
             if (sel == 2) return rType(1, rdp, rs1p, 0, rs1p, OP); // C.MUL (Zcb)
             return zcbUnary(rs1p, bits(c, 4, 2));
           }

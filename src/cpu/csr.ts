@@ -7,6 +7,7 @@ import {
   MSTATUS_SIE, MSTATUS_MIE, MSTATUS_SPIE, MSTATUS_UBE, MSTATUS_MPIE, MSTATUS_SPP, MSTATUS_VS,
   MSTATUS_MPP, MSTATUS_FS, MSTATUS_XS, MSTATUS_MPRV, MSTATUS_SUM, MSTATUS_MXR, MSTATUS_TVM,
   MSTATUS_TW, MSTATUS_TSR, MSTATUS_UXL, MSTATUS_SXL, MSTATUS_SD, MSTATUS_MPP_SHIFT,
+  MENVCFG_STCE, MENVCFG_PBMTE, MENVCFG_ADUE,
 } from './state';
 import { selectTables, flushTlb } from './mmu';
 import { hostTime } from './host';
@@ -16,17 +17,12 @@ import { readPmpcfg, writePmpcfg, readPmpaddr, writePmpaddr } from './pmp';
 export const MISA: u64 = (<u64>2 << 62) | 0x14112d;
 
 
-const MENVCFG_STCE: u64 = <u64>1 << 63;
-// Svpbmt: page-based memory types in PTE bits 62:61 (privileged spec, Svpbmt chapter).
-export const MENVCFG_PBMTE: u64 = <u64>1 << 62;
-// Svadu: the page walk updates A and D (else they fault, as Svade).
-export const MENVCFG_ADUE: u64 = <u64>1 << 61;
 const ENVCFG_FIOM: u64 = 1;
 // Zicbom/Zicboz (privileged spec, xenvcfg): CBIE (bits 5:4; 10 is reserved
 // and reads as 00), CBCFE (bit 6), CBZE (bit 7).
-export const ENVCFG_CBIE: u64 = 3 << 4;
-export const ENVCFG_CBCFE: u64 = 1 << 6;
-export const ENVCFG_CBZE: u64 = 1 << 7;
+const ENVCFG_CBIE: u64 = 3 << 4;
+const ENVCFG_CBCFE: u64 = 1 << 6;
+const ENVCFG_CBZE: u64 = 1 << 7;
 const ENVCFG_CBO: u64 = ENVCFG_CBIE | ENVCFG_CBCFE | ENVCFG_CBZE;
 // Smstateen/Ssstateen (privileged spec, "State Enable" extension): below M,
 // sstateenN needs mstateenN.SE (bit 63), senvcfg needs mstateen0.ENVCFG.

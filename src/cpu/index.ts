@@ -20,8 +20,8 @@ import { codePagesInit, codePagesBytes, codeWrittenRange } from './codepages';
 import { expandCompressed } from './compressed';
 import { jitFlush as jitFlushEntries } from './jit';
 import { decode } from '../../build/decoder';
-import { lacking } from './bitmanip';
-export { setDisabledExtensions } from './bitmanip';
+import { lacking } from './extensions';
+export { setDisabledExtensions } from './extensions';
 
 // Linear memory (imported: the host creates it, so that it can be shared):
 //   [0, __heap_base)        the core's constant data
@@ -87,7 +87,7 @@ export function reset(): void {
   hart.mtvec = 0;
   hart.mcounteren = 0;
   // Svadu's updates on from reset, as a hart without Svade has always done them.
-  hart.menvcfg = C.MENVCFG_ADUE;
+  hart.menvcfg = S.MENVCFG_ADUE;
   hart.mstateen0 = 0;
   hart.mstateenSe = 0;
   hart.satp = 0;

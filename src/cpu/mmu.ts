@@ -298,8 +298,6 @@ const PTE_PPN_MASK: u64 = 0x003f_ffff_ffff_fc00; // bits 53:10
 const PTE_RESERVED: u64 = 0xffc0_0000_0000_0000;
 const PTE_PBMT: u64 = <u64>3 << 61;
 const PTE_N: u64 = <u64>1 << 63;
-const MENVCFG_PBMTE: u64 = <u64>1 << 62;
-const MENVCFG_ADUE: u64 = <u64>1 << 61;
 
 /**
  * Translate `va` for `access`. Returns the physical address; on failure raises
@@ -335,7 +333,7 @@ export function translate(va: u64, access: u32): u64 {
     // Svnapot: N in a 4 KiB leaf whose PPN ends in 1000 maps the 64 KiB
     // range it is part of; any other use of N is reserved.
     const napot = (pte & PTE_N) != 0;
-    const pbmt = leaf && (hart.menvcfg & MENVCFG_PBMTE) != 0 ? PTE_PBMT : 0;
+    const pbmt = leaf && (hart.menvcfg & S.MENVCFG_PBMTE) != 0 ? PTE_PBMT : 0;
     const reserved =
       (pte & PTE_RESERVED & ~PTE_N & ~pbmt) != 0 ||
       (pbmt != 0 && (pte & PTE_PBMT) == PTE_PBMT) ||
@@ -374,7 +372,7 @@ export function translate(va: u64, access: u32): u64 {
     let want = pte | PTE_A;
     if (access == ACC_STORE) want |= PTE_D;
     if (want != pte) {
-      if ((hart.menvcfg & MENVCFG_ADUE) == 0) { pageFault(access, va); return 0; }
+      if ((hart.menvcfg & S.MENVCFG_ADUE) == 0) { pageFault(access, va); return 0; }
       store<u64>(ptePtr, want);
     }
     const pageMask: u64 = (<u64>1 << (12 + 9 * <u64>level)) - 1;

@@ -47,6 +47,12 @@ export const MSTATUS_MPRV: u64 = 1 << 17;
 export const MSTATUS_SUM: u64 = 1 << 18;
 export const MSTATUS_MXR: u64 = 1 << 19;
 export const MSTATUS_TVM: u64 = 1 << 20;
+
+// menvcfg: Sstc's STCE, Svpbmt's PBMTE (PTE memory types), Svadu's ADUE
+// (the walk updates A and D; else they fault, as Svade).
+export const MENVCFG_STCE: u64 = <u64>1 << 63;
+export const MENVCFG_PBMTE: u64 = <u64>1 << 62;
+export const MENVCFG_ADUE: u64 = <u64>1 << 61;
 export const MSTATUS_TW: u64 = 1 << 21;
 export const MSTATUS_TSR: u64 = 1 << 22;
 export const MSTATUS_UXL: u64 = 3 << 32;

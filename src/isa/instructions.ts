@@ -61,6 +61,26 @@ export type Extension =
   | 'Zicboz'
   | 'Priv';
 
+/**
+ * Extensions a machine may be built without (the `isa=` setting), in the
+ * order of their bits in the core's mask (entry i is bit 1 << i). Zcb and
+ * Zcmop are compressed forms (src/cpu/compressed.ts), the others the
+ * `extension` of table entries.
+ */
+export const SWITCHABLE_EXTENSIONS = [
+  'Zba',
+  'Zbb',
+  'Zbc',
+  'Zbs',
+  'Zicond',
+  'Zimop',
+  'Zcmop',
+  'Zawrs',
+  'Zcb',
+  'Zicbom',
+  'Zicboz',
+] as const;
+
 export interface Instruction {
   /** Spec mnemonic in capitals, dots as underscores (FCVT_W_S). */
   name: string;

@@ -8,6 +8,7 @@
  *   isa=-zba,-zbb       the default without Zba and Zbb
  *   isa=rv64gc,+zbb     RV64GC plus Zbb
  */
+import { SWITCHABLE_EXTENSIONS } from '../isa/instructions.js';
 
 /**
  * Every extension, in the canonical order of ISA strings (Z by the letter
@@ -50,20 +51,10 @@ const ALL = [
   'svpbmt',
 ] as const;
 
-/** The extensions `isa=` can leave out, with the bit the core knows each by (src/cpu/bitmanip.ts). */
-export const SWITCHABLE: Readonly<Record<string, number>> = {
-  zba: 1,
-  zbb: 2,
-  zbc: 4,
-  zbs: 8,
-  zicond: 16,
-  zimop: 32,
-  zcmop: 64,
-  zawrs: 128,
-  zcb: 256,
-  zicbom: 512,
-  zicboz: 1024,
-};
+/** The extensions `isa=` can leave out, with the bit the core knows each by (build/decoder.ts EXT_*). */
+export const SWITCHABLE: Readonly<Record<string, number>> = Object.fromEntries(
+  SWITCHABLE_EXTENSIONS.map((e, i) => [e.toLowerCase(), 2 ** i]),
+);
 
 export const ISA_FORMS = 'rv64gc, or rv64gc/max followed by +EXT / -EXT items, e.g. isa=-zba,-zbb';
 
