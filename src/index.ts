@@ -31,3 +31,4 @@ export type { VmNic } from './vm.js';
 export { NetError } from './backends/net/index.js';
 export type { NetBackend, NetPort, NetStats } from './net/link.js';
 export type { PortForward } from './net/stack.js';
+export { GdbStub, type GdbStubOptions } from './debug/gdb-stub.js';

@@ -10,6 +10,7 @@
  */
 import { open, stat } from 'node:fs/promises';
 import { Machine, type MachineExit } from './machine/machine.js';
+import { GdbStub, type GdbStubOptions } from './debug/gdb-stub.js';
 import {
   readVmSnapshot,
   writeVmSnapshot,
@@ -800,6 +801,19 @@ export class Vm {
     if (out.length) for (const l of this.listeners) l(out);
   }
 
+  private readonly gdbStubs: GdbStub[] = [];
+
+  /**
+   * A GDB remote stub for this VM (src/debug/gdb-stub.ts): give it a
+   * debugger's bytes and where to send its replies. Its breakpoints hold
+   * across guest reboots.
+   */
+  gdbStub(opts: GdbStubOptions = {}): GdbStub {
+    const stub = new GdbStub(() => this.machine, opts);
+    this.gdbStubs.push(stub);
+    return stub;
+  }
+
   /** Boot and run until the guest powers off, panics or is stopped. A guest reboot restarts it. */
   async run(): Promise<VmExit> {
     try {
@@ -816,6 +830,7 @@ export class Vm {
         if (this.stopRequested) return { reason: 'stopped', exitCode: 0, source: 'host' };
         for (const l of this.restartListeners) l(exit.reason, exit);
         this.machine = this.make(false);
+        for (const stub of this.gdbStubs) stub.machineChanged();
         continue;
       }
       if (this.filter) {

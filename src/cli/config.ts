@@ -49,7 +49,23 @@ export interface Source {
 }
 
 export type SettingName =
-  'kernel' | 'initrd' | 'mem' | 'bios' | 'root' | 'cmdline' | 'panic' | 'jit' | 'jitcache' | 'isa';
+  | 'kernel'
+  | 'initrd'
+  | 'mem'
+  | 'bios'
+  | 'root'
+  | 'cmdline'
+  | 'panic'
+  | 'jit'
+  | 'jitcache'
+  | 'isa'
+  | 'gdbwait';
+
+/** `gdb=<host end>`: where the GDB stub listens (src/debug/gdb-stub.ts). */
+export interface GdbConfig {
+  endpoint: SerialEndpoint;
+  source: Source;
+}
 
 /** One `ttysN=<host end>`: guest serial port ttySN (N = 1..3) and its host end. */
 export interface SerialPortConfig {
@@ -128,6 +144,10 @@ export interface VmConfig {
   isa?: string;
   /** Extra serial ports (`ttysN=`), sorted by N. */
   serialPorts: SerialPortConfig[];
+  /** `gdb=`: the GDB stub's listening socket. */
+  gdb?: GdbConfig;
+  /** `gdbwait`: hold the VM before its first instruction until a debugger continues it. */
+  gdbWait?: boolean;
   /** Network cards (`ethN=`), sorted by N. */
   nics: NicConfig[];
   /** `--help` / `-h` was given (nothing else was parsed). */
@@ -170,6 +190,8 @@ type Kind =
   | 'choice'
   /** A serial port's host end (src/cli/serial-spec.ts). */
   | 'serial'
+  /** The GDB stub's socket: a serial host end of kind unix or tcp. */
+  | 'gdb'
   /** The ISA extensions offered (src/machine/isa.ts). */
   | 'isa'
   /** A disk: `path[,ro|,rw|,cow|,cow=overlay]`. */
@@ -198,7 +220,8 @@ export interface SettingSpec {
     | 'panic'
     | 'jit'
     | 'jitCacheMiB'
-    | 'isa';
+    | 'isa'
+    | 'gdbWait';
   /** The values a 'choice' setting accepts. */
   choices?: readonly string[];
   /** Value that `none` maps to (for path-or-none). */
@@ -315,6 +338,27 @@ export const SETTINGS: readonly SettingSpec[] = [
     description:
       'memory for translated code, 4 to 4096 MiB; the oldest translations are dropped to stay within it',
     defaultText: String(DEFAULT_JIT_CACHE_MIB),
+  },
+  {
+    name: 'gdb',
+    supported: true,
+    kind: 'gdb',
+    placeholder: 'tcp:[<host>:]<port>|unix:<path>',
+    example: 'gdb=tcp:1234',
+    description:
+      'a GDB remote stub on this TCP port (127.0.0.1 unless a host is given) or Unix socket: gdb-multiarch vmlinux, then target remote :1234 (breakpoints, watchpoints, steps, registers, memory; monitor help lists the rest)',
+  },
+  {
+    name: 'gdbwait',
+    supported: true,
+    kind: 'choice',
+    field: 'gdbWait',
+    choices: ['on', 'off'],
+    placeholder: 'on|off',
+    example: 'gdbwait=on',
+    description:
+      'with gdb=: hold the VM before its first instruction until the debugger continues it (as QEMU -S); a bare "gdbwait" means on',
+    defaultText: 'off',
   },
   {
     name: 'bios',
@@ -501,6 +545,9 @@ export function formatConfig(cfg: VmConfig): string {
       case 'isa':
         value = cfg.isa ?? `(${s.defaultText})`;
         break;
+      case 'gdbWait':
+        value = cfg.gdbWait === true ? 'on' : 'off';
+        break;
       case 'cmdline':
         value = cfg.cmdline.length > 0 ? cfg.cmdline.map(quoteKernelWord).join(' ') : '(empty)';
         break;
@@ -520,6 +567,9 @@ export function formatConfig(cfg: VmConfig): string {
     );
   }
   lines.push(...formatSerialPorts(cfg));
+  if (cfg.gdb) {
+    lines.push(`gdb=${formatSerialEndpoint(cfg.gdb.endpoint)}  [${cfg.gdb.source.where}]`);
+  }
   lines.push(...formatNics(cfg));
   lines.push(
     `kernel args: ${cfg.kernelArgs.length > 0 ? cfg.kernelArgs.map(quoteKernelWord).join(' ') : '(none)'}`,
@@ -778,11 +828,21 @@ function applySetting(ctx: Ctx, loc: Loc, spec: SettingSpec, name: string, value
       if (!choices.includes(value)) bad(`use ${choices.join(' or ')}, e.g. ${spec.example}`);
       if (spec.field === 'panic') cfg.panic = value as VmConfig['panic'];
       if (spec.field === 'jit') cfg.jit = value as 'on' | 'off';
+      if (spec.field === 'gdbWait') cfg.gdbWait = value === 'on';
       break;
     }
     case 'serial':
       applySerial(ctx, loc, name, value, bad);
       return;
+    case 'gdb': {
+      const endpoint = parseSerialEndpoint(value, (p) => resolvePath(p, loc.dir));
+      if (typeof endpoint === 'string') return bad(endpoint.replace(/ttys1=/g, 'gdb='));
+      if (endpoint.kind !== 'tcp' && endpoint.kind !== 'unix') {
+        bad(`the GDB stub listens on a socket; use ${spec.placeholder}, e.g. ${spec.example}`);
+      }
+      cfg.gdb = { endpoint, source: whereOf(ctx, loc) };
+      return;
+    }
     case 'isa':
       try {
         parseIsa(value);
@@ -997,6 +1057,11 @@ function handleItem(ctx: Ctx, loc: Loc, item: string): void {
     }
   }
   if (item === '') fail(ctx, loc, 'empty argument; remove it');
+  if (item === 'gdbwait') {
+    // As QEMU's -S: a word of its own, not a kernel argument.
+    applySetting(ctx, loc, findSetting('gdbwait')!, 'gdbwait', 'on');
+    return;
+  }
   appendKernelArg(ctx, loc, item);
 }
 
@@ -1210,6 +1275,13 @@ export function parseRunArgs(argv: string[], opts: ParseOptions = {}): VmConfig 
   finishDisks(ctx);
   finishNics(ctx);
   finishShares(ctx);
+  if (cfg.gdbWait === true && !cfg.gdb) {
+    fail(
+      ctx,
+      loc,
+      'gdbwait holds the VM for a debugger, but there is no gdb= setting; add gdb=tcp:1234',
+    );
+  }
   return cfg;
 }
 

@@ -374,7 +374,9 @@ async function cmdImage(argv: string[]): Promise<number> {
       rebuild: rest.includes('--rebuild'),
       onProgress: (line) => process.stderr.write(`${line}\n`),
     });
-    process.stdout.write(`kernel=${img.kernel}\ninitrd=${img.initrd}\n`);
+    process.stdout.write(
+      `kernel=${img.kernel}\ninitrd=${img.initrd}\n# the kernel's symbols, for gdb=: gdb-multiarch ${img.vmlinux}\n`,
+    );
     return EXIT_OK;
   } catch (e) {
     return fail((e as Error).message, EXIT_VM_ERROR);

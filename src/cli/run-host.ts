@@ -72,6 +72,7 @@ export async function openVmHost(cfg: VmConfig, version: string): Promise<VmHost
         panic: cfg.panic,
       },
       serialPorts: cfg.serialPorts,
+      gdb: cfg.gdb ? { endpoint: cfg.gdb.endpoint, wait: cfg.gdbWait === true } : undefined,
       notice: detached ? undefined : say,
     });
     await host.open();

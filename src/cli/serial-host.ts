@@ -19,6 +19,13 @@ export class SerialHostError extends Error {
   }
 }
 
+export interface SocketEvents {
+  /** The setting's name in messages, e.g. `gdb`. */
+  setting?: string;
+  connected?: () => void;
+  disconnected?: () => void;
+}
+
 export class SerialHost {
   private server: net.Server | undefined;
   private client: net.Socket | undefined;
@@ -29,16 +36,19 @@ export class SerialHost {
    * @param index     guest port number (ttySindex)
    * @param toGuest   sends client input to the guest
    * @param notice    diagnostics (client connected, errors)
+   * @param events    the setting's name in messages (default ttysN), and a
+   *                  client's arrival and departure (the GDB stub's socket)
    */
   constructor(
     readonly index: number,
     readonly endpoint: SerialEndpoint,
     private readonly toGuest: (bytes: Uint8Array) => void,
     private readonly notice: (line: string) => void = () => undefined,
+    private readonly events: SocketEvents = {},
   ) {}
 
   get label(): string {
-    return `ttys${this.index}=${formatSerialEndpoint(this.endpoint)}`;
+    return `${this.events.setting ?? `ttys${this.index}`}=${formatSerialEndpoint(this.endpoint)}`;
   }
 
   /** Start listening (or open the file). Throws SerialHostError with a clear reason. */
@@ -102,10 +112,13 @@ export class SerialHost {
       return;
     }
     this.client = sock;
+    this.events.connected?.();
     sock.on('data', (d: Buffer) => this.toGuest(new Uint8Array(d)));
     sock.on('error', () => undefined);
     sock.on('close', () => {
-      if (this.client === sock) this.client = undefined;
+      if (this.client !== sock) return;
+      this.client = undefined;
+      this.events.disconnected?.();
     });
   }
 

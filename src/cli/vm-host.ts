@@ -25,6 +25,7 @@ import {
 import { ConsoleRing } from './ring.js';
 import type { VmClaim } from './runtime.js';
 import { SerialHost } from './serial-host.js';
+import type { GdbStub } from '../debug/gdb-stub.js';
 import type { SerialEndpoint } from './serial-spec.js';
 
 /** Default time the guest gets to shut down after the power button, before a hard stop. */
@@ -55,6 +56,8 @@ export interface VmHostOptions {
   detached: boolean;
   info: VmHostInfo;
   serialPorts?: Array<{ index: number; endpoint: SerialEndpoint }>;
+  /** `gdb=` and `gdbwait`: a GDB remote stub on this socket. */
+  gdb?: { endpoint: SerialEndpoint; wait: boolean };
   version: string;
   /** Diagnostics for the user (foreground: stderr); they also go to the console log. */
   notice?: (line: string) => void;
@@ -76,6 +79,7 @@ export class VmHost {
   private readonly conns = new Set<Conn>();
   private log: ConsoleLog | undefined;
   private readonly serials: SerialHost[] = [];
+  private gdbStub: GdbStub | undefined;
   private readonly startedAt = new Date();
   private restarts = 0;
   private localViewers = 0;
@@ -146,6 +150,29 @@ export class VmHost {
       await host.open();
       this.serials.push(host);
       vm.onSerialOutput(p.index, (b) => host.output(b));
+    }
+    const gdb = this.opts.gdb;
+    if (gdb) {
+      const stub = vm.gdbStub({ notice: this.notice });
+      // One debugger at a time, on a socket like a serial port's.
+      const host: SerialHost = new SerialHost(
+        0,
+        gdb.endpoint,
+        (b) => stub.receive(b),
+        this.notice,
+        {
+          setting: 'gdb',
+          connected: () => stub.attach((b) => host.output(b)),
+          disconnected: () => stub.detach(),
+        },
+      );
+      await host.open();
+      this.serials.push(host);
+      this.gdbStub = stub;
+      if (gdb.wait) {
+        stub.holdAtStart();
+        this.notice(`${host.label}: waiting for a debugger before the first instruction (gdbwait)`);
+      }
     }
   }
 
@@ -229,6 +256,7 @@ export class VmHost {
 
   /** After the VM ended: tell every client, close the socket, the ports and the log, release the name. */
   async close(exit: VmExit | undefined): Promise<void> {
+    if (exit) this.gdbStub?.vmExited(exit.exitCode);
     if (this.hardTimer !== undefined) clearTimeout(this.hardTimer);
     if (this.repressTimer !== undefined) clearInterval(this.repressTimer);
     this.setState('exited');

@@ -24,6 +24,7 @@ import { decode, Op } from '../../build/decoder';
 import * as F from './fpu';
 import { mul128 } from './fpu';
 import * as J from './jit';
+import * as D from './debug';
 
 @inline function rX(i: u32): u64 {
   return load<u64>(xregBase() + ((<usize>i) << 3));
@@ -112,6 +113,11 @@ const RVC_CACHE: usize = memory.data(65536 * 4, 16);
 function exceptionTrap(pc: u64): u64 {
   const cause = <u64>hart.excCause;
   hart.excCause = -1;
+  if (cause == <u64>D.CAUSE_DEBUG_STOP) {
+    // A debugger's breakpoint or watchpoint: no trap; run() leaves at pc.
+    D.noteStop();
+    return pc;
+  }
   return takeTrap(pc, cause, hart.excTval, false);
 }
 
@@ -190,12 +196,18 @@ export function run(budget: i32): i32 {
   while (n > 0) {
     if (hr.attention) {
       hr.attention = false;
+      if (D.takeStop()) {
+        // The stopped instruction did not execute: it is not counted.
+        n++;
+        exit = S.EXIT_DEBUG;
+        break;
+      }
       if (hr.exitRequest != 0) {
         exit = hr.exitRequest;
         hr.exitRequest = 0;
         break;
       }
-      const cause = pendingInterrupt();
+      const cause = D.noIrq ? -1 : pendingInterrupt();
       if (cause >= 0) pc = takeTrap(pc, <u64>cause, 0, true);
     }
     if (pc != seqPc && J.jitOn) {
@@ -422,6 +434,11 @@ export function run(budget: i32): i32 {
     if (exit != EXIT_BUDGET) break;
     pc += len;
     seqPc = pc;
+  }
+  if (D.takeStop()) {
+    // A debugger stop on the budget's last instruction.
+    n++;
+    exit = S.EXIT_DEBUG;
   }
   hr.pc = pc;
   hr.instret = startInstret + <u64>(budget - n);

@@ -19,6 +19,8 @@ export { loadTable, storeTable, tlbIndexMask } from './mmu';
 import { codePagesInit, codePagesBytes, codeWrittenRange } from './codepages';
 import { expandCompressed } from './compressed';
 import { jitFlush as jitFlushEntries } from './jit';
+import * as J from './jit';
+import * as D from './debug';
 import { decode } from '../../build/decoder';
 import { lacking } from './extensions';
 export { setDisabledExtensions } from './extensions';
@@ -243,3 +245,54 @@ export function hartStateLoaded(): bool {
 
 /** Linear-memory address of the integer register file. */
 export function xregs(): usize { return S.xregBase(); }
+
+// ---- Debugger (src/debug: the GDB stub) ----
+
+function debugArmedChanged(): void {
+  J.jitPause(D.breakArmed || D.watchArmed);
+  M.invalidateFetch();
+}
+
+/** Add or remove a debugger breakpoint at virtual address va; false if the table is full. */
+export function debugSetBreak(va: u64, on: bool): bool {
+  const ok = D.setBreak(va, on);
+  debugArmedChanged();
+  return ok;
+}
+
+/** Add or remove a watchpoint on [va, va + len) (kind: 1 read, 2 write, 3 both); false if refused. */
+export function debugSetWatch(va: u64, len: u64, kind: u32, on: bool): bool {
+  const ok = D.setWatch(va, len, kind, on);
+  // Watched pages must leave the data TLB (and the others may come back).
+  M.flushAll();
+  M.selectTables();
+  debugArmedChanged();
+  return ok;
+}
+
+export function debugClear(): void {
+  D.clearAll();
+  M.flushAll();
+  M.selectTables();
+  debugArmedChanged();
+}
+
+/** Resuming at pc: a breakpoint there is passed over once. */
+export function debugResumeAt(pc: u64): void {
+  D.setPassPc(pc);
+  M.invalidateFetch();
+}
+
+/** Hold interrupts back (single-stepping) or let them in again. */
+export function debugNoIrq(on: bool): void {
+  D.setNoIrq(on);
+}
+
+/** Why the last EXIT_DEBUG happened (debug.ts STOP_*), and the address. */
+export function debugStopKind(): u32 { return D.stopKind; }
+export function debugStopAddr(): u64 { return D.stopAddr; }
+
+/** Physical address of va under the current satp for a debugger, or u64 max. */
+export function debugTranslate(va: u64): u64 {
+  return M.debugTranslate(va);
+}

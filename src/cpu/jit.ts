@@ -24,6 +24,9 @@ import { execFp } from './fp';
 import { decode } from '../../build/decoder';
 
 export let jitOn: bool = false;
+// The host enabled the JIT; jitOn is that unless a debugger paused it.
+let jitWanted: bool = false;
+let jitPaused: bool = false;
 export let jitPc: u64 = 0;
 // Set by the slow-path helpers: 0 go on, 1 the access faulted, 2 stop after this instruction.
 // Zero whenever translated code is entered.
@@ -134,10 +137,17 @@ export function jitDispatch(pc: u64, n: i32): i32 {
 // ---- Host interface (src/jit) ----
 
 export function jitEnable(on: bool, hot: u32, translateFirst: bool): void {
-  jitOn = on;
+  jitWanted = on;
+  jitOn = on && !jitPaused;
   eager = translateFirst;
   threshold = hot == 0 ? 1 : hot;
   pageHot = threshold >> 2;
+}
+
+/** While a debugger has breakpoints or watchpoints armed, translated code is not entered. */
+export function jitPause(paused: bool): void {
+  jitPaused = paused;
+  jitOn = jitWanted && !paused;
 }
 
 export function jitQueue(): usize { return jitQueueArea(); }

@@ -25,6 +25,7 @@ import { mmioRead, mmioWrite } from './host';
 import { pmpAllows } from './pmp';
 import { isCodePage, codeWritten } from './codepages';
 import * as J from './jit';
+import * as D from './debug';
 
 export const ACC_FETCH: u32 = 0;
 export const ACC_LOAD: u32 = 1;
@@ -279,6 +280,11 @@ export function cboCheck(va: u64): void {
   else if (hart.excCause == <i64>S.CAUSE_LOAD_ACCESS) hart.excCause = <i64>S.CAUSE_STORE_ACCESS;
 }
 
+/** May the virtual page at `va` enter a data TLB (no debugger watchpoint in it)? */
+@inline function unwatched(va: u64): bool {
+  return !D.watchArmed || D.pageUnwatched(va);
+}
+
 /** May the page holding `pa` be cached for `access` (PMP allows all of it)? */
 @inline function cacheable(pa: u64, access: u32): bool {
   return pmpAllows(pa & ~(<u64>0xfff), 4096, access, effectivePriv(access));
@@ -445,6 +451,7 @@ function mmioStore(pa: u64, size: u32, v: u64, va: u64): void {
 
 /** Load `size` bytes (zero-extended) at `va`, with translation; raises on fault. */
 export function loadSlow(va: u64, size: u32): u64 {
+  if (D.watchArmed && D.watchHit(va, size, D.WATCH_READ)) return 0;
   if ((<u32>va & 0xfff) + size > 4096) {
     // Crosses a page: byte by byte, so each page is translated and checked.
     let v: u64 = 0;
@@ -461,7 +468,7 @@ export function loadSlow(va: u64, size: u32): u64 {
   const pa = translateChecked(va, size, ACC_LOAD);
   if (hart.excCause >= 0) return 0;
   if (inRam(pa, size)) {
-    if (cacheable(pa, ACC_LOAD)) tlbFill(loadTable, va, pa);
+    if (cacheable(pa, ACC_LOAD) && unwatched(va)) tlbFill(loadTable, va, pa);
     return readRam(ramPtr(pa), size);
   }
   return mmioLoad(pa, size, va, ACC_LOAD);
@@ -469,6 +476,7 @@ export function loadSlow(va: u64, size: u32): u64 {
 
 /** Store the low `size` bytes of `v` at `va`, with translation; raises on fault. */
 export function storeSlow(va: u64, size: u32, v: u64): void {
+  if (D.watchArmed && D.watchHit(va, size, D.WATCH_WRITE)) return;
   if ((<u32>va & 0xfff) + size > 4096) {
     // Check both pages before writing anything so a fault leaves memory unchanged.
     translateChecked(va, 1, ACC_STORE);
@@ -509,7 +517,7 @@ export function storeSlow(va: u64, size: u32, v: u64): void {
       J.jitCodeWritten = true;
       return;
     }
-    if (cacheable(pa, ACC_STORE)) tlbFill(storeTable, va, pa);
+    if (cacheable(pa, ACC_STORE) && unwatched(va)) tlbFill(storeTable, va, pa);
     writeRam(ramPtr(pa), size, v);
     return;
   }
@@ -529,6 +537,8 @@ export function atomicPointer(va: u64, size: u32, access: u32): usize {
   // holds no translated code: nothing more to check.
   const h = tlbLookup(access == ACC_LOAD ? loadTable : storeTable, va, size);
   if (h != 0) return h;
+  // SC and AMOs count as reads and writes for watchpoints.
+  if (D.watchArmed && D.watchHit(va, size, access == ACC_LOAD ? D.WATCH_READ : D.WATCH_READ | D.WATCH_WRITE)) return 0;
   const pa = translateChecked(va, size, access);
   if (hart.excCause >= 0) return 0;
   if (!inRam(pa, size)) {
@@ -538,8 +548,8 @@ export function atomicPointer(va: u64, size: u32, access: u32): usize {
   if (access == ACC_STORE) {
     // The write drops the page's translations, so it may enter the store table.
     codeWritten(pa);
-    if (cacheable(pa, ACC_STORE) && !isHtifPage(pa)) tlbFill(storeTable, va, pa);
-  } else if (cacheable(pa, ACC_LOAD)) {
+    if (cacheable(pa, ACC_STORE) && !isHtifPage(pa) && unwatched(va)) tlbFill(storeTable, va, pa);
+  } else if (cacheable(pa, ACC_LOAD) && unwatched(va)) {
     tlbFill(loadTable, va, pa);
   }
   return ramPtr(pa);
@@ -568,6 +578,7 @@ function fetchHalf(va: u64): u32 {
 
 /** Fetch the instruction at `va` (16 or 32 bits); raises on fault. Updates the code-page cache. */
 export function fetchSlow(va: u64): u32 {
+  if (D.breakArmed && D.breakHit(va)) return 0;
   const vpn = va >> 12;
   if ((<u32>va & 0xfff) <= 0xffc) {
     let host = tlbPage(fetchTable, va);
@@ -589,8 +600,11 @@ export function fetchSlow(va: u64): u32 {
       }
       tlbFill(fetchTable, va, pa);
     }
-    fetchVpn = vpn;
-    fetchAdd = <u64>host - va;
+    // A page with a breakpoint is never the fetch page: each fetch comes here.
+    if (!D.breakArmed || !D.pageHasBreak(vpn)) {
+      fetchVpn = vpn;
+      fetchAdd = <u64>host - va;
+    }
     return load<u32>(host);
   }
   // The last halfword of a page: a 32-bit instruction continues on the next page.
@@ -601,6 +615,37 @@ export function fetchSlow(va: u64): u32 {
   const hi = fetchHalf(va + 2);
   if (hart.excCause >= 0) return 0;
   return lo | (hi << 16);
+}
+
+/**
+ * The physical address `va` maps to under the current satp, for a debugger:
+ * any valid leaf counts whatever its permissions, nothing is written (no A
+ * or D bit), nothing is raised. Returns u64 max when nothing is mapped
+ * there. With satp bare (or in M-mode) addresses are physical.
+ */
+export function debugTranslate(va: u64): u64 {
+  const NONE: u64 = 0xffff_ffff_ffff_ffff;
+  const mode = hart.satp >> 60;
+  if (hart.priv == PRV_M || mode == 0) return va;
+  const levels: i32 = mode == 9 ? 4 : 3;
+  const top = <i64>va >> (12 + 9 * <u64>levels - 1);
+  if (top != 0 && top != -1) return NONE;
+  let table: u64 = (hart.satp & 0x0000_0fff_ffff_ffff) << 12;
+  for (let level = levels - 1; level >= 0; level--) {
+    const pteAddr = table + (((va >> (12 + 9 * <u64>level)) & 0x1ff) << 3);
+    if (!inRam(pteAddr, 8)) return NONE;
+    const pte = load<u64>(ramPtr(pteAddr));
+    if ((pte & PTE_V) == 0 || (pte & (PTE_R | PTE_W)) == PTE_W) return NONE;
+    let ppn = (pte & PTE_PPN_MASK) >> 10;
+    if ((pte & (PTE_R | PTE_X)) == 0) {
+      table = ppn << 12;
+      continue;
+    }
+    if ((pte & PTE_N) != 0) ppn = (ppn & ~(<u64>0xf)) | ((va >> 12) & 0xf);
+    const pageMask: u64 = (<u64>1 << (12 + 9 * <u64>level)) - 1;
+    return ((ppn << 12) & ~pageMask) | (va & pageMask);
+  }
+  return NONE;
 }
 
 // ---- Physical access for the host (loaders, devices doing DMA go through JS directly) ----

@@ -67,6 +67,7 @@ export const EXIT_HTIF: i32 = 3; // write to the watched tohost word
 export const EXIT_REQUESTED: i32 = 4; // the host asked the loop to stop (power off, reset, …)
 export const EXIT_MACHINE_TRAP: i32 = 5; // a trap reached M-mode while the host serves SBI (no firmware to handle it)
 export const EXIT_TRANSLATE: i32 = 6; // eager JIT (tests): an entry was queued; translate it before it runs
+export const EXIT_DEBUG: i32 = 7; // a debugger breakpoint or watchpoint (debug.ts): pc is the instruction, not executed
 
 // Physical memory: guest RAM starts at RAM_BASE and occupies ramSize bytes of
 // linear memory from ramOffset.

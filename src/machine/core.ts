@@ -17,6 +17,17 @@ export const enum Exit {
   MachineTrap = 5,
   /** The eager JIT (tests) queued an entry: translate, then run on. */
   Translate = 6,
+  /** A debugger breakpoint or watchpoint: pc is the instruction, not executed. */
+  Debug = 7,
+}
+
+/** Why the core stopped for a debugger (src/cpu/debug.ts STOP_*). */
+export const enum DebugStopKind {
+  None = 0,
+  Break = 1,
+  WatchWrite = 2,
+  WatchRead = 3,
+  WatchAccess = 4,
 }
 
 /** Interrupt lines the devices drive (src/cpu/index.ts). */
@@ -66,6 +77,14 @@ interface CoreExports extends JitCore {
   hartState(): number;
   hartStateBytes(): number;
   hartStateLoaded(): number;
+  debugSetBreak(va: bigint, on: number): number;
+  debugSetWatch(va: bigint, len: bigint, kind: number, on: number): number;
+  debugClear(): void;
+  debugResumeAt(pc: bigint): void;
+  debugNoIrq(on: number): void;
+  debugStopKind(): number;
+  debugStopAddr(): bigint;
+  debugTranslate(va: bigint): bigint;
 }
 
 /** What the core calls back into. */

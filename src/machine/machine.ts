@@ -4,7 +4,7 @@
  * I/O; a guest `wfi` with nothing pending sleeps until the next timer
  * deadline or host event, so an idle guest costs almost nothing.
  */
-import { Hart, Exit, Line, RAM_BASE } from './core.js';
+import { Hart, Exit, Line, RAM_BASE, DebugStopKind } from './core.js';
 import {
   createVirtBoard,
   buildDeviceTree,
@@ -165,6 +165,13 @@ const MENVCFG_ADUE = 1n << 61n;
 // performs a flush (CBIE = 01), cbo.clean/flush (CBCFE), cbo.zero (CBZE).
 const MENVCFG_CBO = (1n << 4n) | (1n << 6n) | (1n << 7n);
 const TICKS_PER_MS = 10_000;
+/** A debugger stop: what the core hit (DebugStopKind.None: a step ended normally) and where. */
+export interface DebugStop {
+  kind: DebugStopKind;
+  /** The breakpoint's pc, or the watched range's first byte. */
+  addr: bigint;
+}
+
 const SLICE_MS = 10;
 const PANIC_GRACE_MS = 1500;
 
@@ -559,7 +566,7 @@ export class Machine {
 
   /** Guest time in 10 MHz ticks since the machine was created. */
   private ticks(): number {
-    return (performance.now() - this.t0) * TICKS_PER_MS;
+    return ((this.debugHalted ? this.haltedAt : performance.now()) - this.t0) * TICKS_PER_MS;
   }
 
   /** Queue console input for the guest (it reaches the UART as the guest reads). */
@@ -693,6 +700,98 @@ export class Machine {
     });
   }
 
+  /** Serve a run() exit that needs the host: an SBI call, a trap to M-mode, HTIF. */
+  private serve(r: Exit): void {
+    const hart = this.hart;
+    if (r === Exit.Ecall) {
+      try {
+        handleSbiCall(hart, this.sbiHost);
+      } catch (e) {
+        this.deviceFault(0, e);
+      }
+    } else if (r === Exit.MachineTrap) {
+      const cause = hart.csr(0x342);
+      const epc = hart.csr(0x341);
+      const tval = hart.csr(0x343);
+      this.finish({
+        reason: 'error',
+        exitCode: 1,
+        message: `guest trap reached M-mode (mcause=0x${cause.toString(16)} mepc=0x${epc.toString(16)} mtval=0x${tval.toString(16)}); the kernel cannot continue`,
+      });
+    } else if (r === Exit.Htif) {
+      try {
+        this.htif?.service();
+      } catch (e) {
+        this.deviceFault(0, e);
+      }
+    }
+  }
+
+  // ---- Debugger (src/debug) ----
+  //
+  // Host code runs only between run() slices, so whenever a debugger's
+  // request is handled the hart stands at an instruction boundary: holding
+  // it takes effect at once. While held, guest time stands still (as QEMU
+  // stops its virtual clock), so timers do not all fire on continue.
+
+  /** Set while a debugger holds the hart: the run loop idles. */
+  private debugHalted = false;
+  private haltedAt = 0;
+  private debugOnStop: ((stop: DebugStop) => void) | undefined;
+
+  get debugHeld(): boolean {
+    return this.debugHalted;
+  }
+
+  /** Hold the hart (Ctrl-C in the debugger, or before the first instruction). */
+  debugHalt(): void {
+    if (this.debugHalted) return;
+    this.debugHalted = true;
+    this.haltedAt = performance.now();
+  }
+
+  /** Let a held hart run; `onStop` hears of the next breakpoint or watchpoint hit. */
+  debugContinue(onStop: (stop: DebugStop) => void): void {
+    this.debugOnStop = onStop;
+    if (!this.debugHalted) return;
+    this.t0 += performance.now() - this.haltedAt;
+    this.debugHalted = false;
+    // Resuming at a breakpoint executes it rather than stopping again.
+    this.hart.x.debugResumeAt(this.hart.pc);
+    this.wake();
+  }
+
+  /** Execute one instruction of a held hart, interrupts held back; returns what ended it. */
+  debugStep(): DebugStop {
+    const hart = this.hart;
+    hart.x.debugResumeAt(hart.pc);
+    hart.x.debugNoIrq(1);
+    try {
+      const r = hart.run(1);
+      if (r === Exit.Debug) return this.debugStopOf();
+      if (r !== Exit.Budget && r !== Exit.Wfi) this.serve(r);
+    } finally {
+      hart.x.debugNoIrq(0);
+      // The step may have ended the VM (a power-off call): the idle run loop must see it.
+      if (this.exitState) this.wake();
+    }
+    return { kind: DebugStopKind.None, addr: 0n };
+  }
+
+  private debugStopOf(): DebugStop {
+    return {
+      kind: this.hart.x.debugStopKind() as DebugStopKind,
+      addr: this.hart.x.debugStopAddr(),
+    };
+  }
+
+  private debugStopHit(): void {
+    this.debugHalt();
+    const onStop = this.debugOnStop;
+    this.debugOnStop = undefined;
+    onStop?.(this.debugStopOf());
+  }
+
   /** Boot and run until the guest powers off, reboots, panics or is stopped. */
   async run(): Promise<MachineExit> {
     if (this.running) throw new Error('machine is already running');
@@ -705,16 +804,10 @@ export class Machine {
       for (;;) {
         const sliceEnd = performance.now() + SLICE_MS;
         let sleepMs = -1;
-        while (!this.exitState) {
+        while (!this.exitState && !this.debugHalted) {
           const r = hart.run(budget);
           if (r === Exit.Budget) {
             if (performance.now() >= sliceEnd) break;
-          } else if (r === Exit.Ecall) {
-            try {
-              handleSbiCall(hart, this.sbiHost);
-            } catch (e) {
-              this.deviceFault(0, e);
-            }
           } else if (r === Exit.Wfi) {
             const deadline = hart.x.nextDeadline();
             if (deadline === 0xffff_ffff_ffff_ffffn) sleepMs = Infinity;
@@ -723,21 +816,11 @@ export class Machine {
             // guest still waiting and costs a second wake-up.
             else sleepMs = Math.ceil((Number(deadline) - this.ticks()) / TICKS_PER_MS);
             break;
-          } else if (r === Exit.MachineTrap) {
-            const cause = hart.csr(0x342);
-            const epc = hart.csr(0x341);
-            const tval = hart.csr(0x343);
-            this.finish({
-              reason: 'error',
-              exitCode: 1,
-              message: `guest trap reached M-mode (mcause=0x${cause.toString(16)} mepc=0x${epc.toString(16)} mtval=0x${tval.toString(16)}); the kernel cannot continue`,
-            });
-          } else if (r === Exit.Htif) {
-            try {
-              this.htif?.service();
-            } catch (e) {
-              this.deviceFault(0, e);
-            }
+          } else if (r === Exit.Debug) {
+            this.debugStopHit();
+            break;
+          } else {
+            this.serve(r);
           }
           if (limit !== undefined && hart.x.getInstret() >= limit) {
             this.finish({
@@ -760,6 +843,11 @@ export class Machine {
         if (this.exitState) return this.exitState;
         if (this.pauseWaiters.length > 0) {
           for (const job of this.pauseWaiters.splice(0)) await job();
+          continue;
+        }
+        if (this.debugHalted) {
+          // Held by a debugger: idle until it lets go (or the VM is stopped).
+          await this.sleep(Infinity);
           continue;
         }
         // Input fed or a device raised a line since the guest went idle: run, don't sleep.

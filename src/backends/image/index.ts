@@ -6,6 +6,7 @@
  * Built on first use, cached under a content key of the recipe:
  *   <cache>/images/default-<key>/Image
  *   <cache>/images/default-<key>/initramfs.cpio
+ *   <cache>/images/default-<key>/vmlinux  (the kernel's ELF with its symbols, for gdb)
  * where <cache> is $COLINUX_CACHE_DIR, else $XDG_CACHE_HOME/colinux, else
  * ~/.cache/colinux.
  */
@@ -29,13 +30,15 @@ import { formatDuration, ImageBuildError } from './proc.js';
 export { ImageBuildError } from './proc.js';
 
 /** Bump when the builder's output changes for the same recipe files. */
-export const BUILDER_VERSION = `default-image/2 ${LINUX_SOURCE_PACKAGE} busybox-static/${RISCV_SUITE}/${RISCV_ARCH}`;
+export const BUILDER_VERSION = `default-image/3 ${LINUX_SOURCE_PACKAGE} busybox-static/${RISCV_SUITE}/${RISCV_ARCH}`;
 
 export interface DefaultImage {
   /** Path of the kernel (RISC-V Linux `Image` format). */
   kernel: string;
   /** Path of the initramfs (an uncompressed newc cpio). */
   initrd: string;
+  /** Path of the kernel's ELF `vmlinux` (symbols, no debug info): `gdb-multiarch vmlinux`. */
+  vmlinux: string;
 }
 
 export interface EnsureImageOptions {
@@ -71,14 +74,16 @@ function recipe(): { fragment: string; init: ReturnType<typeof listRecipeDir>; k
 
 const KERNEL_NAME = 'Image';
 const INITRD_NAME = 'initramfs.cpio';
+const VMLINUX_NAME = 'vmlinux';
 const MANIFEST_NAME = 'manifest.json';
 
 function locate(root: string, key: string): DefaultImageLocation {
   const dir = join(root, 'images', `default-${key.slice(0, 16)}`);
   const kernel = join(dir, KERNEL_NAME);
   const initrd = join(dir, INITRD_NAME);
-  const built = [kernel, initrd, join(dir, MANIFEST_NAME)].every((p) => existsSync(p));
-  return { key, dir, kernel, initrd, built };
+  const vmlinux = join(dir, VMLINUX_NAME);
+  const built = [kernel, initrd, vmlinux, join(dir, MANIFEST_NAME)].every((p) => existsSync(p));
+  return { key, dir, kernel, initrd, vmlinux, built };
 }
 
 /** Where the default image for the current recipe is (or would be) cached. */
@@ -96,7 +101,9 @@ export async function ensureDefaultImage(opts: EnsureImageOptions = {}): Promise
   const root = opts.cacheDir ?? cacheRoot();
   const r = recipe();
   let loc = locate(root, r.key);
-  if (loc.built && opts.rebuild !== true) return { kernel: loc.kernel, initrd: loc.initrd };
+  if (loc.built && opts.rebuild !== true) {
+    return { kernel: loc.kernel, initrd: loc.initrd, vmlinux: loc.vmlinux };
+  }
 
   const imagesDir = join(root, 'images');
   mkdirSync(imagesDir, { recursive: true });
@@ -114,20 +121,21 @@ export async function ensureDefaultImage(opts: EnsureImageOptions = {}): Promise
       // Someone else finished while we waited; that fresh build also serves
       // a rebuild request.
       if (loc.built && (opts.rebuild !== true || waited)) {
-        return { kernel: loc.kernel, initrd: loc.initrd };
+        return { kernel: loc.kernel, initrd: loc.initrd, vmlinux: loc.vmlinux };
       }
       await build(root, r, short, progress);
       loc = locate(root, r.key);
-      return { kernel: loc.kernel, initrd: loc.initrd };
+      return { kernel: loc.kernel, initrd: loc.initrd, vmlinux: loc.vmlinux };
     },
   );
 }
 
 /** Bump when the kernel build's output changes for the same fragment and source package. */
-const KERNEL_BUILDER_VERSION = `default-kernel/1 ${LINUX_SOURCE_PACKAGE}`;
+const KERNEL_BUILDER_VERSION = `default-kernel/2 ${LINUX_SOURCE_PACKAGE}`;
 
 interface CachedKernel {
   image: string;
+  vmlinux: string;
   config: string;
   version: string;
 }
@@ -150,14 +158,15 @@ async function ensureKernel(
   const kernelsDir = join(root, 'kernels');
   const dir = join(kernelsDir, `kernel-${short}`);
   const image = join(dir, KERNEL_NAME);
+  const vmlinux = join(dir, VMLINUX_NAME);
   const config = join(dir, 'kernel.config');
   const manifest = join(dir, MANIFEST_NAME);
   const read = (): CachedKernel | undefined => {
-    if (![image, config, manifest].every((p) => existsSync(p))) return undefined;
+    if (![image, vmlinux, config, manifest].every((p) => existsSync(p))) return undefined;
     try {
       const m = JSON.parse(readFileSync(manifest, 'utf8')) as { key?: unknown; release?: unknown };
       if (m.key !== key || typeof m.release !== 'string') return undefined;
-      return { image, config, version: m.release };
+      return { image, vmlinux, config, version: m.release };
     } catch {
       return undefined;
     }
@@ -243,6 +252,7 @@ async function build(
     const tarball = linuxSourceTarball();
     const k = await ensureKernel(root, r.fragment, tarball, progress);
     copyFileSync(k.image, join(out, KERNEL_NAME));
+    copyFileSync(k.vmlinux, join(out, VMLINUX_NAME));
     copyFileSync(k.config, join(out, 'kernel.config'));
 
     const manifest = {

@@ -22,6 +22,8 @@ export interface KernelBuildOptions {
 
 export interface KernelBuildResult {
   image: string;
+  /** The linked kernel ELF (symbols for debuggers). */
+  vmlinux: string;
   config: string;
   version: string;
 }
@@ -113,13 +115,15 @@ export async function buildKernel(o: KernelBuildOptions): Promise<KernelBuildRes
 
     mkdirSync(o.outDir, { recursive: true });
     const image = join(o.outDir, 'Image');
+    const vmlinux = join(o.outDir, 'vmlinux');
     const config = join(o.outDir, 'kernel.config');
     copyFileSync(join(obj, 'arch', 'riscv', 'boot', 'Image'), image);
+    copyFileSync(join(obj, 'vmlinux'), vmlinux);
     copyFileSync(cfgPath, config);
     if (!isRiscvImage(readFileSync(image).subarray(0, 64))) {
       throw fail(`${image} has no RISC-V Image header`);
     }
-    return { image, config, version };
+    return { image, vmlinux, config, version };
   } finally {
     await closeLog(log);
   }

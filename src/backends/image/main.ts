@@ -39,7 +39,7 @@ async function main(argv: string[]): Promise<number> {
       rebuild,
       onProgress: quiet ? undefined : (line) => process.stderr.write(line + '\n'),
     });
-    process.stdout.write(`kernel: ${img.kernel}\ninitrd: ${img.initrd}\n`);
+    process.stdout.write(`kernel: ${img.kernel}\ninitrd: ${img.initrd}\nvmlinux: ${img.vmlinux}\n`);
     return 0;
   } catch (e) {
     if (e instanceof ImageBuildError) {
