@@ -11,13 +11,22 @@ const log = (line) => process.stderr.write(`${line}\n`);
 
 /**
  * Host tools that only some tests use to cross-check our own code (cpio
- * reads the initramfs writer's output, dtc decodes our device trees); as
- * root they are installed, so those tests run instead of skipping.
+ * reads the initramfs writer's output, dtc decodes our device trees, the
+ * real gdb drives the GDB stub); as root they are installed, so those
+ * tests run instead of skipping.
  */
-const TEST_TOOLS = [tool('cpio', 'cpio'), tool('dtc', 'device-tree-compiler')];
+const TEST_TOOLS = [
+  tool('cpio', 'cpio'),
+  tool('dtc', 'device-tree-compiler'),
+  tool('gdb-multiarch', 'gdb-multiarch'),
+];
 
 try {
-  await ensureOptionalTools(TEST_TOOLS, 'the tests that need cpio and dtc will skip', log);
+  await ensureOptionalTools(
+    TEST_TOOLS,
+    'the tests that need cpio, dtc and gdb-multiarch will skip',
+    log,
+  );
   await ensureDefaultImage({ onProgress: log });
   if (!debianImageLocation().built) {
     if (typeof process.getuid === 'function' && process.getuid() !== 0) {

@@ -370,7 +370,7 @@ export class GdbStub {
 
   /** Physical address of `va` for a memory packet, or NO_ADDRESS. */
   private physicalOf(va: bigint): bigint {
-    return this.physical ? va : this.machine.hart.x.debugTranslate(va);
+    return this.physical ? va : BigInt.asUintN(64, this.machine.hart.x.debugTranslate(va));
   }
 
   /** Up to `len` bytes at `addr`; shorter when it reaches something that is not RAM. */

@@ -25,12 +25,12 @@ function hex(v: bigint, width = 16): string {
 }
 
 export function infoCpu(h: Hart): string {
-  const satp = h.csr(0x180);
+  const satp = BigInt.asUintN(64, h.csr(0x180));
   const mode = satp >> 60n;
   const modeName =
     mode === 0n ? 'bare' : mode === 8n ? 'sv39' : mode === 9n ? 'sv48' : `mode ${mode}`;
   return [
-    `priv ${PRIV_NAMES[h.x.getPriv()] ?? '?'}  pc ${hex(h.pc)}`,
+    `priv ${PRIV_NAMES[h.x.getPriv()] ?? '?'}  pc ${hex(BigInt.asUintN(64, h.pc))}`,
     `satp ${hex(satp)} (${modeName}, asid ${(satp >> 44n) & 0xffffn}, root ${hex((satp & 0xfff_ffff_ffffn) << 12n)})`,
     `instret ${h.x.getInstret()}`,
   ].join('\n');
@@ -45,7 +45,7 @@ interface Mapping {
 
 /** `info tlb`: the leaves of the current page table, contiguous ones merged. */
 export function infoTlb(h: Hart): string {
-  const satp = h.csr(0x180);
+  const satp = BigInt.asUintN(64, h.csr(0x180));
   const mode = satp >> 60n;
   if (mode === 0n) return 'satp is bare: virtual addresses are physical';
   if (mode !== 8n && mode !== 9n) return `satp mode ${mode} is not Sv39 or Sv48`;

@@ -119,3 +119,21 @@ test('--name, --detach / -d and --log', () => {
   assert.equal(parseMem(['--log', '-h']).help, false);
   assert.equal(parseMem(['--log', '-h']).log, '/w/-h');
 });
+
+test('gdb= takes a TCP port (127.0.0.1 by default) or a Unix socket; gdbwait needs it', () => {
+  const cfg = parseMem(['gdb=tcp:1234', 'gdbwait', 'quiet']);
+  assert.deepEqual(cfg.gdb?.endpoint, { kind: 'tcp', host: '127.0.0.1', port: 1234 });
+  assert.equal(cfg.gdbWait, true);
+  // The bare word gdbwait is a setting, not a kernel argument; other words still are.
+  assert.deepEqual(cfg.kernelArgs, ['quiet']);
+  assert.match(formatConfig(cfg), /^gdb=tcp:127\.0\.0\.1:1234 {2}\[command line\]$/m);
+  assert.match(formatConfig(cfg), /^gdbwait=on/m);
+  assert.deepEqual(parseMem(['gdb=unix:g.sock']).gdb?.endpoint, {
+    kind: 'unix',
+    path: '/w/g.sock',
+  });
+  assert.equal(parseMem(['gdb=tcp:1234', 'gdbwait=off']).gdbWait, false);
+  throwsConfig(() => parseMem(['gdb=file:x']), 'gdb=file:x: the GDB stub listens on a socket');
+  throwsConfig(() => parseMem(['gdb=tcp:99999']), 'out of range');
+  throwsConfig(() => parseMem(['gdbwait']), 'no gdb= setting; add gdb=tcp:1234');
+});
