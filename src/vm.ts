@@ -11,6 +11,7 @@
 import { open, stat } from 'node:fs/promises';
 import { Machine, type MachineExit } from './machine/machine.js';
 import { GdbStub, type GdbStubOptions } from './debug/gdb-stub.js';
+import { GuestProfile } from './debug/profile.js';
 import {
   readVmSnapshot,
   writeVmSnapshot,
@@ -51,6 +52,11 @@ export interface VmOptions {
   onProgress?: (line: string) => void;
   /** Stop with reason 'timeout' after about this many guest instructions. */
   instructionLimit?: number;
+  /**
+   * Sample the guest's pc every N instructions (true: every 10007) into
+   * `vm.profile` (src/debug/profile.ts), e.g. to see where a boot spends its time.
+   */
+  profile?: boolean | number;
   /** Translate hot guest code to wasm (default: on); false keeps the pure interpreter. */
   jit?: boolean;
   /** Budget for translated code in MiB (default DEFAULT_JIT_CACHE_MIB, 64). */
@@ -570,7 +576,7 @@ export class Vm {
   private static async assemble(
     settings: VmSettings,
     boot: BootPayload,
-    opts: Pick<VmOptions, 'nics' | 'onWarning' | 'instructionLimit'>,
+    opts: Pick<VmOptions, 'nics' | 'onWarning' | 'instructionLimit' | 'profile'>,
     snap?: VmSnapshot<VmSettings>,
   ): Promise<Vm> {
     const { kernel, initrd, firmware } = boot;
@@ -613,6 +619,12 @@ export class Vm {
       }),
     );
     let vm: Vm | undefined = undefined;
+    const profile =
+      opts.profile === undefined || opts.profile === false
+        ? undefined
+        : new GuestProfile(
+            typeof opts.profile === 'number' ? Math.max(1, Math.floor(opts.profile)) : undefined,
+          );
     // A resumed VM's first machine gets the snapshot's state instead of a
     // boot; a guest reboot later boots the payload as usual.
     const make = (resuming: boolean): Machine =>
@@ -622,6 +634,7 @@ export class Vm {
         initrd,
         cmdline: settings.cmdline,
         instructionLimit: opts.instructionLimit,
+        profile,
         jit:
           settings.jit !== false && settings.jitCacheMiB !== undefined
             ? { cacheBytes: settings.jitCacheMiB * 2 ** 20 }
@@ -637,6 +650,7 @@ export class Vm {
       });
     try {
       vm = new Vm(make, settings, boot, opts.nics?.some((n) => n.backend) ?? false, !!snap);
+      vm.profile = profile;
       if (snap) await vm.restore(snap);
     } catch (e) {
       await Promise.allSettled(disks.map(([, d]) => d.close()));
@@ -802,6 +816,9 @@ export class Vm {
   }
 
   private readonly gdbStubs: GdbStub[] = [];
+
+  /** With VmOptions.profile: the guest pcs sampled so far; `report(vmlinuxSymbols)` summarises them. */
+  profile: GuestProfile | undefined;
 
   /**
    * A GDB remote stub for this VM (src/debug/gdb-stub.ts): give it a

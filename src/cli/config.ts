@@ -148,6 +148,8 @@ export interface VmConfig {
   gdb?: GdbConfig;
   /** `gdbwait`: hold the VM before its first instruction until a debugger continues it. */
   gdbWait?: boolean;
+  /** `profile=FILE[,vmlinux=PATH]`: where to write a sampled guest profile, and its symbols. */
+  profile?: { path: string; vmlinux?: string; source: Source };
   /** Network cards (`ethN=`), sorted by N. */
   nics: NicConfig[];
   /** `--help` / `-h` was given (nothing else was parsed). */
@@ -192,6 +194,8 @@ type Kind =
   | 'serial'
   /** The GDB stub's socket: a serial host end of kind unix or tcp. */
   | 'gdb'
+  /** A profile file: `FILE[,vmlinux=PATH]`. */
+  | 'profile'
   /** The ISA extensions offered (src/machine/isa.ts). */
   | 'isa'
   /** A disk: `path[,ro|,rw|,cow|,cow=overlay]`. */
@@ -347,6 +351,15 @@ export const SETTINGS: readonly SettingSpec[] = [
     example: 'gdb=tcp:1234',
     description:
       'a GDB remote stub on this TCP port (127.0.0.1 unless a host is given) or Unix socket: gdb-multiarch vmlinux, then target remote :1234 (breakpoints, watchpoints, steps, registers, memory; monitor help lists the rest)',
+  },
+  {
+    name: 'profile',
+    supported: true,
+    kind: 'profile',
+    placeholder: '<file>[,vmlinux=<path>]',
+    example: 'profile=boot.txt',
+    description:
+      "sample the guest pc every 10007 instructions and write, when the VM ends, where the time went by kernel function (symbols from vmlinux=, else from kernel= when it is an ELF, else the default image's vmlinux)",
   },
   {
     name: 'gdbwait',
@@ -569,6 +582,12 @@ export function formatConfig(cfg: VmConfig): string {
   lines.push(...formatSerialPorts(cfg));
   if (cfg.gdb) {
     lines.push(`gdb=${formatSerialEndpoint(cfg.gdb.endpoint)}  [${cfg.gdb.source.where}]`);
+  }
+  if (cfg.profile) {
+    const p = cfg.profile;
+    lines.push(
+      `profile=${p.path}${p.vmlinux !== undefined ? `,vmlinux=${p.vmlinux}` : ''}  [${p.source.where}]`,
+    );
   }
   lines.push(...formatNics(cfg));
   lines.push(
@@ -834,6 +853,22 @@ function applySetting(ctx: Ctx, loc: Loc, spec: SettingSpec, name: string, value
     case 'serial':
       applySerial(ctx, loc, name, value, bad);
       return;
+    case 'profile': {
+      const [file = '', ...opts] = value.split(',');
+      if (file === '') bad(`give a file to write, e.g. ${spec.example}`);
+      const profile: VmConfig['profile'] = {
+        path: resolvePath(file, loc.dir),
+        source: whereOf(ctx, loc),
+      };
+      for (const o of opts) {
+        if (!o.startsWith('vmlinux=') || o.length === 'vmlinux='.length) {
+          bad(`unknown option "${o}"; the only one is vmlinux=PATH (the kernel's symbols)`);
+        }
+        profile.vmlinux = resolvePath(o.slice('vmlinux='.length), loc.dir);
+      }
+      cfg.profile = profile;
+      return;
+    }
     case 'gdb': {
       const endpoint = parseSerialEndpoint(value, (p) => resolvePath(p, loc.dir));
       if (typeof endpoint === 'string') return bad(endpoint.replace(/ttys1=/g, 'gdb='));

@@ -14,7 +14,7 @@
  * 130/143 stopped by SIGINT/SIGTERM (the guest is asked to shut down first);
  * 4 no VM of that name (console, stop, kill); 5 stop had to stop the VM hard.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { Vm, DEFAULT_KERNEL_ARGS, SnapshotError, type ResumeCheck } from '../vm.js';
 import { snapshotKey, snapshotKeyPath } from './snapshot-key.js';
 import { formatSerialEndpoint } from './serial-spec.js';
@@ -32,7 +32,9 @@ import {
   ConfigError,
   type VmConfig,
 } from './config.js';
-import { ensureDefaultImage } from '../backends/image/index.js';
+import { defaultImageLocation, ensureDefaultImage } from '../backends/image/index.js';
+import { isElf, parseElf, type ElfFile } from '../machine/elf.js';
+import type { GuestProfile } from '../debug/profile.js';
 import { attachTerminal } from './terminal.js';
 import { startDetached, isDaemonChild } from './daemon.js';
 import { openVmHost, runHosted, signalHandler } from './run-host.js';
@@ -125,6 +127,7 @@ async function cmdRun(argv: string[]): Promise<number> {
       jitCacheMiB: cfg.jitCacheMiB,
       isa: cfg.isa,
       serialPorts: cfg.serialPorts.map((p) => p.index),
+      profile: cfg.profile !== undefined,
       onProgress: (line) => process.stderr.write(`${line}\n`),
       disks: cfg.disks.map((d) => ({
         name: `cobd${d.index}`,
@@ -150,6 +153,45 @@ async function cmdRun(argv: string[]): Promise<number> {
     return fail(msg, /^(kernel|initrd|bios|cofs\d+)=/.test(msg) ? EXIT_USAGE : EXIT_VM_ERROR);
   }
   return hostVm(host, vm, cfg);
+}
+
+/**
+ * `profile=FILE`: the sampled guest pcs by kernel function, with symbols
+ * from vmlinux=, else from kernel= when it is an ELF, else from the
+ * default image's vmlinux. Written whole (a temporary file renamed).
+ */
+async function writeProfile(cfg: VmConfig, profile: GuestProfile): Promise<void> {
+  const target = cfg.profile!;
+  let symbolsFrom = target.vmlinux;
+  if (symbolsFrom === undefined && cfg.kernel === undefined) {
+    symbolsFrom = defaultImageLocation().vmlinux;
+  } else if (symbolsFrom === undefined && cfg.kernel !== undefined) {
+    const head = readFileSync(cfg.kernel).subarray(0, 4);
+    if (isElf(head)) symbolsFrom = cfg.kernel;
+  }
+  let symbols: ElfFile['symbols'] | undefined;
+  let note = '';
+  if (symbolsFrom !== undefined) {
+    try {
+      symbols = parseElf(new Uint8Array(readFileSync(symbolsFrom))).symbols;
+      note = `symbols: ${symbolsFrom}\n`;
+    } catch (e) {
+      note = `no symbols: ${symbolsFrom}: ${(e as Error).message}\n`;
+    }
+  }
+  const tmp = `${target.path}.tmp-${process.pid}`;
+  try {
+    writeFileSync(tmp, profile.report(symbols) + note);
+    renameSync(tmp, target.path);
+    process.stderr.write(
+      `colinux: profile (${profile.samples} samples) written to ${target.path}\n`,
+    );
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    process.stderr.write(
+      `colinux: cannot write the profile ${target.path}: ${(e as Error).message}\n`,
+    );
+  }
 }
 
 /** What `colinux run` keeps in a VM's snapshots (VmOptions.embedder). */
@@ -190,6 +232,7 @@ async function hostVm(host: VmHost, vm: Vm, cfg: VmConfig): Promise<number> {
   }
   await host.close(exit);
   await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
+  if (cfg.profile && vm.profile) await writeProfile(cfg, vm.profile);
 
   // Stopped because of a signal (the guest shut down, or was stopped hard): 128 + signal.
   if (terminal.signal && exit.reason !== 'panic') {

@@ -137,7 +137,6 @@ export class GdbStub {
 
   /** The reply to packet `p`, or undefined when the reply comes later (continue). */
   private command(p: string): string | undefined {
-    const m = this.machine;
     switch (p[0]) {
       case '?':
         return this.lastStop;
@@ -187,9 +186,7 @@ export class GdbStub {
         this.detach();
         return undefined;
       case 'k':
-        this.notice('gdb: the debugger killed the VM');
-        this.conn = undefined;
-        m.stop('stopped', 0, 'killed by the debugger');
+        this.kill();
         return undefined;
       case 'q':
       case 'Q':
@@ -241,11 +238,16 @@ export class GdbStub {
     }
     if (p.startsWith('vKill')) {
       this.send('OK');
-      this.conn = undefined;
-      this.machine.stop('stopped', 0, 'killed by the debugger');
+      this.kill();
       return undefined;
     }
     return '';
+  }
+
+  private kill(): void {
+    this.notice('gdb: the debugger killed the VM');
+    this.conn = undefined;
+    this.machine.stop('stopped', 0, 'killed by the debugger');
   }
 
   // ---- Running ----

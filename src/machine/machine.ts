@@ -34,6 +34,7 @@ import { ConsoleWatcher } from './console-watch.js';
 import { Htif } from './htif.js';
 import type { JitOptions } from '../jit/jit.js';
 import { disabledMask, isaStrings } from './isa.js';
+import type { GuestProfile } from '../debug/profile.js';
 
 export { BootError };
 
@@ -62,6 +63,8 @@ export interface MachineOptions {
   sliceInstructions?: number;
   /** Stop with reason 'timeout' after about this many instructions. */
   instructionLimit?: number;
+  /** Sample the pc into this profile every `profile.interval` instructions (src/debug/profile.ts). */
+  profile?: GuestProfile;
   /**
    * M-mode firmware (e.g. OpenSBI fw_dynamic/fw_jump), loaded at 0x8000_0000
    * and started in M-mode with a0 = hartid, a1 = device tree, a2 = fw_dynamic
@@ -781,7 +784,7 @@ export class Machine {
   private debugStopOf(): DebugStop {
     return {
       kind: this.hart.x.debugStopKind() as DebugStopKind,
-      addr: this.hart.x.debugStopAddr(),
+      addr: BigInt.asUintN(64, this.hart.x.debugStopAddr()),
     };
   }
 
@@ -800,12 +803,27 @@ export class Machine {
     const limit =
       this.opts.instructionLimit === undefined ? undefined : BigInt(this.opts.instructionLimit);
     const hart = this.hart;
+    const profile = this.opts.profile;
+    const every = BigInt(profile?.interval ?? 0);
+    let nextSample = hart.x.getInstret() + every;
     try {
       for (;;) {
         const sliceEnd = performance.now() + SLICE_MS;
         let sleepMs = -1;
         while (!this.exitState && !this.debugHalted) {
-          const r = hart.run(budget);
+          let r: Exit;
+          if (profile) {
+            // Run exactly to the next sample point (run() retires its budget exactly).
+            const left = Number(nextSample - hart.x.getInstret());
+            r = hart.run(Math.max(1, Math.min(budget, left)));
+            const now = hart.x.getInstret();
+            if (now >= nextSample) {
+              profile.add(hart.pc, hart.x.getPriv());
+              nextSample = now + every;
+            }
+          } else {
+            r = hart.run(budget);
+          }
           if (r === Exit.Budget) {
             if (performance.now() >= sliceEnd) break;
           } else if (r === Exit.Wfi) {
