@@ -9,9 +9,10 @@
  *   const exit = await vm.run();   // { reason: 'poweroff', exitCode: 0 }
  */
 import { open, stat } from 'node:fs/promises';
-import { Machine, type MachineExit } from './machine/machine.js';
+import { BootError, Machine, type MachineExit } from './machine/machine.js';
 import { GdbStub, type GdbStubOptions } from './debug/gdb-stub.js';
 import { GuestProfile } from './debug/profile.js';
+import type { InputEvent } from './debug/replay.js';
 import {
   readVmSnapshot,
   writeVmSnapshot,
@@ -57,6 +58,18 @@ export interface VmOptions {
    * `vm.profile` (src/debug/profile.ts), e.g. to see where a boot spends its time.
    */
   profile?: boolean | number;
+  /**
+   * Deterministic mode (`true`, or a seed): guest time follows the
+   * instruction count, idle time is skipped, randomness comes from the
+   * seed (0 for `true`), and device requests complete before the guest
+   * runs on, so two runs with the same input are the same, byte for byte.
+   * Network cards bring the host's timing in: not with this.
+   */
+  deterministic?: boolean | number;
+  /** Deterministic mode: told of each console input with the instruction count it reached the guest at (src/debug/replay.ts). */
+  onInputRecorded?: (at: bigint, bytes: Uint8Array) => void;
+  /** Deterministic mode: give the guest this recorded input instead of the host's (a replay). */
+  replayInput?: InputEvent[];
   /** Translate hot guest code to wasm (default: on); false keeps the pure interpreter. */
   jit?: boolean;
   /** Budget for translated code in MiB (default DEFAULT_JIT_CACHE_MIB, 64). */
@@ -119,6 +132,8 @@ export interface VmSettings {
   jitCacheMiB?: number;
   /** VmOptions.isa, as given. */
   isa?: string;
+  /** Deterministic mode's seed (VmOptions.deterministic), if on. */
+  deterministicSeed?: number;
   /** VmOptions.embedder. */
   embedder?: unknown;
   /** Set in a snapshot: each disk's files as they were when it was taken (after a flush). */
@@ -454,6 +469,10 @@ function checkSettings(v: VmSettings): VmSettings {
     jit: typeof v.jit === 'boolean' ? v.jit : undefined,
     jitCacheMiB: Number.isInteger(v.jitCacheMiB) ? v.jitCacheMiB : undefined,
     isa: isaOf(v.isa),
+    deterministicSeed:
+      Number.isSafeInteger(v.deterministicSeed) && (v.deterministicSeed as number) >= 0
+        ? v.deterministicSeed
+        : undefined,
     embedder: v.embedder,
     diskFiles: Array.isArray(v.diskFiles) ? v.diskFiles : [],
   };
@@ -525,6 +544,18 @@ export class Vm {
       isa: opts.isa,
       embedder: opts.embedder,
     };
+    if (opts.deterministic !== undefined && opts.deterministic !== false) {
+      const seed = opts.deterministic === true ? 0 : opts.deterministic;
+      if (!Number.isSafeInteger(seed) || seed < 0) {
+        throw new BootError(`deterministic: the seed must be a whole number ≥ 0, not ${seed}`);
+      }
+      if ((opts.nics ?? []).length > 0) {
+        throw new BootError(
+          'deterministic mode cannot have network cards: frames from the host arrive when they do (use eth0=none)',
+        );
+      }
+      settings.deterministicSeed = seed;
+    }
     if (opts.isa !== undefined) parseIsa(opts.isa); // an IsaError names the problem
     return Vm.assemble(settings, { kernel, initrd, firmware }, opts);
   }
@@ -576,7 +607,10 @@ export class Vm {
   private static async assemble(
     settings: VmSettings,
     boot: BootPayload,
-    opts: Pick<VmOptions, 'nics' | 'onWarning' | 'instructionLimit' | 'profile'>,
+    opts: Pick<
+      VmOptions,
+      'nics' | 'onWarning' | 'instructionLimit' | 'profile' | 'onInputRecorded' | 'replayInput'
+    >,
     snap?: VmSnapshot<VmSettings>,
   ): Promise<Vm> {
     const { kernel, initrd, firmware } = boot;
@@ -635,6 +669,13 @@ export class Vm {
         cmdline: settings.cmdline,
         instructionLimit: opts.instructionLimit,
         profile,
+        onInputRecorded:
+          settings.deterministicSeed === undefined ? undefined : opts.onInputRecorded,
+        replayInput: settings.deterministicSeed === undefined ? undefined : opts.replayInput,
+        deterministic:
+          settings.deterministicSeed === undefined
+            ? undefined
+            : { seed: settings.deterministicSeed },
         jit:
           settings.jit !== false && settings.jitCacheMiB !== undefined
             ? { cacheBytes: settings.jitCacheMiB * 2 ** 20 }

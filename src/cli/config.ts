@@ -148,6 +148,14 @@ export interface VmConfig {
   gdb?: GdbConfig;
   /** `gdbwait`: hold the VM before its first instruction until a debugger continues it. */
   gdbWait?: boolean;
+  /** `deterministic=on|SEED`: the seed of deterministic mode, when on. */
+  deterministicSeed?: number;
+  /** The seed was not given: record=/replay= turned deterministic mode on (replay takes the log's). */
+  deterministicImplied?: boolean;
+  /** `record=FILE`: log console input with instruction counts (implies deterministic mode). */
+  record?: string;
+  /** `replay=FILE`: give the guest a recorded log's input (deterministic mode, the log's seed). */
+  replay?: string;
   /** `profile=FILE[,vmlinux=PATH]`: where to write a sampled guest profile, and its symbols. */
   profile?: { path: string; vmlinux?: string; source: Source };
   /** Network cards (`ethN=`), sorted by N. */
@@ -196,6 +204,10 @@ type Kind =
   | 'gdb'
   /** A profile file: `FILE[,vmlinux=PATH]`. */
   | 'profile'
+  /** `on`, `off` or a seed. */
+  | 'deterministic'
+  /** An input log file (record=, replay=). */
+  | 'inputlog'
   /** The ISA extensions offered (src/machine/isa.ts). */
   | 'isa'
   /** A disk: `path[,ro|,rw|,cow|,cow=overlay]`. */
@@ -351,6 +363,34 @@ export const SETTINGS: readonly SettingSpec[] = [
     example: 'gdb=tcp:1234',
     description:
       'a GDB remote stub on this TCP port (127.0.0.1 unless a host is given) or Unix socket: gdb-multiarch vmlinux, then target remote :1234 (breakpoints, watchpoints, steps, registers, memory; monitor help lists the rest)',
+  },
+  {
+    name: 'deterministic',
+    supported: true,
+    kind: 'deterministic',
+    placeholder: 'on|off|<seed>',
+    example: 'deterministic=on',
+    description:
+      'guest time follows the instruction count (a 100 MIPS virtual CPU), idle time is skipped, randomness comes from the seed (on = 0), and disk and shared-folder requests complete before the guest runs on: the same VM with the same input prints the same bytes every run; no network card (eth0= is not allowed)',
+    defaultText: 'off',
+  },
+  {
+    name: 'record',
+    supported: true,
+    kind: 'inputlog',
+    placeholder: '<file>',
+    example: 'record=run.log',
+    description:
+      'write the console input with the instruction count at which it reached the guest, so replay= can repeat the run exactly (turns deterministic=on)',
+  },
+  {
+    name: 'replay',
+    supported: true,
+    kind: 'inputlog',
+    placeholder: '<file>',
+    example: 'replay=run.log',
+    description:
+      "repeat a run made with record=: the guest gets the log's input at the same instructions, with its seed; input typed now is ignored",
   },
   {
     name: 'profile',
@@ -583,6 +623,11 @@ export function formatConfig(cfg: VmConfig): string {
   if (cfg.gdb) {
     lines.push(`gdb=${formatSerialEndpoint(cfg.gdb.endpoint)}  [${cfg.gdb.source.where}]`);
   }
+  if (cfg.deterministicSeed !== undefined) {
+    lines.push(`deterministic=on (seed ${cfg.deterministicSeed})`);
+  }
+  if (cfg.record !== undefined) lines.push(`record=${cfg.record}`);
+  if (cfg.replay !== undefined) lines.push(`replay=${cfg.replay}`);
   if (cfg.profile) {
     const p = cfg.profile;
     lines.push(
@@ -853,6 +898,19 @@ function applySetting(ctx: Ctx, loc: Loc, spec: SettingSpec, name: string, value
     case 'serial':
       applySerial(ctx, loc, name, value, bad);
       return;
+    case 'inputlog': {
+      if (value === '') bad(`give a file, e.g. ${spec.example}`);
+      if (name === 'record') cfg.record = resolvePath(value, loc.dir);
+      else cfg.replay = resolvePath(value, loc.dir);
+      return;
+    }
+    case 'deterministic': {
+      if (value === 'off') delete cfg.deterministicSeed;
+      else if (value === 'on') cfg.deterministicSeed = 0;
+      else if (/^\d{1,15}$/.test(value)) cfg.deterministicSeed = Number(value);
+      else bad(`use on, off or a seed (a whole number), e.g. ${spec.example}`);
+      return;
+    }
     case 'profile': {
       const [file = '', ...opts] = value.split(',');
       if (file === '') bad(`give a file to write, e.g. ${spec.example}`);
@@ -1307,6 +1365,17 @@ export function parseRunArgs(argv: string[], opts: ParseOptions = {}): VmConfig 
     }
     handleItem(ctx, loc, a);
   }
+  if (cfg.record !== undefined && cfg.replay !== undefined) {
+    fail(ctx, loc, 'record= and replay= together: replay a log, or record a new one');
+  }
+  // Recording or replaying input only makes sense for a deterministic run.
+  if (
+    (cfg.record !== undefined || cfg.replay !== undefined) &&
+    cfg.deterministicSeed === undefined
+  ) {
+    cfg.deterministicSeed = 0;
+    cfg.deterministicImplied = true;
+  }
   finishDisks(ctx);
   finishNics(ctx);
   finishShares(ctx);
@@ -1327,6 +1396,18 @@ export function parseRunArgs(argv: string[], opts: ParseOptions = {}): VmConfig 
  */
 function finishNics(ctx: Ctx): void {
   const cfg = ctx.cfg;
+  if (cfg.deterministicSeed !== undefined) {
+    // Frames from the host arrive when they do: no network in deterministic mode.
+    const nic = cfg.nics[0];
+    if (nic) {
+      fail(
+        ctx,
+        { dir: ctx.cwd },
+        `eth${nic.index}=: deterministic=on cannot have network cards (frames from the host arrive when they do); remove eth${nic.index}=`,
+      );
+    }
+    return;
+  }
   if (
     !ctx.nicsNamed.has(0) &&
     cfg.disks.length + cfg.nics.length + cfg.shares.length < VIRTIO_SLOTS

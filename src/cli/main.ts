@@ -14,7 +14,7 @@
  * 130/143 stopped by SIGINT/SIGTERM (the guest is asked to shut down first);
  * 4 no VM of that name (console, stop, kill); 5 stop had to stop the VM hard.
  */
-import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { Vm, DEFAULT_KERNEL_ARGS, SnapshotError, type ResumeCheck } from '../vm.js';
 import { snapshotKey, snapshotKeyPath } from './snapshot-key.js';
 import { formatSerialEndpoint } from './serial-spec.js';
@@ -35,6 +35,13 @@ import {
 import { defaultImageLocation, ensureDefaultImage } from '../backends/image/index.js';
 import { isElf, parseElf, type ElfFile } from '../machine/elf.js';
 import type { GuestProfile } from '../debug/profile.js';
+import {
+  InputLogError,
+  logHeader,
+  logLine,
+  parseInputLog,
+  type InputLog,
+} from '../debug/replay.js';
 import { attachTerminal } from './terminal.js';
 import { startDetached, isDaemonChild } from './daemon.js';
 import { openVmHost, runHosted, signalHandler } from './run-host.js';
@@ -109,6 +116,31 @@ async function cmdRun(argv: string[]): Promise<number> {
     }
     return startDetached(argv);
   }
+  let replayLog: InputLog | undefined;
+  if (cfg.replay !== undefined) {
+    try {
+      replayLog = parseInputLog(readFileSync(cfg.replay, 'utf8'));
+    } catch (e) {
+      const why = e instanceof InputLogError ? e.message : (e as Error).message;
+      return fail(`replay=${cfg.replay}: ${why}`);
+    }
+    if (!cfg.deterministicImplied && cfg.deterministicSeed !== replayLog.seed) {
+      return fail(
+        `replay=${cfg.replay} was recorded with seed ${replayLog.seed}, not ${cfg.deterministicSeed}; drop deterministic=`,
+      );
+    }
+    cfg.deterministicSeed = replayLog.seed;
+  }
+  let recordFd: number | undefined;
+  if (cfg.record !== undefined) {
+    try {
+      // Typed input may be secret: the log is the user's only.
+      recordFd = openSync(cfg.record, 'w', 0o600);
+      writeSync(recordFd, logHeader(cfg.deterministicSeed ?? 0));
+    } catch (e) {
+      return fail(`record=${cfg.record}: cannot write it: ${(e as Error).message}`);
+    }
+  }
   const host = await openVmHost(cfg, version());
   if (typeof host === 'number') return host;
 
@@ -128,6 +160,10 @@ async function cmdRun(argv: string[]): Promise<number> {
       isa: cfg.isa,
       serialPorts: cfg.serialPorts.map((p) => p.index),
       profile: cfg.profile !== undefined,
+      deterministic: cfg.deterministicSeed,
+      replayInput: replayLog?.events,
+      onInputRecorded:
+        recordFd === undefined ? undefined : (at, bytes) => writeSync(recordFd, logLine(at, bytes)),
       onProgress: (line) => process.stderr.write(`${line}\n`),
       disks: cfg.disks.map((d) => ({
         name: `cobd${d.index}`,
@@ -220,9 +256,22 @@ async function hostVm(host: VmHost, vm: Vm, cfg: VmConfig): Promise<number> {
     if (e.code === 'EPIPE') vm.stop();
     else throw e;
   });
+  // Deterministic mode: input from a pipe or file is read whole before the
+  // guest starts, so it is there at the same instruction every run (typed
+  // input, which arrives when it does, is what record= is for); a replay
+  // takes none.
+  const preRead = cfg.deterministicSeed !== undefined && !process.stdin.isTTY;
+  if (preRead && cfg.replay === undefined) {
+    const chunks: Buffer[] = [];
+    for await (const c of process.stdin) chunks.push(c as Buffer);
+    if (chunks.length > 0) vm.write(new Uint8Array(Buffer.concat(chunks)));
+    // With --cmd, end of input reaches the command as EOF (Ctrl-D).
+    if (cfg.cmd !== undefined) vm.write(Uint8Array.of(0x04));
+  }
   const terminal = attachTerminal(vm, {
     commandMode: cfg.cmd !== undefined,
     onSignal: signalHandler(host),
+    input: !preRead && cfg.replay === undefined,
   });
   let exit;
   try {

@@ -33,6 +33,8 @@ export function attachTerminal(
     commandMode: boolean;
     /** SIGINT/SIGTERM handler (default: stop the VM); with it, signals are caught on a TTY too. */
     onSignal?: (sig: NodeJS.Signals) => void;
+    /** Forward stdin to the guest (default true; false when the caller took it). */
+    input?: boolean;
   },
 ): TerminalLink {
   const stdin = process.stdin;
@@ -74,11 +76,14 @@ export function attachTerminal(
     else vm.stop();
   };
 
-  if (tty) stdin.setRawMode(true);
-  stdin.on('data', onData);
-  stdin.on('end', onEnd);
-  stdin.on('error', () => undefined);
-  stdin.resume();
+  const input = opts.input !== false;
+  if (input) {
+    if (tty) stdin.setRawMode(true);
+    stdin.on('data', onData);
+    stdin.on('end', onEnd);
+    stdin.on('error', () => undefined);
+    stdin.resume();
+  }
   if (!tty || opts.onSignal) {
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
@@ -92,10 +97,12 @@ export function attachTerminal(
       return signal;
     },
     detach() {
-      stdin.off('data', onData);
-      stdin.off('end', onEnd);
-      if (tty) stdin.setRawMode(false);
-      stdin.pause();
+      if (input) {
+        stdin.off('data', onData);
+        stdin.off('end', onEnd);
+        if (tty) stdin.setRawMode(false);
+        stdin.pause();
+      }
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
     },

@@ -69,7 +69,10 @@ export class GuestProfile {
 type Sorted = { addrs: bigint[]; names: string[] };
 
 function sortedSymbols(symbols: ElfFile['symbols']): Sorted {
-  const entries = [...symbols].filter(([, a]) => a !== 0n).sort((a, b) => (a[1] < b[1] ? -1 : 1));
+  // $x/$d are RISC-V mapping symbols, .L local labels: not functions.
+  const entries = [...symbols]
+    .filter(([n, a]) => a !== 0n && !n.startsWith('$') && !n.startsWith('.L'))
+    .sort((a, b) => (a[1] < b[1] ? -1 : 1));
   return { addrs: entries.map(([, a]) => a), names: entries.map(([n]) => n) };
 }
 

@@ -66,6 +66,22 @@ export interface MachineOptions {
   /** Sample the pc into this profile every `profile.interval` instructions (src/debug/profile.ts). */
   profile?: GuestProfile;
   /**
+   * Deterministic mode (as QEMU's icount): guest time is a function of
+   * retired instructions (DET_INSNS_PER_TICK), idle time is skipped, the
+   * rng-seed and the RTC derive from `seed`, and device requests complete
+   * before the guest runs on, so the same VM with the same input runs the
+   * same instructions and prints the same bytes every time.
+   */
+  deterministic?: { seed: number };
+  /** Deterministic mode: told of each console input as it reaches the guest, with the instruction count (record=). */
+  onInputRecorded?: (at: bigint, bytes: Uint8Array) => void;
+  /**
+   * Deterministic mode: console input to give the guest when it has retired
+   * exactly these many instructions, in order (replay=); input from the host
+   * is then ignored.
+   */
+  replayInput?: ReadonlyArray<{ at: bigint; bytes: Uint8Array }>;
+  /**
    * M-mode firmware (e.g. OpenSBI fw_dynamic/fw_jump), loaded at 0x8000_0000
    * and started in M-mode with a0 = hartid, a1 = device tree, a2 = fw_dynamic
    * info, as QEMU's -bios does. Without it the host serves SBI itself.
@@ -176,6 +192,7 @@ export interface DebugStop {
 }
 
 const SLICE_MS = 10;
+const NO_DEADLINE = 0xffff_ffff_ffff_ffffn;
 const PANIC_GRACE_MS = 1500;
 
 function yieldToHost(): Promise<void> {
@@ -193,6 +210,26 @@ function yieldToHost(): Promise<void> {
  */
 function rngSeed(): Uint8Array {
   return crypto.getRandomValues(new Uint8Array(64));
+}
+
+/** Deterministic mode: instructions per 10 MHz tick (a 100 MIPS virtual CPU). */
+export const DET_INSNS_PER_TICK = 10;
+/** Deterministic mode: the RTC's time at guest time 0 (2026-01-01T00:00:00Z). */
+const DET_EPOCH_NS = 1_767_225_600n * 1_000_000_000n;
+
+/** `n` bytes from `seed` (splitmix64): the same seed, the same bytes. */
+function seededBytes(seed: number, n: number): Uint8Array {
+  const out = new Uint8Array(n);
+  let x = BigInt.asUintN(64, BigInt(Math.floor(seed)));
+  for (let i = 0; i < n; i += 8) {
+    x = BigInt.asUintN(64, x + 0x9e3779b97f4a7c15n);
+    let z = x;
+    z = BigInt.asUintN(64, (z ^ (z >> 30n)) * 0xbf58476d1ce4e5b9n);
+    z = BigInt.asUintN(64, (z ^ (z >> 27n)) * 0x94d049bb133111ebn);
+    z ^= z >> 31n;
+    for (let j = 0; j < 8 && i + j < n; j++) out[i + j] = Number((z >> BigInt(8 * j)) & 0xffn);
+  }
+  return out;
 }
 
 const SHF_ALLOC = 2n;
@@ -278,7 +315,11 @@ export class Machine {
       seip: { set: (level) => this.raiseLine(Line.Seip, level) },
       onTransmit: (byte) => this.emit(byte),
       onRxSpace: () => this.feedUart(),
-      rtcClock: opts.rtcClock,
+      rtcClock:
+        opts.rtcClock ??
+        (opts.deterministic
+          ? () => DET_EPOCH_NS + BigInt(Math.floor(this.ticks())) * 100n
+          : undefined),
       onPowerOff: (code) => this.finish({ reason: 'poweroff', exitCode: code, source: 'syscon' }),
       onReset: () => this.finish({ reason: 'reboot', exitCode: 0, source: 'syscon' }),
       serialPorts: (opts.serialPorts ?? []).map((p) => {
@@ -330,7 +371,7 @@ export class Machine {
       ramSize,
       bootargs: opts.cmdline,
       initrd: layout.initrd,
-      rngSeed: rngSeed(),
+      rngSeed: this.opts.deterministic ? seededBytes(this.opts.deterministic.seed, 64) : rngSeed(),
       isa: this.isa.isa,
       isaExtensions: this.isa.extensions,
       mmuType: 'sv39',
@@ -551,6 +592,7 @@ export class Machine {
     }
     this.hart.loadState(hart);
     this.t0 = performance.now() - state.ticks / TICKS_PER_MS;
+    this.idleTicks = state.ticks - Number(this.hart.x.getInstret()) / DET_INSNS_PER_TICK;
     const b = this.board;
     b.clint.restore(state.clint);
     b.plic.restore(state.plic);
@@ -567,17 +609,51 @@ export class Machine {
     this.hart.jit?.flush();
   }
 
+  /** Deterministic mode: guest time spent idle (skipped), in ticks. */
+  private idleTicks = 0;
+
   /** Guest time in 10 MHz ticks since the machine was created. */
   private ticks(): number {
+    if (this.opts.deterministic) {
+      // (The hart exists once the constructor is done; nothing asks before.)
+      return Number(this.hart?.x.getInstret() ?? 0n) / DET_INSNS_PER_TICK + this.idleTicks;
+    }
     return ((this.debugHalted ? this.haltedAt : performance.now()) - this.t0) * TICKS_PER_MS;
   }
 
-  /** Queue console input for the guest (it reaches the UART as the guest reads). */
+  /** Does a virtio device have requests in flight? */
+  private devicesBusy(): boolean {
+    return this.virtioDevices.some((d) => ((d as SnapshotDevice).inFlight ?? 0) > 0);
+  }
+
+  /**
+   * Queue console input for the guest (it reaches the UART as the guest
+   * reads). Host code runs between run() slices, so the input arrives at an
+   * exact instruction count, which record= keeps; a replay ignores it.
+   */
   sendInput(bytes: Uint8Array | string): void {
+    if (this.opts.replayInput) return;
     const data = typeof bytes === 'string' ? new TextEncoder().encode(bytes) : bytes;
+    this.opts.onInputRecorded?.(this.hart.x.getInstret(), data);
+    this.acceptInput(data);
+  }
+
+  private acceptInput(data: Uint8Array): void {
     for (const b of data) this.input.push(b);
     this.feedUart();
     this.wake();
+  }
+
+  /** Replay: the next recorded input not given to the guest yet. */
+  private replayNext = 0;
+
+  /** Replay: give the guest the inputs due at (or before) the current instruction count. */
+  private replayDue(): void {
+    const events = this.opts.replayInput!;
+    const now = this.hart.x.getInstret();
+    while (this.replayNext < events.length && events[this.replayNext]!.at <= now) {
+      this.acceptInput(events[this.replayNext++]!.bytes);
+    }
   }
 
   /** Stop the machine from the host side. */
@@ -804,35 +880,77 @@ export class Machine {
       this.opts.instructionLimit === undefined ? undefined : BigInt(this.opts.instructionLimit);
     const hart = this.hart;
     const profile = this.opts.profile;
+    const det = this.opts.deterministic !== undefined;
+    const replay = this.opts.replayInput;
     const every = BigInt(profile?.interval ?? 0);
     let nextSample = hart.x.getInstret() + every;
     try {
       for (;;) {
         const sliceEnd = performance.now() + SLICE_MS;
         let sleepMs = -1;
+        let settle = false;
         while (!this.exitState && !this.debugHalted) {
-          let r: Exit;
+          let n = budget;
+          if (replay) {
+            this.replayDue();
+            const next = replay[this.replayNext];
+            if (next) n = Math.max(1, Math.min(n, Number(next.at - hart.x.getInstret())));
+          }
+          if (det) {
+            // Stop exactly at the next timer deadline, so its interrupt is
+            // taken at the same instruction every time.
+            const d = BigInt.asUintN(64, hart.x.nextDeadline());
+            if (d !== NO_DEADLINE) {
+              n = Math.max(
+                1,
+                Math.min(n, Math.ceil((Number(d) - this.ticks()) * DET_INSNS_PER_TICK)),
+              );
+            }
+          }
+          // Run exactly to the next sample point (run() retires its budget exactly).
+          if (profile) n = Math.max(1, Math.min(n, Number(nextSample - hart.x.getInstret())));
+          const r = hart.run(n);
           if (profile) {
-            // Run exactly to the next sample point (run() retires its budget exactly).
-            const left = Number(nextSample - hart.x.getInstret());
-            r = hart.run(Math.max(1, Math.min(budget, left)));
             const now = hart.x.getInstret();
             if (now >= nextSample) {
               profile.add(hart.pc, hart.x.getPriv());
               nextSample = now + every;
             }
-          } else {
-            r = hart.run(budget);
+          }
+          if (det) {
+            // Input waiting for the UART goes in at this exact boundary, not
+            // whenever a slice happens to end on the host's clock.
+            this.feedUart();
+            // A device request started: it completes before the guest runs on.
+            if (this.devicesBusy()) settle = true;
           }
           if (r === Exit.Budget) {
-            if (performance.now() >= sliceEnd) break;
+            if (settle || performance.now() >= sliceEnd) break;
           } else if (r === Exit.Wfi) {
-            const deadline = hart.x.nextDeadline();
-            if (deadline === 0xffff_ffff_ffff_ffffn) sleepMs = Infinity;
+            const deadline = BigInt.asUintN(64, hart.x.nextDeadline());
+            if (det && !settle) {
+              // Idle time is skipped: the clock jumps to the deadline.
+              if (deadline === NO_DEADLINE) {
+                // Waiting for input: a replay gives the next one now (the
+                // guest was waiting for it here when it was recorded).
+                const next = replay?.[this.replayNext];
+                if (next) {
+                  this.acceptInput(next.bytes);
+                  this.replayNext++;
+                  continue;
+                }
+                sleepMs = Infinity;
+                break;
+              }
+              const now = this.ticks();
+              if (Number(deadline) > now) this.idleTicks += Number(deadline) - now;
+              continue;
+            }
+            if (deadline === NO_DEADLINE) sleepMs = Infinity;
             // Whole milliseconds, rounded up: host timers have millisecond
             // resolution, and a wake-up before the deadline only finds the
             // guest still waiting and costs a second wake-up.
-            else sleepMs = Math.ceil((Number(deadline) - this.ticks()) / TICKS_PER_MS);
+            else sleepMs = det ? 0 : Math.ceil((Number(deadline) - this.ticks()) / TICKS_PER_MS);
             break;
           } else if (r === Exit.Debug) {
             this.debugStopHit();
@@ -840,6 +958,7 @@ export class Machine {
           } else {
             this.serve(r);
           }
+          if (settle) break;
           if (limit !== undefined && hart.x.getInstret() >= limit) {
             this.finish({
               reason: 'timeout',
@@ -861,6 +980,10 @@ export class Machine {
         if (this.exitState) return this.exitState;
         if (this.pauseWaiters.length > 0) {
           for (const job of this.pauseWaiters.splice(0)) await job();
+          continue;
+        }
+        if (settle) {
+          await this.settleDevices();
           continue;
         }
         if (this.debugHalted) {
