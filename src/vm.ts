@@ -13,6 +13,7 @@ import { BootError, Machine, type MachineExit } from './machine/machine.js';
 import { GdbStub, type GdbStubOptions } from './debug/gdb-stub.js';
 import { GuestProfile } from './debug/profile.js';
 import type { InputEvent } from './debug/replay.js';
+import { Tracer, type TraceKind } from './debug/trace.js';
 import {
   readVmSnapshot,
   writeVmSnapshot,
@@ -66,6 +67,12 @@ export interface VmOptions {
    * Network cards bring the host's timing in: not with this.
    */
   deterministic?: boolean | number;
+  /**
+   * Log traps, interrupts, SBI calls and virtio notifications with the
+   * instruction count (src/debug/trace.ts): which kinds, and where the
+   * lines go.
+   */
+  trace?: { kinds: ReadonlySet<TraceKind>; write: (text: string) => void };
   /** Deterministic mode: told of each console input with the instruction count it reached the guest at (src/debug/replay.ts). */
   onInputRecorded?: (at: bigint, bytes: Uint8Array) => void;
   /** Deterministic mode: give the guest this recorded input instead of the host's (a replay). */
@@ -609,7 +616,13 @@ export class Vm {
     boot: BootPayload,
     opts: Pick<
       VmOptions,
-      'nics' | 'onWarning' | 'instructionLimit' | 'profile' | 'onInputRecorded' | 'replayInput'
+      | 'nics'
+      | 'onWarning'
+      | 'instructionLimit'
+      | 'profile'
+      | 'onInputRecorded'
+      | 'replayInput'
+      | 'trace'
     >,
     snap?: VmSnapshot<VmSettings>,
   ): Promise<Vm> {
@@ -659,6 +672,7 @@ export class Vm {
         : new GuestProfile(
             typeof opts.profile === 'number' ? Math.max(1, Math.floor(opts.profile)) : undefined,
           );
+    const tracer = opts.trace ? new Tracer(opts.trace.kinds, opts.trace.write) : undefined;
     // A resumed VM's first machine gets the snapshot's state instead of a
     // boot; a guest reboot later boots the payload as usual.
     const make = (resuming: boolean): Machine =>
@@ -669,6 +683,7 @@ export class Vm {
         cmdline: settings.cmdline,
         instructionLimit: opts.instructionLimit,
         profile,
+        tracer,
         onInputRecorded:
           settings.deterministicSeed === undefined ? undefined : opts.onInputRecorded,
         replayInput: settings.deterministicSeed === undefined ? undefined : opts.replayInput,

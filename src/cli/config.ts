@@ -16,6 +16,7 @@
  * `formatConfig()` all derive from it.
  */
 
+import { parseTraceKinds, type TraceKind } from '../debug/trace.js';
 import { IsaError, parseIsa, SWITCHABLE } from '../machine/isa.js';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -152,6 +153,10 @@ export interface VmConfig {
   deterministicSeed?: number;
   /** The seed was not given: record=/replay= turned deterministic mode on (replay takes the log's). */
   deterministicImplied?: boolean;
+  /** `trace=KINDS`: what to log (src/debug/trace.ts). */
+  trace?: Set<TraceKind>;
+  /** `tracefile=FILE`: where the trace goes (default: stderr). */
+  traceFile?: string;
   /** `record=FILE`: log console input with instruction counts (implies deterministic mode). */
   record?: string;
   /** `replay=FILE`: give the guest a recorded log's input (deterministic mode, the log's seed). */
@@ -208,6 +213,8 @@ type Kind =
   | 'deterministic'
   /** An input log file (record=, replay=). */
   | 'inputlog'
+  /** Trace kinds, or the trace file. */
+  | 'trace'
   /** The ISA extensions offered (src/machine/isa.ts). */
   | 'isa'
   /** A disk: `path[,ro|,rw|,cow|,cow=overlay]`. */
@@ -373,6 +380,23 @@ export const SETTINGS: readonly SettingSpec[] = [
     description:
       'guest time follows the instruction count (a 100 MIPS virtual CPU), idle time is skipped, randomness comes from the seed (on = 0), and disk and shared-folder requests complete before the guest runs on: the same VM with the same input prints the same bytes every run; no network card (eth0= is not allowed)',
     defaultText: 'off',
+  },
+  {
+    name: 'trace',
+    supported: true,
+    kind: 'trace',
+    placeholder: 'traps,irqs,sbi,virtio|all',
+    example: 'trace=traps,sbi',
+    description:
+      'log traps, interrupts, SBI calls and virtio queue notifications, each with the instruction count it happened at, to stderr or tracefile=',
+  },
+  {
+    name: 'tracefile',
+    supported: true,
+    kind: 'trace',
+    placeholder: '<file>',
+    example: 'tracefile=boot.trace',
+    description: 'where trace= writes (default: stderr)',
   },
   {
     name: 'record',
@@ -625,6 +649,9 @@ export function formatConfig(cfg: VmConfig): string {
   }
   if (cfg.deterministicSeed !== undefined) {
     lines.push(`deterministic=on (seed ${cfg.deterministicSeed})`);
+  }
+  if (cfg.trace) {
+    lines.push(`trace=${[...cfg.trace].join(',')} (to ${cfg.traceFile ?? 'stderr'})`);
   }
   if (cfg.record !== undefined) lines.push(`record=${cfg.record}`);
   if (cfg.replay !== undefined) lines.push(`replay=${cfg.replay}`);
@@ -898,6 +925,17 @@ function applySetting(ctx: Ctx, loc: Loc, spec: SettingSpec, name: string, value
     case 'serial':
       applySerial(ctx, loc, name, value, bad);
       return;
+    case 'trace': {
+      if (name === 'tracefile') {
+        if (value === '') bad(`give a file, e.g. ${spec.example}`);
+        cfg.traceFile = resolvePath(value, loc.dir);
+        return;
+      }
+      const kinds = parseTraceKinds(value);
+      if (typeof kinds === 'string') return bad(kinds);
+      cfg.trace = kinds;
+      return;
+    }
     case 'inputlog': {
       if (value === '') bad(`give a file, e.g. ${spec.example}`);
       if (name === 'record') cfg.record = resolvePath(value, loc.dir);
@@ -1379,6 +1417,9 @@ export function parseRunArgs(argv: string[], opts: ParseOptions = {}): VmConfig 
   finishDisks(ctx);
   finishNics(ctx);
   finishShares(ctx);
+  if (cfg.traceFile !== undefined && !cfg.trace) {
+    fail(ctx, loc, 'tracefile= says where the trace goes, but there is no trace=; add trace=all');
+  }
   if (cfg.gdbWait === true && !cfg.gdb) {
     fail(
       ctx,

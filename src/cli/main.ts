@@ -141,6 +141,14 @@ async function cmdRun(argv: string[]): Promise<number> {
       return fail(`record=${cfg.record}: cannot write it: ${(e as Error).message}`);
     }
   }
+  let traceFd = 2;
+  if (cfg.trace && cfg.traceFile !== undefined) {
+    try {
+      traceFd = openSync(cfg.traceFile, 'w', 0o600);
+    } catch (e) {
+      return fail(`tracefile=${cfg.traceFile}: cannot write it: ${(e as Error).message}`);
+    }
+  }
   const host = await openVmHost(cfg, version());
   if (typeof host === 'number') return host;
 
@@ -162,6 +170,7 @@ async function cmdRun(argv: string[]): Promise<number> {
       profile: cfg.profile !== undefined,
       deterministic: cfg.deterministicSeed,
       replayInput: replayLog?.events,
+      trace: cfg.trace && { kinds: cfg.trace, write: (text) => writeSync(traceFd, text) },
       onInputRecorded:
         recordFd === undefined ? undefined : (at, bytes) => writeSync(recordFd, logLine(at, bytes)),
       onProgress: (line) => process.stderr.write(`${line}\n`),

@@ -25,6 +25,11 @@ import * as F from './fpu';
 import { mul128 } from './fpu';
 import * as J from './jit';
 import * as D from './debug';
+import * as T from './trace';
+
+// startInstret + budget of the current run(): with the budget left, the
+// instructions retired so far (for the trap trace).
+let runEnd: u64 = 0;
 
 @inline function rX(i: u32): u64 {
   return load<u64>(xregBase() + ((<usize>i) << 3));
@@ -110,7 +115,7 @@ function remuw(a: u64, b: u64): u64 {
 const RVC_CACHE: usize = memory.data(65536 * 4, 16);
 
 /** Take the exception raised by a helper; returns the handler's pc. */
-function exceptionTrap(pc: u64): u64 {
+function exceptionTrap(pc: u64, left: i32): u64 {
   const cause = <u64>hart.excCause;
   hart.excCause = -1;
   if (cause == <u64>D.CAUSE_DEBUG_STOP) {
@@ -118,11 +123,19 @@ function exceptionTrap(pc: u64): u64 {
     D.noteStop();
     return pc;
   }
+  if (T.traceOn) T.setTraceAt(runEnd - <u64>left - 1);
   return takeTrap(pc, cause, hart.excTval, false);
 }
 
-function illegal(pc: u64, raw: u32): u64 {
+function illegal(pc: u64, raw: u32, left: i32): u64 {
+  if (T.traceOn) T.setTraceAt(runEnd - <u64>left - 1);
   return takeTrap(pc, CAUSE_ILLEGAL_INSTRUCTION, <u64>raw, false);
+}
+
+/** An exception raised by the instruction itself (ecall, ebreak). */
+function instructionTrap(pc: u64, cause: u64, tval: u64, left: i32): u64 {
+  if (T.traceOn) T.setTraceAt(runEnd - <u64>left - 1);
+  return takeTrap(pc, cause, tval, false);
 }
 
 /** Execute one AMO/LR/SC (decode.ts accepted the encoding); a fault is left in hart.excCause. */
@@ -187,6 +200,7 @@ export function run(budget: i32): i32 {
   let pc = hr.pc;
   let n = budget;
   const startInstret = hr.instret;
+  runEnd = startInstret + <u64>budget;
   let exit = EXIT_BUDGET;
   // pc after the last instruction when it fell through; anything else is a
   // block entry, where translated code may take over.
@@ -208,13 +222,16 @@ export function run(budget: i32): i32 {
         break;
       }
       const cause = D.noIrq ? -1 : pendingInterrupt();
-      if (cause >= 0) pc = takeTrap(pc, <u64>cause, 0, true);
+      if (cause >= 0) {
+        if (T.traceOn) T.setTraceAt(runEnd - <u64>n);
+        pc = takeTrap(pc, <u64>cause, 0, true);
+      }
     }
     if (pc != seqPc && J.jitOn) {
       n = J.jitDispatch(pc, n);
       pc = J.jitPc;
       if (hr.excCause >= 0) {
-        pc = exceptionTrap(pc);
+        pc = exceptionTrap(pc, n);
         continue;
       }
       seqPc = pc;
@@ -228,7 +245,7 @@ export function run(budget: i32): i32 {
     } else {
       inst = fetchSlow(pc);
       if (hr.excCause >= 0) {
-        pc = exceptionTrap(pc);
+        pc = exceptionTrap(pc, n);
         continue;
       }
     }
@@ -276,13 +293,13 @@ export function run(budget: i32): i32 {
       case Op.BGEU: if (xget(xr, rs1) >= xget(xr, rs2)) { pc += immB(inst); continue; } break;
       case Op.LB: case Op.LH: case Op.LW: case Op.LD: case Op.LBU: case Op.LHU: case Op.LWU: {
         const v = loadInt(xget(xr, rs1) + immI(inst), (inst >> 12) & 7);
-        if (hr.excCause >= 0) { pc = exceptionTrap(pc); continue; }
+        if (hr.excCause >= 0) { pc = exceptionTrap(pc, n); continue; }
         xset(xr, rd, v);
         break;
       }
       case Op.SB: case Op.SH: case Op.SW: case Op.SD:
         storeInt(xget(xr, rs1) + immS(inst), <u32>1 << ((inst >> 12) & 3), xget(xr, rs2));
-        if (hr.excCause >= 0) { pc = exceptionTrap(pc); continue; }
+        if (hr.excCause >= 0) { pc = exceptionTrap(pc, n); continue; }
         break;
       case Op.ADDI: xset(xr, rd, xget(xr, rs1) + immI(inst)); break;
       case Op.SLTI: xset(xr, rd, <i64>xget(xr, rs1) < <i64>immI(inst) ? 1 : 0); break;
@@ -331,7 +348,7 @@ export function run(budget: i32): i32 {
       case Op.AMOXOR_D: case Op.AMOAND_D: case Op.AMOOR_D: case Op.AMOMIN_D: case Op.AMOMAX_D:
       case Op.AMOMINU_D: case Op.AMOMAXU_D:
         execAmo(inst, rd, rs1, rs2);
-        if (hr.excCause >= 0) { pc = exceptionTrap(pc); continue; }
+        if (hr.excCause >= 0) { pc = exceptionTrap(pc, n); continue; }
         break;
       case Op.SH1ADD: case Op.SH2ADD: case Op.SH3ADD: case Op.ADD_UW: case Op.SH1ADD_UW:
       case Op.SH2ADD_UW: case Op.SH3ADD_UW: case Op.SLLI_UW: case Op.ANDN: case Op.ORN:
@@ -341,7 +358,7 @@ export function run(budget: i32): i32 {
       case Op.RORW: case Op.RORIW: case Op.ORC_B: case Op.REV8: case Op.CLMUL: case Op.CLMULH:
       case Op.CLMULR: case Op.BCLR: case Op.BEXT: case Op.BINV: case Op.BSET: case Op.BCLRI:
       case Op.BEXTI: case Op.BINVI: case Op.BSETI: case Op.CZERO_EQZ: case Op.CZERO_NEZ:
-        if (lacking(op)) { pc = illegal(pc, raw); continue; }
+        if (lacking(op)) { pc = illegal(pc, raw, n); continue; }
         xset(xr, rd, bitmanip(op, xget(xr, rs1), xget(xr, rs2), inst));
         break;
       case Op.FENCE: case Op.FENCE_I: // one hart, and stores to code already dropped its translations
@@ -349,7 +366,7 @@ export function run(budget: i32): i32 {
       case Op.CBO_INVAL: case Op.CBO_CLEAN: case Op.CBO_FLUSH: case Op.CBO_ZERO: {
         // Cache-block operations on 64-byte blocks (Zicbom, Zicboz).
         const kind: u32 = op == Op.CBO_INVAL ? 0 : op == Op.CBO_ZERO ? 2 : 1;
-        if (lacking(op) || !C.cboAllowed(kind)) { pc = illegal(pc, raw); continue; }
+        if (lacking(op) || !C.cboAllowed(kind)) { pc = illegal(pc, raw, n); continue; }
         if (kind == 2) {
           // A store of 64 zero bytes; the block is in one page, so the first
           // store faults (tval = the block's address) or none does.
@@ -361,46 +378,46 @@ export function run(budget: i32): i32 {
         } else {
           M.cboCheck(xget(xr, rs1) & ~(<u64>63));
         }
-        if (hr.excCause >= 0) { pc = exceptionTrap(pc); continue; }
+        if (hr.excCause >= 0) { pc = exceptionTrap(pc, n); continue; }
         break;
       }
       case Op.MOP_R: case Op.MOP_RR: // may-be-operations: no extension gives them a meaning yet
-        if (lacking(op)) { pc = illegal(pc, raw); continue; }
+        if (lacking(op)) { pc = illegal(pc, raw, n); continue; }
         xset(xr, rd, 0);
         break;
       case Op.WRS_NTO: case Op.WRS_STO: // Zawrs: the stall may end at once (one hart)
-        if (lacking(op)) { pc = illegal(pc, raw); continue; }
+        if (lacking(op)) { pc = illegal(pc, raw, n); continue; }
         break;
       case Op.ECALL:
         if (hr.priv != PRV_S || !hr.hostSbi) {
-          pc = takeTrap(pc, CAUSE_USER_ECALL + <u64>hr.priv, 0, false);
+          pc = instructionTrap(pc, CAUSE_USER_ECALL + <u64>hr.priv, 0, n);
           continue;
         }
         pc += 4;
         exit = EXIT_ECALL;
         break;
       case Op.EBREAK:
-        pc = takeTrap(pc, CAUSE_BREAKPOINT, pc, false);
+        pc = instructionTrap(pc, CAUSE_BREAKPOINT, pc, n);
         continue;
       case Op.MRET:
-        if (hr.priv != PRV_M) { pc = illegal(pc, raw); continue; }
+        if (hr.priv != PRV_M) { pc = illegal(pc, raw, n); continue; }
         pc = mret();
         continue;
       case Op.SRET:
-        if (hr.priv == PRV_U || (hr.priv == PRV_S && (hr.mstatus & MSTATUS_TSR) != 0)) { pc = illegal(pc, raw); continue; }
+        if (hr.priv == PRV_U || (hr.priv == PRV_S && (hr.mstatus & MSTATUS_TSR) != 0)) { pc = illegal(pc, raw, n); continue; }
         pc = sret();
         continue;
       case Op.WFI:
-        if (hr.priv == PRV_U || (hr.priv == PRV_S && (hr.mstatus & MSTATUS_TW) != 0)) { pc = illegal(pc, raw); continue; }
+        if (hr.priv == PRV_U || (hr.priv == PRV_S && (hr.mstatus & MSTATUS_TW) != 0)) { pc = illegal(pc, raw, n); continue; }
         pc += 4;
         if (wfiWake()) continue;
         exit = EXIT_WFI;
         break;
       case Op.SFENCE_W_INVAL: case Op.SFENCE_INVAL_IR: // Svinval: the fences; nothing to wait for here
-        if (hr.priv == PRV_U) { pc = illegal(pc, raw); continue; }
+        if (hr.priv == PRV_U) { pc = illegal(pc, raw, n); continue; }
         break;
       case Op.SFENCE_VMA: case Op.SINVAL_VMA: // SINVAL.VMA invalidates as SFENCE.VMA does (Svinval)
-        if (hr.priv == PRV_U || (hr.priv == PRV_S && (hr.mstatus & MSTATUS_TVM) != 0)) { pc = illegal(pc, raw); continue; }
+        if (hr.priv == PRV_U || (hr.priv == PRV_S && (hr.mstatus & MSTATUS_TVM) != 0)) { pc = illegal(pc, raw, n); continue; }
         if (rs1 != 0) M.flushPage(xget(xr, rs1));
         else flushTlb();
         M.invalidateFetch();
@@ -411,23 +428,23 @@ export function run(budget: i32): i32 {
         const kind = f3 & 3;
         const writes = kind == 1 || rs1 != 0;
         hr.instret = startInstret + <u64>(budget - n);
-        if (writes && !csrWritable(csr)) { pc = illegal(pc, raw); continue; }
-        if (!csrRead(csr)) { pc = illegal(pc, raw); continue; }
+        if (writes && !csrWritable(csr)) { pc = illegal(pc, raw, n); continue; }
+        if (!csrRead(csr)) { pc = illegal(pc, raw, n); continue; }
         const old = C.csrValue;
         if (writes) {
           const src: u64 = f3 >= 5 ? <u64>rs1 : xget(xr, rs1);
           const nv = kind == 1 ? src : kind == 2 ? old | src : old & ~src;
-          if (!csrWrite(csr, nv)) { pc = illegal(pc, raw); continue; }
+          if (!csrWrite(csr, nv)) { pc = illegal(pc, raw, n); continue; }
         }
         xset(xr, rd, old);
         break;
       }
       case Op.ILLEGAL:
-        pc = illegal(pc, raw);
+        pc = illegal(pc, raw, n);
         continue;
       default: { // F and D
-        if (!execFp(op, inst)) { pc = illegal(pc, raw); continue; }
-        if (hr.excCause >= 0) { pc = exceptionTrap(pc); continue; }
+        if (!execFp(op, inst)) { pc = illegal(pc, raw, n); continue; }
+        if (hr.excCause >= 0) { pc = exceptionTrap(pc, n); continue; }
         break;
       }
     }

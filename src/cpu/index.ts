@@ -21,6 +21,7 @@ import { expandCompressed } from './compressed';
 import { jitFlush as jitFlushEntries } from './jit';
 import * as J from './jit';
 import * as D from './debug';
+import * as T from './trace';
 import { decode } from '../../build/decoder';
 import { lacking } from './extensions';
 export { setDisabledExtensions } from './extensions';
@@ -296,3 +297,9 @@ export function debugStopAddr(): u64 { return D.stopAddr; }
 export function debugTranslate(va: u64): u64 {
   return M.debugTranslate(va);
 }
+
+// ---- Trap trace (trace=traps,irqs; src/debug/trace.ts) ----
+
+export { traceEnable, traceBuffer, traceClear } from './trace';
+export function traceEntries(): u32 { return T.traceCount; }
+export function traceLost(): u32 { return T.traceDropped; }

@@ -8,6 +8,7 @@ import {
   MSTATUS_MPP, MSTATUS_MPP_SHIFT, MSTATUS_MPRV,
 } from './state';
 import { selectTables, invalidateFetch } from './mmu';
+import * as T from './trace';
 
 /** Enter the trap handler for `cause` taken at `epc`; returns the new pc. */
 export function takeTrap(epc: u64, cause: u64, tval: u64, interrupt: bool): u64 {
@@ -39,6 +40,7 @@ export function takeTrap(epc: u64, cause: u64, tval: u64, interrupt: bool): u64 
     }
   }
   hart.mstatus = ms;
+  if (T.traceOn) T.traceTrap(interrupt ? (<u64>1 << 63) | cause : cause, epc, tval, from, hart.priv);
   selectTables();
   invalidateFetch();
   hart.attention = true;

@@ -85,6 +85,11 @@ interface CoreExports extends JitCore {
   debugStopKind(): number;
   debugStopAddr(): bigint;
   debugTranslate(va: bigint): bigint;
+  traceEnable(on: number): void;
+  traceBuffer(): number;
+  traceClear(): void;
+  traceEntries(): number;
+  traceLost(): number;
 }
 
 /** What the core calls back into. */

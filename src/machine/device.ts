@@ -55,6 +55,10 @@ export interface DeviceContext {
   irq: IrqLine;
   /** Wake the run loop (e.g. after host I/O completed without raising a line). */
   wake(): void;
+  /** Deterministic mode: queues complete requests in the order they were taken. */
+  ordered?: boolean;
+  /** The driver notified queue `queue` (for the event trace, trace=virtio). */
+  notified?(queue: number, deviceId: number): void;
 }
 
 /** Creates the device for one virtio-mmio slot (slot n = index in MachineOptions.virtio). */

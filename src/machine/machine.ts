@@ -35,6 +35,7 @@ import { Htif } from './htif.js';
 import type { JitOptions } from '../jit/jit.js';
 import { disabledMask, isaStrings } from './isa.js';
 import type { GuestProfile } from '../debug/profile.js';
+import type { Tracer } from '../debug/trace.js';
 
 export { BootError };
 
@@ -63,6 +64,8 @@ export interface MachineOptions {
   sliceInstructions?: number;
   /** Stop with reason 'timeout' after about this many instructions. */
   instructionLimit?: number;
+  /** Log traps, interrupts, SBI calls and virtio notifications (src/debug/trace.ts). */
+  tracer?: Tracer;
   /** Sample the pc into this profile every `profile.interval` instructions (src/debug/profile.ts). */
   profile?: GuestProfile;
   /**
@@ -192,6 +195,8 @@ export interface DebugStop {
 }
 
 const SLICE_MS = 10;
+/** virtio device IDs (virtio 1.2 §5) for the trace. */
+const VIRTIO_NAMES: Record<number, string> = { 1: 'net', 2: 'block', 9: '9p' };
 const NO_DEADLINE = 0xffff_ffff_ffff_ffffn;
 const PANIC_GRACE_MS = 1500;
 
@@ -341,12 +346,25 @@ export class Machine {
     };
     virtio.forEach((make, n) => {
       const slot = this.board.virtioSlot(n);
-      const dev = make({ memory, irq: slot.line, wake: () => this.wake() });
+      const tracer = opts.tracer?.kinds.has('virtio') ? opts.tracer : undefined;
+      const dev = make({
+        memory,
+        irq: slot.line,
+        wake: () => this.wake(),
+        ordered: opts.deterministic !== undefined,
+        notified: tracer
+          ? (queue, id) =>
+              tracer.virtio(hart.x.getInstret(), n, VIRTIO_NAMES[id] ?? `device ${id}`, queue)
+          : undefined,
+      });
       this.virtioDevices.push(dev);
       this.board.mapVirtio(n, dev);
     });
     this.virtioSlots = virtio.map((_, n) => n);
     for (const r of this.board.bus.ranges()) hart.x.addMmioRange(r.base, r.size);
+    if (opts.tracer && (opts.tracer.kinds.has('traps') || opts.tracer.kinds.has('irqs'))) {
+      hart.x.traceEnable(1);
+    }
     hart.x.setDisabledExtensions(disabledMask(opts.disabledExtensions ?? []));
 
     if (!opts.kernel) return; // built for restoreState()
@@ -621,6 +639,31 @@ export class Machine {
     return ((this.debugHalted ? this.haltedAt : performance.now()) - this.t0) * TICKS_PER_MS;
   }
 
+  /** Move the core's trap trace to the tracer, and write what it gathered. */
+  private drainTrace(): void {
+    const x = this.hart.x;
+    const tracer = this.opts.tracer!;
+    const count = x.traceEntries();
+    if (count > 0) {
+      const view = new DataView(x.memory.buffer, x.traceBuffer(), count * 40);
+      for (let i = 0; i < count; i++) {
+        const e = i * 40;
+        tracer.trap(
+          view.getBigUint64(e, true),
+          view.getBigUint64(e + 8, true),
+          view.getBigUint64(e + 16, true),
+          view.getBigUint64(e + 24, true),
+          view.getUint32(e + 32, true),
+          view.getUint32(e + 36, true),
+        );
+      }
+      const lost = x.traceLost();
+      if (lost > 0) tracer.lost(x.getInstret(), lost);
+      x.traceClear();
+    }
+    tracer.flush();
+  }
+
   /** Does a virtio device have requests in flight? */
   private devicesBusy(): boolean {
     return this.virtioDevices.some((d) => ((d as SnapshotDevice).inFlight ?? 0) > 0);
@@ -783,10 +826,25 @@ export class Machine {
   private serve(r: Exit): void {
     const hart = this.hart;
     if (r === Exit.Ecall) {
+      const tracer = this.opts.tracer?.kinds.has('sbi') ? this.opts.tracer : undefined;
+      const call = tracer && [hart.reg(17), hart.reg(16), hart.reg(10), hart.reg(11)];
       try {
         handleSbiCall(hart, this.sbiHost);
       } catch (e) {
         this.deviceFault(0, e);
+      }
+      if (tracer && call) {
+        const [eid, fid, a0, a1] = call;
+        const at = hart.x.getInstret();
+        tracer.sbi(
+          at,
+          Number(eid! & 0xffffffffn),
+          Number(fid! & 0xffffffffn),
+          a0!,
+          a1!,
+          hart.reg(10),
+          hart.reg(11),
+        );
       }
     } else if (r === Exit.MachineTrap) {
       const cause = hart.csr(0x342);
@@ -910,6 +968,7 @@ export class Machine {
           // Run exactly to the next sample point (run() retires its budget exactly).
           if (profile) n = Math.max(1, Math.min(n, Number(nextSample - hart.x.getInstret())));
           const r = hart.run(n);
+          if (this.opts.tracer) this.drainTrace();
           if (profile) {
             const now = hart.x.getInstret();
             if (now >= nextSample) {

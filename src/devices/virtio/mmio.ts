@@ -229,6 +229,7 @@ export class VirtioMmio implements MmioDevice, Snapshottable<VirtioMmioState> {
       memory: ctx.memory,
       interrupt: () => this.raise(INT_USED_BUFFER),
       fail: (reason: string) => this.fail(reason),
+      ordered: ctx.ordered === true,
     };
     this.device.queueSizes.forEach((max, i) => {
       this.queues.push(new Virtqueue(i, max, queueHost));
@@ -372,6 +373,7 @@ export class VirtioMmio implements MmioDevice, Snapshottable<VirtioMmioState> {
         }
         break;
       case REG_QUEUE_NOTIFY:
+        this.ctx.notified?.(value & 0xffff, this.device.deviceId);
         this.notify(value & 0xffff);
         break;
       case REG_INTERRUPT_ACK:

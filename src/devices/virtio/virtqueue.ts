@@ -85,6 +85,12 @@ export interface QueueHost {
   interrupt(): void;
   /** The driver broke the rules: set DEVICE_NEEDS_RESET and stop the device. */
   fail(reason: string): void;
+  /**
+   * Deterministic mode: completions reach the used ring in the order the
+   * chains were popped, once none is in flight, instead of as the host
+   * finishes them (which depends on its timing).
+   */
+  ordered?: boolean;
 }
 
 /** Ring addresses and negotiated options for `Virtqueue.enable()`. */
@@ -258,6 +264,10 @@ export class Virtqueue {
   private generation = 0;
   private heads: Uint8Array = new Uint8Array(0);
   private inFlightCount = 0;
+  /** Ordered mode: chains completed while others are in flight, with their pop order. */
+  private held: Array<{ chain: Chain; written: number; seq: number }> = [];
+  private popSeq = 0;
+  private readonly seqOf = new WeakMap<Chain, number>();
 
   constructor(index: number, maxSize: number, host: QueueHost) {
     if (!Number.isInteger(maxSize) || maxSize < 1 || maxSize > MAX_QUEUE_SIZE) {
@@ -351,6 +361,7 @@ export class Virtqueue {
     this.broken = false;
     this.generation++;
     this.inFlightCount = 0;
+    this.held = [];
     this.heads = new Uint8Array(0);
   }
 
@@ -392,6 +403,7 @@ export class Virtqueue {
     this.lastAvail = (this.lastAvail + 1) & 0xffff;
     this.heads[head] = 1;
     this.inFlightCount++;
+    if (this.host.ordered) this.seqOf.set(chain, this.popSeq++);
     this.publishAvailEvent();
     return chain;
   }
@@ -475,6 +487,22 @@ export class Virtqueue {
    */
   push(chain: Chain, written: number): boolean {
     if (!this.owns(chain) || !this.heads[chain.head]) return false;
+    if (this.host.ordered) {
+      if (this.held.some((h) => h.chain === chain)) return false;
+      this.held.push({ chain, written, seq: this.seqOf.get(chain) ?? 0 });
+      this.inFlightCount--;
+      if (this.inFlightCount > 0) return true;
+      const done = this.held.sort((a, b) => a.seq - b.seq);
+      this.held = [];
+      for (const h of done) this.writeUsed(h.chain, h.written);
+      return true;
+    }
+    this.writeUsed(chain, written);
+    this.inFlightCount--;
+    return true;
+  }
+
+  private writeUsed(chain: Chain, written: number): void {
     const size = this.cfg!.size;
     const used = this.used!;
     const n = Math.max(0, Math.min(Math.floor(written) || 0, chain.writable));
@@ -484,8 +512,6 @@ export class Virtqueue {
     this.usedIdx = (this.usedIdx + 1) & 0xffff;
     used.setUint16(2, this.usedIdx, true);
     this.heads[chain.head] = 0;
-    this.inFlightCount--;
-    return true;
   }
 
   /** Raise the interrupt for chains pushed since the last notify(), if the driver wants it. */
