@@ -13,6 +13,8 @@ import { BootError, Machine, type MachineExit } from './machine/machine.js';
 import { GdbStub, type GdbStubOptions } from './debug/gdb-stub.js';
 import { GuestProfile } from './debug/profile.js';
 import type { InputEvent } from './debug/replay.js';
+import { RecordingBackend, ReplayBackend } from './debug/net-replay.js';
+import type { GsoInfo } from './net/link.js';
 import { Tracer, type TraceKind } from './debug/trace.js';
 import {
   readVmSnapshot,
@@ -75,7 +77,19 @@ export interface VmOptions {
   trace?: { kinds: ReadonlySet<TraceKind>; write: (text: string) => void };
   /** Deterministic mode: told of each console input with the instruction count it reached the guest at (src/debug/replay.ts). */
   onInputRecorded?: (at: bigint, bytes: Uint8Array) => void;
-  /** Deterministic mode: give the guest this recorded input instead of the host's (a replay). */
+  /** Deterministic mode: told of each frame a network card gets from its NAT, with the instruction count (record=). */
+  onFrameRecorded?: (
+    at: bigint,
+    nic: number,
+    frame: Uint8Array,
+    checksummed: boolean,
+    gso: GsoInfo | undefined,
+  ) => void;
+  /**
+   * Deterministic mode: give the guest this recorded input (console input,
+   * and frames for its network cards, which then open no NAT) instead of
+   * the host's (a replay).
+   */
   replayInput?: InputEvent[];
   /** Translate hot guest code to wasm (default: on); false keeps the pure interpreter. */
   jit?: boolean;
@@ -556,9 +570,9 @@ export class Vm {
       if (!Number.isSafeInteger(seed) || seed < 0) {
         throw new BootError(`deterministic: the seed must be a whole number ≥ 0, not ${seed}`);
       }
-      if ((opts.nics ?? []).length > 0) {
+      if ((opts.nics ?? []).length > 0 && !opts.onFrameRecorded && !opts.replayInput) {
         throw new BootError(
-          'deterministic mode cannot have network cards: frames from the host arrive when they do (use eth0=none)',
+          'deterministic mode cannot have network cards unless their frames are recorded or replayed: frames from the host arrive when they do (use eth0=none, or record=)',
         );
       }
       settings.deterministicSeed = seed;
@@ -622,6 +636,7 @@ export class Vm {
       | 'profile'
       | 'onInputRecorded'
       | 'replayInput'
+      | 'onFrameRecorded'
       | 'trace'
     >,
     snap?: VmSnapshot<VmSettings>,
@@ -637,9 +652,15 @@ export class Vm {
     }
     if (snap) await checkDiskFiles(settings);
     const disks = await openDisks(diskSpecs);
+    const det = settings.deterministicSeed !== undefined;
+    // A replay's cards get the logged frames: no NAT, no host socket.
+    const replaying = det && opts.replayInput !== undefined;
+    const replayNics = replaying ? nicSpecs.map(() => new ReplayBackend()) : [];
     let nics: Awaited<ReturnType<typeof openNics>>;
     try {
-      nics = await openNics(nicSpecs);
+      nics = await openNics(
+        replaying ? nicSpecs.map((n, i) => ({ ...n, backend: replayNics[i] })) : nicSpecs,
+      );
     } catch (e) {
       await Promise.allSettled(disks.map(([, d]) => d.close()));
       throw e;
@@ -651,6 +672,24 @@ export class Vm {
       await Promise.allSettled(disks.map(([, d]) => d.close()));
       for (const n of nics) n.backend.close();
       throw e;
+    }
+    // A recording's cards log what their NAT gives them, at exact counts.
+    const recorders: RecordingBackend[] = [];
+    const onFrame = det && !replaying ? opts.onFrameRecorded : undefined;
+    if (onFrame) {
+      const clock = {
+        instret: () => vm?.machine.hart.x.getInstret() ?? 0n,
+        inSlice: () => vm?.machine.inSlice ?? false,
+      };
+      nics = nics.map((n, i) => {
+        const rec = new RecordingBackend(
+          n.backend,
+          (at, f, c, g) => onFrame(at, i, f, c, g),
+          clock,
+        );
+        recorders.push(rec);
+        return { ...n, backend: rec };
+      });
     }
     const nicDevices = nics.map((n) =>
       virtioNet({
@@ -687,6 +726,12 @@ export class Vm {
         onInputRecorded:
           settings.deterministicSeed === undefined ? undefined : opts.onInputRecorded,
         replayInput: settings.deterministicSeed === undefined ? undefined : opts.replayInput,
+        replayFrame: (e) => {
+          const ev = e as InputEvent;
+          replayNics[ev.nic!]?.deliver(ev.bytes, ev.checksummed === true, ev.gso);
+        },
+        afterSlice:
+          recorders.length > 0 ? () => recorders.forEach((r) => r.afterSlice()) : undefined,
         deterministic:
           settings.deterministicSeed === undefined
             ? undefined

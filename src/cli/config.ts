@@ -1437,14 +1437,15 @@ export function parseRunArgs(argv: string[], opts: ParseOptions = {}): VmConfig 
  */
 function finishNics(ctx: Ctx): void {
   const cfg = ctx.cfg;
-  if (cfg.deterministicSeed !== undefined) {
-    // Frames from the host arrive when they do: no network in deterministic mode.
+  if (cfg.deterministicSeed !== undefined && cfg.record === undefined && cfg.replay === undefined) {
+    // Frames from the host arrive when they do: no network in deterministic
+    // mode, unless record= logs them (and replay= gives them back).
     const nic = cfg.nics[0];
     if (nic) {
       fail(
         ctx,
         { dir: ctx.cwd },
-        `eth${nic.index}=: deterministic=on cannot have network cards (frames from the host arrive when they do); remove eth${nic.index}=`,
+        `eth${nic.index}=: deterministic=on cannot have network cards (frames from the host arrive when they do) unless record= logs them; remove eth${nic.index}= or add record=FILE`,
       );
     }
     return;

@@ -37,6 +37,7 @@ import { isElf, parseElf, type ElfFile } from '../machine/elf.js';
 import type { GuestProfile } from '../debug/profile.js';
 import {
   InputLogError,
+  frameLine,
   logHeader,
   logLine,
   parseInputLog,
@@ -173,6 +174,11 @@ async function cmdRun(argv: string[]): Promise<number> {
       trace: cfg.trace && { kinds: cfg.trace, write: (text) => writeSync(traceFd, text) },
       onInputRecorded:
         recordFd === undefined ? undefined : (at, bytes) => writeSync(recordFd, logLine(at, bytes)),
+      onFrameRecorded:
+        recordFd === undefined
+          ? undefined
+          : (at, nic, frame, csum, gso) =>
+              writeSync(recordFd, frameLine(at, nic, frame, csum, gso)),
       onProgress: (line) => process.stderr.write(`${line}\n`),
       disks: cfg.disks.map((d) => ({
         name: `cobd${d.index}`,

@@ -83,7 +83,11 @@ export interface MachineOptions {
    * exactly these many instructions, in order (replay=); input from the host
    * is then ignored.
    */
-  replayInput?: ReadonlyArray<{ at: bigint; bytes: Uint8Array }>;
+  replayInput?: ReadonlyArray<{ at: bigint; bytes: Uint8Array; nic?: number }>;
+  /** Replay: give a logged frame (an event with `nic`) to its network card. */
+  replayFrame?: (event: { at: bigint; bytes: Uint8Array; nic?: number }) => void;
+  /** Called after every run() slice (recorded network cards deliver what came during it). */
+  afterSlice?: () => void;
   /**
    * M-mode firmware (e.g. OpenSBI fw_dynamic/fw_jump), loaded at 0x8000_0000
    * and started in M-mode with a0 = hartid, a1 = device tree, a2 = fw_dynamic
@@ -695,9 +699,17 @@ export class Machine {
     const events = this.opts.replayInput!;
     const now = this.hart.x.getInstret();
     while (this.replayNext < events.length && events[this.replayNext]!.at <= now) {
-      this.acceptInput(events[this.replayNext++]!.bytes);
+      this.replayEvent(events[this.replayNext++]!);
     }
   }
+
+  private replayEvent(e: { at: bigint; bytes: Uint8Array; nic?: number }): void {
+    if (e.nic === undefined) this.acceptInput(e.bytes);
+    else this.opts.replayFrame?.(e);
+  }
+
+  /** True while the hart runs a slice (device callbacks then come from inside it). */
+  inSlice = false;
 
   /** Stop the machine from the host side. */
   stop(reason: ExitReason = 'stopped', exitCode = 0, message?: string): void {
@@ -967,7 +979,10 @@ export class Machine {
           }
           // Run exactly to the next sample point (run() retires its budget exactly).
           if (profile) n = Math.max(1, Math.min(n, Number(nextSample - hart.x.getInstret())));
+          this.inSlice = true;
           const r = hart.run(n);
+          this.inSlice = false;
+          this.opts.afterSlice?.();
           if (this.opts.tracer) this.drainTrace();
           if (profile) {
             const now = hart.x.getInstret();
@@ -994,7 +1009,7 @@ export class Machine {
                 // guest was waiting for it here when it was recorded).
                 const next = replay?.[this.replayNext];
                 if (next) {
-                  this.acceptInput(next.bytes);
+                  this.replayEvent(next);
                   this.replayNext++;
                   continue;
                 }
