@@ -6,6 +6,7 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { ensureDefaultImage } from '../../src/backends/image/index.js';
 import { CLI } from '../helpers/colinux.js';
 import { PROMPT, freePort, waitFor } from '../helpers/daemon.js';
@@ -14,11 +15,13 @@ const GDB = 'gdb-multiarch';
 const haveGdb = spawnSync(GDB, ['--version'], { stdio: 'ignore' }).status === 0;
 const skip = haveGdb ? false : `${GDB} is not installed (apt-get install gdb-multiarch)`;
 let vmlinux = '';
+let kernelImage = '';
 
 before(async () => {
   if (skip) return;
   const img = await ensureDefaultImage({ onProgress: (line) => process.stderr.write(`${line}\n`) });
   vmlinux = img.vmlinux;
+  kernelImage = img.kernel;
 });
 
 interface Child {
@@ -58,11 +61,19 @@ test(
     '-ex', 'break start_kernel',
     '-ex', 'continue',
     '-ex', 'x/s &linux_banner',
+    '-ex', 'set $t0 = 0x1234abcd',
+    '-ex', 'p/x $t0',
+    '-ex', 'monitor phys on',
+    '-ex', 'x/2wx 0x80200000',
+    '-ex', 'monitor phys off',
     '-ex', 'stepi',
     '-ex', 'stepi',
     '-ex', 'info registers pc',
     '-ex', 'delete',
     '-ex', 'watch *(long *)&jiffies',
+    '-ex', 'continue',
+    '-ex', 'delete',
+    '-ex', 'hbreak kernel_power_off',
     '-ex', 'continue',
     '-ex', 'delete',
     '-ex', 'monitor info cpu',
@@ -84,6 +95,13 @@ test(
       /Hardware watchpoint 2: \*\(long \*\)&jiffies\s+Old value = -?\d+\s+New value = -?\d+/,
       g,
     );
+    // Registers are written, physical memory read: the Image's first words, as in the file.
+    assert.match(g, /^\$1 = 0x1234abcd$/m, g);
+    const image = readFileSync(kernelImage);
+    const word = (at: number): string =>
+      `0x${image.readUInt32LE(at).toString(16).padStart(8, '0')}`;
+    assert.ok(g.includes(`0x80200000:\t${word(0)}\t${word(4)}`), g);
+    assert.match(g, /Breakpoint 3, 0x[0-9a-f]+ in kernel_power_off \(\)/, g);
     assert.match(g, /^priv S {2}pc 0x/m, g);
     assert.match(g, /Inferior 1 \(Remote target\) detached/, g);
     // The VM runs on to its command and powers off.
