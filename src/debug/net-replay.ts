@@ -47,11 +47,10 @@ export class RecordingBackend implements NetBackend {
 
   attach(port: NetPort): void {
     this.port = port;
-    const self = this;
     this.inner.attach({
-      deliver(frame, checksummed = false, gso) {
-        if (self.clock.inSlice()) self.deferred.push([frame.slice(), checksummed, gso]);
-        else self.give(frame, checksummed, gso);
+      deliver: (frame, checksummed = false, gso) => {
+        if (this.clock.inSlice()) this.deferred.push([frame.slice(), checksummed, gso]);
+        else this.give(frame, checksummed, gso);
       },
       congested: () => port.congested(),
       gsoMax: () => port.gsoMax?.() ?? 0,
