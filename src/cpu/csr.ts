@@ -10,6 +10,9 @@ import {
   MENVCFG_STCE, MENVCFG_PBMTE, MENVCFG_ADUE,
 } from './state';
 import { selectTables, flushTlb } from './mmu';
+import * as M from './mmu';
+import * as D from './debug';
+import * as J from './jit';
 import { hostTime } from './host';
 import { readPmpcfg, writePmpcfg, readPmpaddr, writePmpaddr } from './pmp';
 
@@ -197,6 +200,12 @@ export function csrRead(addr: u32): bool {
       v = 0;
       break;
     case 0x30c: case 0x30d: case 0x30e: case 0x30f: v = mstateen(addr - 0x30c); break;
+    // Sdtrig (debug.ts): tselect, tdata1, tdata2, tdata3 (none of its fields), tinfo.
+    case 0x7a0: v = hart.tselect; break;
+    case 0x7a1: v = D.tdata1Read(); break;
+    case 0x7a2: v = D.tdata2Read(); break;
+    case 0x7a3: v = 0; break;
+    case 0x7a4: v = D.TINFO; break;
     case 0x140: v = hart.sscratch; break;
     case 0x141: v = hart.sepc; break;
     case 0x142: v = hart.scause; break;
@@ -264,6 +273,13 @@ export function csrWritable(addr: u32): bool {
 }
 
 /** Write CSR `addr`; returns false if the write is illegal. */
+/** A trigger changed: pages it may match must leave the fetch page and the TLB; translated code waits. */
+function triggersRearmed(): void {
+  M.flushAll();
+  selectTables();
+  J.jitPause(D.anyArmed());
+}
+
 export function csrWrite(addr: u32, v: u64): bool {
   switch (addr) {
     case 0x001: hart.fflags = <u32>v & 0x1f; setFsDirty(); break;
@@ -282,6 +298,10 @@ export function csrWrite(addr: u32, v: u64): bool {
       if (!stateenAllows(addr - 0x10c, STATEEN_SE)) return false;
       break;
     case 0x30c: hart.mstateen0 = v & (STATEEN_SE | STATEEN_ENVCFG); break;
+    case 0x7a0: D.tselectWrite(v); break;
+    case 0x7a1: D.tdata1Write(v); triggersRearmed(); break;
+    case 0x7a2: D.tdata2Write(v); triggersRearmed(); break;
+    case 0x7a3: case 0x7a4: break; // no tdata3 fields; tinfo is read-only
     case 0x30d: case 0x30e: case 0x30f: {
       const b = <u64>1 << <u64>(addr - 0x30c);
       hart.mstateenSe = (v & STATEEN_SE) != 0 ? hart.mstateenSe | b : hart.mstateenSe & ~b;
@@ -372,6 +392,7 @@ export function csrStateValid(): bool {
   if ((hart.mie & ~MIE_WRITABLE) != 0 || (hart.menvcfg & ~(MENVCFG_STCE | MENVCFG_PBMTE | MENVCFG_ADUE | ENVCFG_FIOM | ENVCFG_CBO)) != 0) return false;
   if (envcfgCbo(hart.menvcfg) != hart.menvcfg || envcfgCbo(hart.senvcfg) != hart.senvcfg) return false;
   if ((hart.mstateen0 & ~(STATEEN_SE | STATEEN_ENVCFG)) != 0 || (hart.mstateenSe & ~<u64>0xe) != 0) return false;
+  if (!D.triggerStateValid()) return false;
   if ((hart.senvcfg & ~(ENVCFG_FIOM | ENVCFG_CBO)) != 0 || ((hart.mepc | hart.sepc) & 1) != 0) return false;
   return legalTvec(hart.mtvec) == hart.mtvec && legalTvec(hart.stvec) == hart.stvec;
 }

@@ -10,7 +10,7 @@
 // loadSlow/storeSlow/atomicPointer, which check. While anything is armed
 // translated code is not entered (it would skip both).
 
-import { hart, raise } from './state';
+import { hart, raise, PRV_U, PRV_S, CAUSE_BREAKPOINT } from './state';
 
 export const MAX_BREAKPOINTS: u32 = 64;
 export const MAX_WATCHPOINTS: u32 = 16;
@@ -175,4 +175,162 @@ export function takeStop(): bool {
   const was = stopPending;
   stopPending = false;
   return was;
+}
+
+// ---- Sdtrig: the guest's own triggers ----
+//
+// Two triggers, each of type 6 (mcontrol6) or 15 (disabled), matching an
+// address on execute, load or store in the privilege levels its m/s/u bits
+// name, with match 0 (equal), 2 (at least) or 3 (below); the action is a
+// breakpoint exception (cause 3, tval = the address) before the instruction
+// executes or the access happens. They use the checks above: a page an
+// execute trigger may match is never the fetch page, a page a load or store
+// trigger may match never enters the data TLB. The other mcontrol6 fields
+// are WARL zero: no debug mode (dmode, action 1), no chains, hit bits or
+// sizes. Sdtrig 1.0 (debug spec chapter 5).
+
+export const TRIGGERS: u32 = 2;
+const TYPE_SHIFT: u64 = 60;
+const TYPE_MCONTROL6: u64 = 6;
+const TYPE_DISABLED: u64 = 15;
+const MC_LOAD: u64 = 1;
+const MC_STORE: u64 = 2;
+const MC_EXECUTE: u64 = 4;
+const MC_U: u64 = 8;
+const MC_S: u64 = 16;
+const MC_M: u64 = 64;
+const MC_MATCH_SHIFT: u64 = 7;
+/** tinfo: the types supported (bits 6 and 15), version 1 (Sdtrig 1.0) in bits 31:24. */
+export const TINFO: u64 = (<u64>1 << 24) | (<u64>1 << 15) | (<u64>1 << 6);
+
+export let trigExec: bool = false;
+export let trigData: bool = false;
+
+@inline function tdata1Of(i: u32): u64 {
+  return i == 0 ? hart.tdata1a : hart.tdata1b;
+}
+@inline function tdata2Of(i: u32): u64 {
+  return i == 0 ? hart.tdata2a : hart.tdata2b;
+}
+
+/** The value tdata1 takes when `v` is written: unsupported types and fields become what we have. */
+export function legalTdata1(v: u64): u64 {
+  if (v >> TYPE_SHIFT != TYPE_MCONTROL6) return TYPE_DISABLED << TYPE_SHIFT;
+  let match = (v >> MC_MATCH_SHIFT) & 0xf;
+  if (match != 2 && match != 3) match = 0;
+  return (TYPE_MCONTROL6 << TYPE_SHIFT) | (match << MC_MATCH_SHIFT) |
+    (v & (MC_M | MC_S | MC_U | MC_EXECUTE | MC_STORE | MC_LOAD));
+}
+
+/** Recompute which checks the triggers need (after a write or a state load). */
+export function triggersChanged(): void {
+  trigExec = false;
+  trigData = false;
+  for (let i: u32 = 0; i < TRIGGERS; i++) {
+    const t = tdata1Of(i);
+    if (t >> TYPE_SHIFT != TYPE_MCONTROL6 || (t & (MC_M | MC_S | MC_U)) == 0) continue;
+    if ((t & MC_EXECUTE) != 0) trigExec = true;
+    if ((t & (MC_LOAD | MC_STORE)) != 0) trigData = true;
+  }
+}
+
+export function tdata1Write(v: u64): void {
+  const t = legalTdata1(v);
+  if (hart.tselect == 0) hart.tdata1a = t;
+  else hart.tdata1b = t;
+  triggersChanged();
+}
+
+export function tdata2Write(v: u64): void {
+  if (hart.tselect == 0) hart.tdata2a = v;
+  else hart.tdata2b = v;
+}
+
+export function tselectWrite(v: u64): void {
+  // WARL: only existing triggers can be selected.
+  if (v < <u64>TRIGGERS) hart.tselect = v;
+}
+
+export function tdata1Read(): u64 {
+  return tdata1Of(<u32>hart.tselect);
+}
+export function tdata2Read(): u64 {
+  return tdata2Of(<u32>hart.tselect);
+}
+
+@inline function privBit(): u64 {
+  const p = hart.priv;
+  return p == PRV_U ? MC_U : p == PRV_S ? MC_S : MC_M;
+}
+
+/** Does trigger i, armed for `kinds`, match the bytes [lo, hi] in the current privilege level? */
+function triggerMatches(i: u32, kinds: u64, lo: u64, hi: u64): bool {
+  const t = tdata1Of(i);
+  if (t >> TYPE_SHIFT != TYPE_MCONTROL6 || (t & kinds) == 0 || (t & privBit()) == 0) return false;
+  const a = tdata2Of(i);
+  const match = (t >> MC_MATCH_SHIFT) & 0xf;
+  if (match == 2) return hi >= a;
+  if (match == 3) return lo < a;
+  return lo <= a && a <= hi;
+}
+
+/** Could a trigger for `kinds` match anything in the page at `lo` (any privilege level)? */
+function triggerInPage(kinds: u64, lo: u64): bool {
+  for (let i: u32 = 0; i < TRIGGERS; i++) {
+    const t = tdata1Of(i);
+    if (t >> TYPE_SHIFT != TYPE_MCONTROL6 || (t & kinds) == 0) continue;
+    const match = (t >> MC_MATCH_SHIFT) & 0xf;
+    if (match != 0 || tdata2Of(i) >> 12 == lo >> 12) return true;
+  }
+  return false;
+}
+
+/** Fetch at va: a debugger's breakpoint stops, a guest trigger raises a breakpoint exception. */
+export function fetchCheck(va: u64): bool {
+  if (breakArmed && breakHit(va)) return true;
+  if (!trigExec) return false;
+  for (let i: u32 = 0; i < TRIGGERS; i++) {
+    if (triggerMatches(i, MC_EXECUTE, va, va)) {
+      raise(CAUSE_BREAKPOINT, va);
+      return true;
+    }
+  }
+  return false;
+}
+
+/** May the page at vpn be cached as the fetch page (no breakpoint or execute trigger can hit in it)? */
+export function fetchPageFree(vpn: u64): bool {
+  if (breakArmed && pageHasBreak(vpn)) return false;
+  return !trigExec || !triggerInPage(MC_EXECUTE, vpn << 12);
+}
+
+/** A data access (`kind`: WATCH_READ and/or WATCH_WRITE): a watchpoint stops, a trigger raises. */
+export function dataCheck(va: u64, size: u32, kind: u32): bool {
+  if (watchArmed && watchHit(va, size, kind)) return true;
+  if (!trigData) return false;
+  const kinds: u64 = ((kind & WATCH_READ) != 0 ? MC_LOAD : 0) | ((kind & WATCH_WRITE) != 0 ? MC_STORE : 0);
+  for (let i: u32 = 0; i < TRIGGERS; i++) {
+    if (triggerMatches(i, kinds, va, va + <u64>(size - 1))) {
+      raise(CAUSE_BREAKPOINT, va);
+      return true;
+    }
+  }
+  return false;
+}
+
+/** May the page at va enter the data TLB (no watchpoint, no load or store trigger can hit in it)? */
+export function dataPageFree(va: u64): bool {
+  if (watchArmed && !pageUnwatched(va)) return false;
+  return !trigData || !triggerInPage(MC_LOAD | MC_STORE, va);
+}
+
+/** Is any check armed (translated code skips them, so it is not entered)? */
+export function anyArmed(): bool {
+  return breakArmed || watchArmed || trigExec || trigData;
+}
+
+/** The trigger state loaded from outside is one a hart can hold. */
+export function triggerStateValid(): bool {
+  return hart.tselect < <u64>TRIGGERS && legalTdata1(hart.tdata1a) == hart.tdata1a &&
+    legalTdata1(hart.tdata1b) == hart.tdata1b;
 }

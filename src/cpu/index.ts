@@ -93,6 +93,13 @@ export function reset(): void {
   hart.menvcfg = S.MENVCFG_ADUE;
   hart.mstateen0 = 0;
   hart.mstateenSe = 0;
+  // Sdtrig: both triggers disabled (type 15).
+  hart.tselect = 0;
+  hart.tdata1a = D.legalTdata1(0);
+  hart.tdata1b = D.legalTdata1(0);
+  hart.tdata2a = 0;
+  hart.tdata2b = 0;
+  D.triggersChanged();
   hart.satp = 0;
   hart.stimecmp = 0xffff_ffff_ffff_ffff;
   hart.mtimecmp = 0xffff_ffff_ffff_ffff;
@@ -238,6 +245,10 @@ export function hartStateLoaded(): bool {
   hart.exitRequest = 0;
   pmpChanged();
   M.invalidateFetch();
+  D.triggersChanged();
+  M.flushAll();
+  M.selectTables();
+  J.jitPause(D.anyArmed());
   jitFlushEntries();
   C.updateTimers(C.currentTime());
   hart.attention = true;
@@ -250,7 +261,7 @@ export function xregs(): usize { return S.xregBase(); }
 // ---- Debugger (src/debug: the GDB stub) ----
 
 function debugArmedChanged(): void {
-  J.jitPause(D.breakArmed || D.watchArmed);
+  J.jitPause(D.anyArmed());
   M.invalidateFetch();
 }
 

@@ -282,7 +282,7 @@ export function cboCheck(va: u64): void {
 
 /** May the virtual page at `va` enter a data TLB (no debugger watchpoint in it)? */
 @inline function unwatched(va: u64): bool {
-  return !D.watchArmed || D.pageUnwatched(va);
+  return (!D.watchArmed && !D.trigData) || D.dataPageFree(va);
 }
 
 /** May the page holding `pa` be cached for `access` (PMP allows all of it)? */
@@ -451,7 +451,7 @@ function mmioStore(pa: u64, size: u32, v: u64, va: u64): void {
 
 /** Load `size` bytes (zero-extended) at `va`, with translation; raises on fault. */
 export function loadSlow(va: u64, size: u32): u64 {
-  if (D.watchArmed && D.watchHit(va, size, D.WATCH_READ)) return 0;
+  if ((D.watchArmed || D.trigData) && D.dataCheck(va, size, D.WATCH_READ)) return 0;
   if ((<u32>va & 0xfff) + size > 4096) {
     // Crosses a page: byte by byte, so each page is translated and checked.
     let v: u64 = 0;
@@ -476,7 +476,7 @@ export function loadSlow(va: u64, size: u32): u64 {
 
 /** Store the low `size` bytes of `v` at `va`, with translation; raises on fault. */
 export function storeSlow(va: u64, size: u32, v: u64): void {
-  if (D.watchArmed && D.watchHit(va, size, D.WATCH_WRITE)) return;
+  if ((D.watchArmed || D.trigData) && D.dataCheck(va, size, D.WATCH_WRITE)) return;
   if ((<u32>va & 0xfff) + size > 4096) {
     // Check both pages before writing anything so a fault leaves memory unchanged.
     translateChecked(va, 1, ACC_STORE);
@@ -538,7 +538,7 @@ export function atomicPointer(va: u64, size: u32, access: u32): usize {
   const h = tlbLookup(access == ACC_LOAD ? loadTable : storeTable, va, size);
   if (h != 0) return h;
   // SC and AMOs count as reads and writes for watchpoints.
-  if (D.watchArmed && D.watchHit(va, size, access == ACC_LOAD ? D.WATCH_READ : D.WATCH_READ | D.WATCH_WRITE)) return 0;
+  if ((D.watchArmed || D.trigData) && D.dataCheck(va, size, access == ACC_LOAD ? D.WATCH_READ : D.WATCH_READ | D.WATCH_WRITE)) return 0;
   const pa = translateChecked(va, size, access);
   if (hart.excCause >= 0) return 0;
   if (!inRam(pa, size)) {
@@ -578,7 +578,7 @@ function fetchHalf(va: u64): u32 {
 
 /** Fetch the instruction at `va` (16 or 32 bits); raises on fault. Updates the code-page cache. */
 export function fetchSlow(va: u64): u32 {
-  if (D.breakArmed && D.breakHit(va)) return 0;
+  if ((D.breakArmed || D.trigExec) && D.fetchCheck(va)) return 0;
   const vpn = va >> 12;
   if ((<u32>va & 0xfff) <= 0xffc) {
     let host = tlbPage(fetchTable, va);
@@ -601,7 +601,7 @@ export function fetchSlow(va: u64): u32 {
       tlbFill(fetchTable, va, pa);
     }
     // A page with a breakpoint is never the fetch page: each fetch comes here.
-    if (!D.breakArmed || !D.pageHasBreak(vpn)) {
+    if ((!D.breakArmed && !D.trigExec) || D.fetchPageFree(vpn)) {
       fetchVpn = vpn;
       fetchAdd = <u64>host - va;
     }

@@ -125,6 +125,12 @@ export let ramSize: u64 = 0;
   // mstateen1..3 in bits 1..3 of mstateenSe.
   mstateen0: u64;
   mstateenSe: u64;
+  // Sdtrig (debug.ts): tselect, and tdata1/tdata2 of the two triggers.
+  tselect: u64;
+  tdata1a: u64;
+  tdata1b: u64;
+  tdata2a: u64;
+  tdata2b: u64;
   // The hull of the virtual ranges of superpages in the TLB (see mmu.ts).
   superLo: u64;
   superHi: u64; // inclusive

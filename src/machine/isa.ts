@@ -42,6 +42,7 @@ const ALL = [
   'zbb',
   'zbc',
   'zbs',
+  'sdtrig',
   'smstateen',
   'ssstateen',
   'sstc',

@@ -26,8 +26,8 @@ import { SEAL_BYTES, sealOf, sealValid } from './seal.js';
 import { deflate, inflate } from './deflate.js';
 import { decodeRam, encodeRam } from './ram.js';
 
-// 2: the hart block gained mstateen (session 6).
-export const LAYOUT_VERSION = 2;
+// 2: the hart block gained mstateen (session 6); 3: the Sdtrig triggers (session 7).
+export const LAYOUT_VERSION = 3;
 const KIND = 'colinux-vm';
 
 /** What the VM booted from; restored for a guest reboot after resuming. */

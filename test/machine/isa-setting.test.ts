@@ -90,7 +90,7 @@ test('isa= values: the device tree strings, and one clear message for a bad one'
     'zbs',
   ]);
   assert.deepEqual(isaStrings(parseIsa('rv64gc')), {
-    isa: 'rv64imafdc_zicbop_zicntr_zicsr_zifencei_zihintntl_zihintpause_zihpm_smstateen_ssstateen_sstc_svadu_svinval_svnapot_svpbmt',
+    isa: 'rv64imafdc_zicbop_zicntr_zicsr_zifencei_zihintntl_zihintpause_zihpm_sdtrig_smstateen_ssstateen_sstc_svadu_svinval_svnapot_svpbmt',
     extensions: [
       'i',
       'm',
@@ -105,6 +105,7 @@ test('isa= values: the device tree strings, and one clear message for a bad one'
       'zihintntl',
       'zihintpause',
       'zihpm',
+      'sdtrig',
       'smstateen',
       'ssstateen',
       'sstc',
@@ -116,7 +117,7 @@ test('isa= values: the device tree strings, and one clear message for a bad one'
   });
   assert.equal(
     isaStrings([]).isa,
-    'rv64imafdc_zicbom_zicbop_zicboz_zicntr_zicond_zicsr_zifencei_zihintntl_zihintpause_zihpm_zimop_zawrs_zcb_zcmop_zba_zbb_zbc_zbs_smstateen_ssstateen_sstc_svadu_svinval_svnapot_svpbmt',
+    'rv64imafdc_zicbom_zicbop_zicboz_zicntr_zicond_zicsr_zifencei_zihintntl_zihintpause_zihpm_zimop_zawrs_zcb_zcmop_zba_zbb_zbc_zbs_sdtrig_smstateen_ssstateen_sstc_svadu_svinval_svnapot_svpbmt',
   );
   assert.throws(() => parseIsa('-zbq'), /zbq: not an extension colinux implements/);
   assert.throws(() => parseIsa('-m'), /m: always present/);
