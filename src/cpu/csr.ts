@@ -206,6 +206,7 @@ export function csrRead(addr: u32): bool {
     case 0x7a2: v = D.tdata2Read(); break;
     case 0x7a3: v = 0; break;
     case 0x7a4: v = D.TINFO; break;
+    case 0x7a5: v = hart.tcontrol; break;
     case 0x140: v = hart.sscratch; break;
     case 0x141: v = hart.sepc; break;
     case 0x142: v = hart.scause; break;
@@ -302,6 +303,7 @@ export function csrWrite(addr: u32, v: u64): bool {
     case 0x7a1: D.tdata1Write(v); triggersRearmed(); break;
     case 0x7a2: D.tdata2Write(v); triggersRearmed(); break;
     case 0x7a3: case 0x7a4: break; // no tdata3 fields; tinfo is read-only
+    case 0x7a5: hart.tcontrol = v & (D.TCONTROL_MTE | D.TCONTROL_MPTE); break;
     case 0x30d: case 0x30e: case 0x30f: {
       const b = <u64>1 << <u64>(addr - 0x30c);
       hart.mstateenSe = (v & STATEEN_SE) != 0 ? hart.mstateenSe | b : hart.mstateenSe & ~b;

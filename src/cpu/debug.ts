@@ -10,7 +10,7 @@
 // loadSlow/storeSlow/atomicPointer, which check. While anything is armed
 // translated code is not entered (it would skip both).
 
-import { hart, raise, PRV_U, PRV_S, CAUSE_BREAKPOINT } from './state';
+import { hart, raise, PRV_U, PRV_S, PRV_M, CAUSE_BREAKPOINT } from './state';
 
 export const MAX_BREAKPOINTS: u32 = 64;
 export const MAX_WATCHPOINTS: u32 = 16;
@@ -187,7 +187,10 @@ export function takeStop(): bool {
 // execute trigger may match is never the fetch page, a page a load or store
 // trigger may match never enters the data TLB. The other mcontrol6 fields
 // are WARL zero: no debug mode (dmode, action 1), no chains, hit bits or
-// sizes. Sdtrig 1.0 (debug spec chapter 5).
+// sizes. tcontrol is there: a trigger fires in M-mode only while its mte
+// bit is set, and a trap into M-mode clears it (keeping it in mpte until
+// mret), so M-mode triggers do not catch their own trap handler. Sdtrig 1.0
+// (debug spec chapter 5).
 
 export const TRIGGERS: u32 = 2;
 const TYPE_SHIFT: u64 = 60;
@@ -258,6 +261,21 @@ export function tdata2Read(): u64 {
   return tdata2Of(<u32>hart.tselect);
 }
 
+export const TCONTROL_MTE: u64 = 1 << 3;
+export const TCONTROL_MPTE: u64 = 1 << 7;
+
+/** A trap into M-mode: M-mode triggers wait until mret (mpte keeps mte). */
+export function tcontrolTrap(): void {
+  const t = hart.tcontrol;
+  hart.tcontrol = (t & TCONTROL_MTE) != 0 ? TCONTROL_MPTE : 0;
+}
+
+/** mret: mte comes back from mpte. */
+export function tcontrolMret(): void {
+  const t = hart.tcontrol;
+  hart.tcontrol = (t & TCONTROL_MPTE) | ((t & TCONTROL_MPTE) != 0 ? TCONTROL_MTE : 0);
+}
+
 @inline function privBit(): u64 {
   const p = hart.priv;
   return p == PRV_U ? MC_U : p == PRV_S ? MC_S : MC_M;
@@ -267,6 +285,7 @@ export function tdata2Read(): u64 {
 function triggerMatches(i: u32, kinds: u64, lo: u64, hi: u64): bool {
   const t = tdata1Of(i);
   if (t >> TYPE_SHIFT != TYPE_MCONTROL6 || (t & kinds) == 0 || (t & privBit()) == 0) return false;
+  if (hart.priv == PRV_M && (hart.tcontrol & TCONTROL_MTE) == 0) return false;
   const a = tdata2Of(i);
   const match = (t >> MC_MATCH_SHIFT) & 0xf;
   if (match == 2) return hi >= a;
@@ -332,5 +351,6 @@ export function anyArmed(): bool {
 /** The trigger state loaded from outside is one a hart can hold. */
 export function triggerStateValid(): bool {
   return hart.tselect < <u64>TRIGGERS && legalTdata1(hart.tdata1a) == hart.tdata1a &&
-    legalTdata1(hart.tdata1b) == hart.tdata1b;
+    legalTdata1(hart.tdata1b) == hart.tdata1b &&
+    (hart.tcontrol & ~(TCONTROL_MTE | TCONTROL_MPTE)) == 0;
 }

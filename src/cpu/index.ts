@@ -99,6 +99,7 @@ export function reset(): void {
   hart.tdata1b = D.legalTdata1(0);
   hart.tdata2a = 0;
   hart.tdata2b = 0;
+  hart.tcontrol = 0;
   D.triggersChanged();
   hart.satp = 0;
   hart.stimecmp = 0xffff_ffff_ffff_ffff;

@@ -131,6 +131,8 @@ export let ramSize: u64 = 0;
   tdata1b: u64;
   tdata2a: u64;
   tdata2b: u64;
+  // tcontrol: mte (bit 3) lets triggers fire in M-mode; mpte (bit 7) keeps it across a trap.
+  tcontrol: u64;
   // The hull of the virtual ranges of superpages in the TLB (see mmu.ts).
   superLo: u64;
   superHi: u64; // inclusive

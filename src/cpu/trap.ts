@@ -9,6 +9,7 @@ import {
 } from './state';
 import { selectTables, invalidateFetch } from './mmu';
 import * as T from './trace';
+import * as D from './debug';
 
 /** Enter the trap handler for `cause` taken at `epc`; returns the new pc. */
 export function takeTrap(epc: u64, cause: u64, tval: u64, interrupt: bool): u64 {
@@ -35,6 +36,7 @@ export function takeTrap(epc: u64, cause: u64, tval: u64, interrupt: bool): u64 
       (<u64>from << MSTATUS_MPP_SHIFT);
     hart.priv = PRV_M;
     target = hart.mtvec;
+    D.tcontrolTrap();
     if (hart.hostSbi) {
       hart.exitRequest = S.EXIT_MACHINE_TRAP;
     }
@@ -58,6 +60,7 @@ export function mret(): u64 {
   hart.mstatus = ms;
   hart.priv = mpp;
   hart.reservation = -1;
+  D.tcontrolMret();
   selectTables();
   invalidateFetch();
   hart.attention = true;

@@ -5,7 +5,9 @@
  * executes; load and store triggers stop the access before it happens
  * (mtval = the address accessed); match 2 (>=) and 3 (<) compare ranges;
  * a trigger for U only does not fire in M-mode; unsupported types and a
- * written 0 leave the trigger disabled (type 15).
+ * written 0 leave the trigger disabled (type 15). tcontrol: M-mode triggers
+ * fire only with mte set; a trap into M-mode moves mte to mpte (so a range
+ * trigger does not catch the handler) and mret moves it back.
  */
 #include "macros.h"
 
@@ -14,6 +16,9 @@
 #define CSR_TDATA2  0x7a2
 #define CSR_TDATA3  0x7a3
 #define CSR_TINFO   0x7a4
+#define CSR_TCONTROL 0x7a5
+#define MTE  (1 << 3)
+#define MPTE (1 << 7)
 #define MC6 (6 << 60)
 #define DISABLED (15 << 60)
 #define MC_LOAD 1
@@ -42,7 +47,20 @@ RVTEST_CODE_BEGIN
   li t1, MC6 | MATCH_GE | MC_M | MC_S | MC_U | MC_EXEC | MC_STORE | MC_LOAD; CHECK_REG(a0, t1)
   csrw CSR_TDATA1, zero; csrr a0, CSR_TDATA3; CHECK_EQ(a0, 0)
 
-  TEST_BEGIN                                  /* execute trigger in M-mode */
+  TEST_BEGIN                                  /* tcontrol: mte and mpte only, 0 from reset */
+  csrr a0, CSR_TCONTROL; CHECK_EQ(a0, 0)
+  li t0, -1; csrw CSR_TCONTROL, t0; csrr a0, CSR_TCONTROL; CHECK_EQ(a0, MTE | MPTE)
+  csrw CSR_TCONTROL, zero
+
+  TEST_BEGIN                                  /* mte clear: an M-mode trigger does not fire */
+  lla t0, 1f; csrw CSR_TDATA2, t0
+  li t0, MC6 | MC_M | MC_EXEC; csrw CSR_TDATA1, t0
+1: li a0, 4
+  csrw CSR_TDATA1, zero
+  CHECK_EQ(a0, 4)
+
+  TEST_BEGIN                                  /* execute trigger in M-mode (mte set) */
+  li t0, MTE; csrw CSR_TCONTROL, t0
   lla t0, 1f; csrw CSR_TDATA2, t0
   li t0, MC6 | MC_M | MC_EXEC; csrw CSR_TDATA1, t0
   EXPECT_TRAP(2f)
@@ -53,6 +71,17 @@ RVTEST_CODE_BEGIN
   CHECK_MEPC(1b)
   CHECK_MTVAL_LABEL(1b)
   CHECK_EQ(a0, 1)
+  csrr a0, CSR_TCONTROL; CHECK_EQ(a0, MTE | MPTE)  /* the handler's mret restored mte */
+
+  TEST_BEGIN                                  /* an M-mode range trigger spares the handler */
+  lla t0, 2f; csrw CSR_TDATA2, t0             /* below 2f: this code, and the handler */
+  li t0, MC6 | MATCH_LT | MC_M | MC_EXEC
+  EXPECT_TRAP(2f)
+  csrw CSR_TDATA1, t0                         /* the next instruction stops */
+3: nop
+2: csrw CSR_TDATA1, zero
+  CHECK_MCAUSE(CAUSE_BREAKPOINT)
+  CHECK_MEPC(3b)
 
   TEST_BEGIN                                  /* a U-only trigger does not fire in M-mode */
   lla t0, 1f; csrw CSR_TDATA2, t0
