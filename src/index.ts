@@ -32,3 +32,15 @@ export { NetError } from './backends/net/index.js';
 export type { NetBackend, NetPort, NetStats } from './net/link.js';
 export type { PortForward } from './net/stack.js';
 export { GdbStub, type GdbStubOptions } from './debug/gdb-stub.js';
+export { GuestProfile } from './debug/profile.js';
+export { Tracer, type TraceKind, parseTraceKinds } from './debug/trace.js';
+export {
+  parseInputLog,
+  logHeader,
+  logLine,
+  frameLine,
+  InputLogError,
+  type InputEvent,
+  type InputLog,
+} from './debug/replay.js';
+export { parseElf, type ElfFile } from './machine/elf.js';
