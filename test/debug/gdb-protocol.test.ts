@@ -5,7 +5,14 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import * as net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Vm } from '../../src/vm.js';
+import { CLI } from '../helpers/colinux.js';
+import { waitFor } from '../helpers/daemon.js';
 
 function packet(body: string): Uint8Array {
   let sum = 0;
@@ -76,4 +83,41 @@ test('hostile packets and bytes get well-formed replies or none, never an except
   stub.detach();
   vm.stop();
   await vm.run();
+});
+
+test('gdb=unix:PATH: a user-only socket; the stub holds the VM (gdbwait), continues it, and reports its exit', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'colinux-gdbsock-'));
+  const sock = join(dir, 'gdb.sock');
+  const vm = spawn(
+    process.execPath,
+    [CLI, 'run', 'eth0=none', '--log', 'none', `gdb=unix:${sock}`, 'gdbwait', '--cmd', 'echo ran'],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let vmOut = '';
+  vm.stdout!.on('data', (d: Buffer) => (vmOut += d.toString()));
+  vm.stderr!.on('data', (d: Buffer) => (vmOut += d.toString()));
+  const exited = new Promise<number | null>((resolve) => vm.on('close', resolve));
+  try {
+    await waitFor('the socket', () => existsSync(sock), 60_000);
+    assert.equal(statSync(sock).mode & 0o777, 0o600);
+    const conn = net.createConnection(sock);
+    let got = '';
+    conn.on('data', (d: Buffer) => (got += d.toString('latin1')));
+    await new Promise<void>((resolve) => conn.once('connect', () => resolve()));
+    conn.write(packet('?'));
+    await waitFor('the stop reply', () => got.includes('$T05'));
+    // Held before the first instruction: nothing ran yet.
+    assert.doesNotMatch(vmOut, /ran/);
+    conn.write(packet('c'));
+    // The VM runs its command and powers off: the stub says it exited, status 0.
+    await waitFor('the exit packet', () => got.includes('$W00#'), 120_000);
+    conn.end();
+    assert.equal(await exited, 0, vmOut);
+    assert.match(vmOut, /^ran$/m);
+  } finally {
+    vm.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
