@@ -726,10 +726,7 @@ export class Vm {
         onInputRecorded:
           settings.deterministicSeed === undefined ? undefined : opts.onInputRecorded,
         replayInput: settings.deterministicSeed === undefined ? undefined : opts.replayInput,
-        replayFrame: (e) => {
-          const ev = e as InputEvent;
-          replayNics[ev.nic!]?.deliver(ev.bytes, ev.checksummed === true, ev.gso);
-        },
+        replayFrame: (e) => replayNics[e.nic!]?.deliver(e.bytes, e.checksummed === true, e.gso),
         afterSlice:
           recorders.length > 0 ? () => recorders.forEach((r) => r.afterSlice()) : undefined,
         deterministic:

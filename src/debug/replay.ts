@@ -16,6 +16,8 @@
  * A log is outside input when replayed: every line is checked.
  */
 
+import type { GsoInfo } from '../net/link.js';
+
 export const LOG_MAGIC = 'colinux-input-log';
 export const LOG_VERSION = 1;
 /** Most input bytes a log may hold in all. */
@@ -28,7 +30,7 @@ export interface InputEvent {
   /** A frame for network card `nic` (else console input). */
   nic?: number;
   checksummed?: boolean;
-  gso?: { size: number; csumStart: number };
+  gso?: GsoInfo;
 }
 
 export interface InputLog {
@@ -65,7 +67,7 @@ export function frameLine(
   nic: number,
   frame: Uint8Array,
   checksummed: boolean,
-  gso: { size: number; csumStart: number } | undefined,
+  gso: GsoInfo | undefined,
 ): string {
   const g = gso ? `${gso.size}:${gso.csumStart}` : '-';
   return `${at} eth${nic} ${checksummed ? 'c' : '-'} ${g} ${base64(frame)}\n`;
@@ -118,8 +120,10 @@ export function parseInputLog(text: string): InputLog {
       event.checksummed = m[3] === 'c';
       if (m[4] !== '-') {
         const [size, csumStart] = m[4]!.split(':').map(Number) as [number, number];
-        if (csumStart + 34 > bytes.length) {
-          throw new InputLogError(`line ${i + 1}: GSO checksum offset beyond the frame`);
+        if (size === 0 || csumStart + 34 > bytes.length) {
+          throw new InputLogError(
+            `line ${i + 1}: GSO segment size 0, or checksum offset beyond the frame`,
+          );
         }
         event.gso = { size, csumStart };
       }

@@ -36,6 +36,7 @@ import type { JitOptions } from '../jit/jit.js';
 import { disabledMask, isaStrings } from './isa.js';
 import type { GuestProfile } from '../debug/profile.js';
 import type { Tracer } from '../debug/trace.js';
+import type { InputEvent } from '../debug/replay.js';
 
 export { BootError };
 
@@ -83,9 +84,9 @@ export interface MachineOptions {
    * exactly these many instructions, in order (replay=); input from the host
    * is then ignored.
    */
-  replayInput?: ReadonlyArray<{ at: bigint; bytes: Uint8Array; nic?: number }>;
+  replayInput?: readonly InputEvent[];
   /** Replay: give a logged frame (an event with `nic`) to its network card. */
-  replayFrame?: (event: { at: bigint; bytes: Uint8Array; nic?: number }) => void;
+  replayFrame?: (event: InputEvent) => void;
   /** Called after every run() slice (recorded network cards deliver what came during it). */
   afterSlice?: () => void;
   /**
@@ -202,6 +203,8 @@ const SLICE_MS = 10;
 /** virtio device IDs (virtio 1.2 §5) for the trace. */
 const VIRTIO_NAMES: Record<number, string> = { 1: 'net', 2: 'block', 9: '9p' };
 const NO_DEADLINE = 0xffff_ffff_ffff_ffffn;
+/** Bytes of an entry of the core's trap trace (src/cpu/trace.ts TRACE_ENTRY_BYTES). */
+const TRACE_ENTRY_BYTES = 40;
 const PANIC_GRACE_MS = 1500;
 
 function yieldToHost(): Promise<void> {
@@ -543,7 +546,7 @@ export class Machine {
   private async settleDevices(): Promise<void> {
     const deadline = performance.now() + SETTLE_TIMEOUT_MS;
     for (;;) {
-      const busy = this.virtioDevices.findIndex((d) => ((d as SnapshotDevice).inFlight ?? 0) > 0);
+      const busy = this.busySlot();
       if (busy < 0) return;
       if (performance.now() > deadline) {
         throw new Error(
@@ -649,9 +652,9 @@ export class Machine {
     const tracer = this.opts.tracer!;
     const count = x.traceEntries();
     if (count > 0) {
-      const view = new DataView(x.memory.buffer, x.traceBuffer(), count * 40);
+      const view = new DataView(x.memory.buffer, x.traceBuffer(), count * TRACE_ENTRY_BYTES);
       for (let i = 0; i < count; i++) {
-        const e = i * 40;
+        const e = i * TRACE_ENTRY_BYTES;
         tracer.trap(
           view.getBigUint64(e, true),
           view.getBigUint64(e + 8, true),
@@ -668,9 +671,9 @@ export class Machine {
     tracer.flush();
   }
 
-  /** Does a virtio device have requests in flight? */
-  private devicesBusy(): boolean {
-    return this.virtioDevices.some((d) => ((d as SnapshotDevice).inFlight ?? 0) > 0);
+  /** The first virtio slot with requests in flight, or -1. */
+  private busySlot(): number {
+    return this.virtioDevices.findIndex((d) => ((d as SnapshotDevice).inFlight ?? 0) > 0);
   }
 
   /**
@@ -703,7 +706,7 @@ export class Machine {
     }
   }
 
-  private replayEvent(e: { at: bigint; bytes: Uint8Array; nic?: number }): void {
+  private replayEvent(e: InputEvent): void {
     if (e.nic === undefined) this.acceptInput(e.bytes);
     else this.opts.replayFrame?.(e);
   }
@@ -888,10 +891,6 @@ export class Machine {
   private haltedAt = 0;
   private debugOnStop: ((stop: DebugStop) => void) | undefined;
 
-  get debugHeld(): boolean {
-    return this.debugHalted;
-  }
-
   /** Hold the hart (Ctrl-C in the debugger, or before the first instruction). */
   debugHalt(): void {
     if (this.debugHalted) return;
@@ -996,7 +995,7 @@ export class Machine {
             // whenever a slice happens to end on the host's clock.
             this.feedUart();
             // A device request started: it completes before the guest runs on.
-            if (this.devicesBusy()) settle = true;
+            if (this.busySlot() >= 0) settle = true;
           }
           if (r === Exit.Budget) {
             if (settle || performance.now() >= sliceEnd) break;
