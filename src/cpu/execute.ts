@@ -123,16 +123,14 @@ function exceptionTrap(pc: u64, left: i32): u64 {
     D.noteStop();
     return pc;
   }
-  if (T.traceOn) T.setTraceAt(runEnd - <u64>left - 1);
-  return takeTrap(pc, cause, hart.excTval, false);
+  return instructionTrap(pc, cause, hart.excTval, left);
 }
 
 function illegal(pc: u64, raw: u32, left: i32): u64 {
-  if (T.traceOn) T.setTraceAt(runEnd - <u64>left - 1);
-  return takeTrap(pc, CAUSE_ILLEGAL_INSTRUCTION, <u64>raw, false);
+  return instructionTrap(pc, CAUSE_ILLEGAL_INSTRUCTION, <u64>raw, left);
 }
 
-/** An exception raised by the instruction itself (ecall, ebreak). */
+/** An exception of the instruction at pc (`left`: the budget left, for the trap trace's count). */
 function instructionTrap(pc: u64, cause: u64, tval: u64, left: i32): u64 {
   if (T.traceOn) T.setTraceAt(runEnd - <u64>left - 1);
   return takeTrap(pc, cause, tval, false);
