@@ -273,7 +273,6 @@ export function csrWritable(addr: u32): bool {
   return (addr >> 10) != 3 && hart.priv >= ((addr >> 8) & 3);
 }
 
-/** Write CSR `addr`; returns false if the write is illegal. */
 /** A trigger changed: pages it may match must leave the fetch page and the TLB; translated code waits. */
 function triggersRearmed(): void {
   M.flushAll();
@@ -281,11 +280,35 @@ function triggersRearmed(): void {
   J.jitPause(D.anyArmed());
 }
 
+/**
+ * CSRRW, CSRRS, CSRRC and their immediate forms (`f3`) on CSR `addr`, with
+ * `src` the value of register rs1 (the immediate forms use `rs1` itself).
+ * Returns false if the instruction is illegal; else the old value, for rd,
+ * is in csrValue. CSRRS/CSRRC with rs1 = x0 (or an immediate 0) do not
+ * write, so they may read a read-only CSR (Zicsr, unprivileged spec §7.1).
+ */
+export function csrInstruction(f3: u32, addr: u32, rs1: u32, src: u64): bool {
+  const kind = f3 & 3;
+  const writes = kind == 1 || rs1 != 0;
+  if (writes && !csrWritable(addr)) return false;
+  if (!csrRead(addr)) return false;
+  const old = csrValue;
+  if (writes) {
+    const v: u64 = f3 >= 5 ? <u64>rs1 : src;
+    if (!csrWrite(addr, kind == 1 ? v : kind == 2 ? old | v : old & ~v)) return false;
+  }
+  csrValue = old;
+  return true;
+}
+
+/** Write CSR `addr`; returns false if the write is illegal. */
 export function csrWrite(addr: u32, v: u64): bool {
   switch (addr) {
-    case 0x001: hart.fflags = <u32>v & 0x1f; setFsDirty(); break;
-    case 0x002: hart.frm = <u32>v & 7; setFsDirty(); break;
-    case 0x003: hart.fflags = <u32>v & 0x1f; hart.frm = (<u32>v >> 5) & 7; setFsDirty(); break;
+    // The FP CSRs return at once: they change nothing the run loop must look
+    // at again (the attention below), and C code writes fflags in hot loops.
+    case 0x001: hart.fflags = <u32>v & 0x1f; setFsDirty(); return true;
+    case 0x002: hart.frm = <u32>v & 7; setFsDirty(); return true;
+    case 0x003: hart.fflags = <u32>v & 0x1f; hart.frm = (<u32>v >> 5) & 7; setFsDirty(); return true;
     case 0x100: writeMstatus((hart.mstatus & ~SSTATUS_WRITABLE) | (v & SSTATUS_WRITABLE)); break;
     case 0x104: {
       const m = MIE_WRITABLE & hart.mideleg;

@@ -14,7 +14,7 @@ import {
 import * as M from './mmu';
 import { loadInt, storeInt, fetchSlow, atomicPointer, flushTlb, ACC_LOAD, ACC_STORE } from './mmu';
 import * as C from './csr';
-import { csrRead, csrWrite, csrWritable, pendingInterrupt, wfiWake } from './csr';
+import { pendingInterrupt, wfiWake } from './csr';
 import { takeTrap, mret, sret } from './trap';
 import { expandCompressed } from './compressed';
 import { bitmanip } from './bitmanip';
@@ -421,20 +421,10 @@ export function run(budget: i32): i32 {
         M.invalidateFetch();
         break;
       case Op.CSRRW: case Op.CSRRS: case Op.CSRRC: case Op.CSRRWI: case Op.CSRRSI: case Op.CSRRCI: {
-        const f3 = (inst >> 12) & 7;
-        const csr = inst >> 20;
-        const kind = f3 & 3;
-        const writes = kind == 1 || rs1 != 0;
+        // instret and cycle read the count of the instructions before this one.
         hr.instret = startInstret + <u64>(budget - n);
-        if (writes && !csrWritable(csr)) { pc = illegal(pc, raw, n); continue; }
-        if (!csrRead(csr)) { pc = illegal(pc, raw, n); continue; }
-        const old = C.csrValue;
-        if (writes) {
-          const src: u64 = f3 >= 5 ? <u64>rs1 : xget(xr, rs1);
-          const nv = kind == 1 ? src : kind == 2 ? old | src : old & ~src;
-          if (!csrWrite(csr, nv)) { pc = illegal(pc, raw, n); continue; }
-        }
-        xset(xr, rd, old);
+        if (!C.csrInstruction((inst >> 12) & 7, inst >> 20, rs1, xget(xr, rs1))) { pc = illegal(pc, raw, n); continue; }
+        xset(xr, rd, C.csrValue);
         break;
       }
       case Op.ILLEGAL:

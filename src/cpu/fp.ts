@@ -103,6 +103,13 @@ export function execFp(op: Op, inst: u32): bool {
       } else {
         const a = rD(rs1) ^ (negProduct ? 0x8000_0000_0000_0000 : 0);
         const c = rD(rs3) ^ (negAddend ? 0x8000_0000_0000_0000 : 0);
+        if (hostRounding(rm)) {
+          const r = F.hostFma64(a, rD(rs2), c);
+          if (F.hostOk) {
+            wD(rd, r);
+            break;
+          }
+        }
         wD(rd, F.f64_fma(a, rD(rs2), c, <u32>rm));
       }
       break;

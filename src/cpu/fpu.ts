@@ -1347,9 +1347,10 @@ export function cvtSlow64to32(a: u64, rm: u32): u32 {
 // raise no flag that is not raised already, and wasm's f32/f64 arithmetic
 // (IEEE 754, round to nearest even) returns the very bits fpu.ts computes.
 // Overflow, underflow, invalid, division by zero and NaNs take the
-// softfloat path (the caller's, when hostOk is false). FMA has no wasm
-// equivalent and always does. test/cpu/fpu.test.ts checks every shortcut
-// against the softfloat result and flags.
+// softfloat path (the caller's, when hostOk is false). wasm has no fused
+// multiply-add; binary64's is emulated from plain operations (hostFma64).
+// test/cpu/fpu.test.ts checks every shortcut against the softfloat result
+// and flags.
 
 export let hostOk = false;
 
@@ -1407,3 +1408,72 @@ export function hostSqrt32(a: u32): u32 {
 }
 
 
+
+/**
+ * Is `x` (binary64 bits) a normal number with an unbiased exponent in
+ * [-480, 480]? Then a product of two such numbers, its exact low half and
+ * Dekker's splitting of either can neither overflow nor underflow.
+ */
+@inline function fmaRange(x: u64): bool {
+  const e = <u32>(x >> 52) & 0x7ff;
+  return e >= 1023 - 480 && e <= 1023 + 480;
+}
+
+/**
+ * a·b + c on binary64 bit patterns, rounded once, when the host may compute
+ * it: a or b zero and all three normal or zero (the product is exact), or
+ * a and b in fmaRange, c in fmaRange or a zero, and a result that is
+ * normal and above the smallest normal, or a zero (then exact: the exact
+ * result is a multiple of 2^-1064 and would be representable). Emulated
+ * with rounding to odd (S. Boldo and G. Melquiond, "Emulation of a FMA and
+ * correctly rounded sums: proved algorithms using rounding to odd", IEEE
+ * Trans. Computers 57(4), 2008): the exact product as uh + ul (Dekker),
+ * c + uh exactly as th + tl (TwoSum), tl + ul rounded to odd, and that
+ * added to th with the one rounding to nearest even.
+ */
+export function hostFma64(a: u64, b: u64, c: u64): u64 {
+  hostOk = false;
+  const x = reinterpret<f64>(a);
+  const y = reinterpret<f64>(b);
+  const z = reinterpret<f64>(c);
+  if ((a << 1) == 0 || (b << 1) == 0) {
+    // A zero product is exact: the sum is c itself, or a zero with the sum's sign rules.
+    if (!normalOrZero<u64>(a) || !normalOrZero<u64>(b) || !normalOrZero<u64>(c)) return 0;
+    hostOk = true;
+    return reinterpret<u64>(z + x * y);
+  }
+  if (!fmaRange(a) || !fmaRange(b) || (!fmaRange(c) && (c << 1) != 0)) return 0;
+  // Dekker: split each factor into 26 + 27 significant bits; uh + ul == x·y.
+  const SPLIT: f64 = 134217729.0; // 2^27 + 1
+  let t = SPLIT * x;
+  const xh = t - (t - x);
+  const xl = x - xh;
+  t = SPLIT * y;
+  const yh = t - (t - y);
+  const yl = y - yh;
+  const uh = x * y;
+  const ul = xh * yh - uh + xh * yl + xl * yh + xl * yl;
+  // TwoSum (Knuth): th + tl == z + uh.
+  const th = z + uh;
+  let bv = th - z;
+  const tl = z - (th - bv) + (uh - bv);
+  // v = tl + ul rounded to odd: rounded to nearest, then, if that was
+  // inexact and landed on an even significand, the neighbour on the side of
+  // the exact sum (the odd one of the two around it).
+  let v = tl + ul;
+  bv = v - tl;
+  const ve = tl - (v - bv) + (ul - bv);
+  if (ve != 0) {
+    const vb = reinterpret<u64>(v);
+    if ((vb & 1) == 0) v = reinterpret<f64>((vb ^ reinterpret<u64>(ve)) >> 63 == 0 ? vb + 1 : vb - 1);
+  }
+  const r = th + v;
+  const bits = reinterpret<u64>(r);
+  if ((bits << 1) != 0) {
+    const e = <u32>(bits >> 52) & 0x7ff;
+    // Infinity, a subnormal, or the smallest normal (maybe a rounded-up tiny result).
+    if (e == 0x7ff || e == 0 || (bits << 1) == (<u64>1 << 53)) return 0;
+  }
+  hostOk = true;
+  return bits;
+}

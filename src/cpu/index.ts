@@ -259,6 +259,12 @@ export function hartStateLoaded(): bool {
 /** Linear-memory address of the integer register file. */
 export function xregs(): usize { return S.xregBase(); }
 
+// The FP state translated code reads and writes in place (src/jit/codegen.ts).
+export function fregs(): usize { return S.fregBase(); }
+export function mstatusAddr(): usize { return changetype<usize>(hart) + offsetof<S.Hart>('mstatus'); }
+export function fflagsAddr(): usize { return changetype<usize>(hart) + offsetof<S.Hart>('fflags'); }
+export function frmAddr(): usize { return changetype<usize>(hart) + offsetof<S.Hart>('frm'); }
+
 // ---- Debugger (src/debug: the GDB stub) ----
 
 function debugArmedChanged(): void {

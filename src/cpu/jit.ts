@@ -21,7 +21,8 @@ import { pageGen, pageHeat, markCodePage, codePagesReset } from './codepages';
 import { mul128 } from './fpu';
 import * as F from './fpu';
 import { execFp } from './fp';
-import { decode } from '../../build/decoder';
+import { decode, Op } from '../../build/decoder';
+import * as C from './csr';
 
 export let jitOn: bool = false;
 // The host enabled the JIT; jitOn is that unless a debugger paused it.
@@ -246,21 +247,36 @@ export function jitStore(va: u64, v: u64, info: u32): i32 {
 }
 
 /**
- * One F/D instruction (`inst`, expanded from `raw` if that is a 16-bit
- * encoding) for translated code, by the interpreter's own executors. The
- * integer register it reads is already in the register file and the one it
- * writes is read back from there. Returns jitStatus: 0 done; 1 it trapped
+ * One F/D instruction, or a CSR instruction on fflags, frm or fcsr (`inst`,
+ * expanded from `raw` if that is a 16-bit encoding), for translated code,
+ * by the interpreter's own executors. The integer register it reads is
+ * already in the register file and the one it writes (`xrd`, 0 if none) is
+ * read back from there. Returns jitStatus: 0 done; 1 it trapped
  * (an illegal encoding, FS off, or a load/store fault, exactly as the
  * interpreter raises them); 2 it is done but the block must stop after it.
  */
-export function jitFp(inst: u32, raw: u32): i32 {
+export function jitFp(inst: u32, raw: u32, xrd: u32): i32 {
   // x0's slot may hold what an interpreted instruction "wrote" to x0 just
   // before translated code was entered; an FP load or store may read it.
   store<u64>(S.xregBase(), 0);
   jitCodeWritten = false;
-  if (!execFp(decode(inst), inst)) S.raise(S.CAUSE_ILLEGAL_INSTRUCTION, <u64>raw);
+  const op = decode(inst);
+  let ok: bool;
+  if (op >= Op.CSRRW && op <= Op.CSRRCI) {
+    // fflags, frm or fcsr (the translator hands over no other CSR): FP state,
+    // read and written as the interpreter does, FS check included.
+    const rd = (inst >> 7) & 31;
+    const rs1 = (inst >> 15) & 31;
+    ok = C.csrInstruction((inst >> 12) & 7, inst >> 20, rs1, S.getX(rs1));
+    if (ok && rd != 0) S.setX(rd, C.csrValue);
+  } else {
+    ok = execFp(op, inst);
+  }
+  if (!ok) S.raise(S.CAUSE_ILLEGAL_INSTRUCTION, <u64>raw);
   if (hart.excCause >= 0) jitStatus = 1;
-  else if (hart.attention || jitCodeWritten) stopAfter((raw & 3) != 3 ? 0x100 : 0, 0);
+  // Stopping skips the block's epilogue write-back of the integer register
+  // the instruction wrote (the block's copy of it is stale): hand it over.
+  else if (hart.attention || jitCodeWritten) stopAfter(((raw & 3) != 3 ? 0x100 : 0) | (xrd << 3), S.getX(xrd));
   return jitStatus;
 }
 

@@ -16,8 +16,21 @@
  * budget, so run(budget) retires exactly `budget` instructions.
  */
 import type { Region, RegionBlock } from './block.js';
-import type { AluOp, Insn } from './decode.js';
-import { Bytes, Op, I32, I64, VOID } from './wasm-encoder.js';
+import type { AluOp, FpFast, Insn } from './decode.js';
+import { Bytes, Op, I32, I64, F64, VOID } from './wasm-encoder.js';
+
+/** Linear addresses in the core that translated code reads and writes in place. */
+export interface CoreLayout {
+  /** The integer and FP register files. */
+  xregs: number;
+  fregs: number;
+  /** The hart's mstatus (u64), fflags and frm (u32). */
+  mstatus: number;
+  fflags: number;
+  frm: number;
+  /** Byte mask of a TLB entry's offset in its table (src/cpu/mmu.ts). */
+  tlbIndexMask: number;
+}
 
 // Imported functions and globals (the order of the module's imports).
 export const F_LOAD = 0;
@@ -30,22 +43,45 @@ export const G_PC = 2;
 export const G_STATUS = 3;
 
 // Locals: parameters vpc and n; x1..x31 in locals 2..32 (register r in r + 1);
-// then the access's virtual address and the next pc (i64), the TLB entry, the
-// two TLB table bases, the packed exit and the current block (i32).
+// then the access's virtual address, the next pc and an FP instruction's
+// scratch bits (i64), the TLB entry, the two TLB table bases, the packed
+// exit, the current block and an FP condition (i32), and an FP
+// instruction's operands, result and intermediate values (f64).
 const L_VPC = 0;
 const L_N = 1;
 const L_VA = 33;
 const L_NPC = 34;
-const L_E = 35;
-const L_LT = 36;
-const L_ST = 37;
-const L_EXIT = 38;
-const L_BLOCK = 39;
+const L_BITS = 35;
+const L_E = 36;
+const L_LT = 37;
+const L_ST = 38;
+const L_EXIT = 39;
+const L_BLOCK = 40;
+const L_ZERO = 41;
+const L_FA = 42;
+const L_FB = 43;
+const L_FC = 44;
+const L_FR = 45;
+/** L_FT + 0 … L_FT + 9: the fused multiply-add's intermediate values. */
+const L_FT = 46;
 /** Local declarations after the two parameters. */
 export const LOCALS: Array<[number, number]> = [
-  [33, I64],
-  [5, I32],
+  [34, I64],
+  [6, I32],
+  [14, F64],
 ];
+
+// mstatus.FS (privileged spec §3.1.6.6): Dirty is 3.
+const MSTATUS_FS = 0x6000;
+// binary64's smallest normal and largest finite magnitudes.
+const F64_MIN_NORMAL = 2.2250738585072014e-308;
+const F64_MAX = Number.MAX_VALUE;
+// The fused multiply-add's operand range (src/cpu/fpu.ts, fmaRange): [2^-480, 2^481).
+const FMA_MIN = 2 ** -480;
+const FMA_LIMIT = 2 ** 481;
+const SPLIT = 2 ** 27 + 1;
+const SIGN_BIT = -(2n ** 63n);
+const MAGNITUDE = 2n ** 63n - 1n;
 
 const LOAD_OPS = [
   Op.i64Load8S,
@@ -91,14 +127,7 @@ function packExit(off: number, k: number): number {
 
 class Emitter {
   readonly c = new Bytes();
-  /**
-   * `tlbIndexMask`: byte mask of a TLB entry's offset in its table
-   * (src/cpu/mmu.ts); `xregs`: the register file's linear address.
-   */
-  constructor(
-    private readonly tlbIndexMask: number,
-    readonly xregs: number,
-  ) {}
+  constructor(readonly layout: CoreLayout) {}
   /** Open structured instructions (block, loop, if). */
   private open = 0;
   // Levels of the three outer constructs: block $done, block $exit, loop $top.
@@ -135,9 +164,16 @@ class Emitter {
     this.c.sleb(v);
     return this;
   }
-  i64(v: number): this {
+  i64(v: number | bigint): this {
     this.c.u8(Op.i64Const);
     this.c.sleb(v);
+    return this;
+  }
+  f64(v: number): this {
+    this.c.u8(Op.f64Const);
+    const b = new Uint8Array(8);
+    new DataView(b.buffer).setFloat64(0, v, true);
+    this.c.bytes(b);
     return this;
   }
   mem(op: number, offset: number): this {
@@ -329,7 +365,7 @@ class Emitter {
     if (imm !== 0) this.i64(imm).op(Op.i64Add);
     this.set(L_VA);
     this.get(tableLocal).get(L_VA).op(Op.i32WrapI64).i32(8).op(Op.i32ShrU);
-    this.i32(this.tlbIndexMask).op(Op.i32And).op(Op.i32Add).set(L_E);
+    this.i32(this.layout.tlbIndexMask).op(Op.i32And).op(Op.i32Add).set(L_E);
     // The tag is the page address: keeping the low log2(size) bits of va in
     // the compare sends misaligned accesses to the slow path (src/cpu/mmu.ts).
     this.get(L_E).mem(Op.i64Load, 0);
@@ -342,11 +378,55 @@ class Emitter {
   hostAddress(): this {
     return this.get(L_VA).get(L_E).mem(Op.i64Load, 8).op(Op.i64Add).op(Op.i32WrapI64);
   }
+
+  /** Load FP register `r` (as f64, or its bits as i64). */
+  freg(r: number, op: number = Op.f64Load): this {
+    return this.i32(0).mem(op, this.layout.fregs + 8 * r);
+  }
+  /** i32: mstatus.FS is Dirty, the precondition of every inline FP path. */
+  fsDirty(): this {
+    this.i32(0).mem(Op.i64Load, this.layout.mstatus);
+    return this.i64(MSTATUS_FS).op(Op.i64And).i64(MSTATUS_FS).op(Op.i64Eq);
+  }
+  /**
+   * i32: the host's round-to-nearest-even arithmetic gives the result and
+   * raises no new flag: the rounding mode is RNE (the field 0, or 7 with
+   * frm 0) and the sticky inexact flag is already set. `rm` is 0 or 7.
+   */
+  hostRoundingOk(rm: number): this {
+    this.i32(0).mem(Op.i32Load, this.layout.fflags).i32(1).op(Op.i32And);
+    if (rm === 7) this.i32(0).mem(Op.i32Load, this.layout.frm).op(Op.i32Eqz).op(Op.i32And);
+    return this;
+  }
+  /** i32: local `l` is a normal binary64 or a zero (not subnormal, infinite or NaN). */
+  normalOrZero(l: number): this {
+    this.get(l).op(Op.f64Abs).f64(F64_MIN_NORMAL).op(Op.f64Ge);
+    this.get(l).op(Op.f64Abs).f64(F64_MAX).op(Op.f64Le).op(Op.i32And);
+    return this.get(l).f64(0).op(Op.f64Eq).op(Op.i32Or);
+  }
+  /** i32: local `l` is in the fused multiply-add's operand range. */
+  fmaRange(l: number): this {
+    this.get(l).op(Op.f64Abs).f64(FMA_MIN).op(Op.f64Ge);
+    return this.get(l).op(Op.f64Abs).f64(FMA_LIMIT).op(Op.f64Lt).op(Op.i32And);
+  }
+  /**
+   * i32: result `l` needs no flag: finite and above the smallest normal
+   * (which a tiny result may have been rounded up to), or a zero the
+   * operation gives exactly (`exactZero`, an i32 emitter, decides).
+   */
+  resultOk(l: number, exactZero: () => void): this {
+    this.get(l).op(Op.f64Abs).f64(F64_MIN_NORMAL).op(Op.f64Gt);
+    this.get(l).op(Op.f64Abs).f64(F64_MAX).op(Op.f64Le).op(Op.i32And);
+    this.get(l).f64(0).op(Op.f64Eq);
+    exactZero();
+    return this.op(Op.i32And).op(Op.i32Or);
+  }
 }
 
-/** Emit the function body of `region`; `xregs` is the register file's linear address. */
-export function emitRegion(region: Region, xregs: number, tlbIndexMask: number): Bytes {
-  const e = new Emitter(tlbIndexMask, xregs);
+/** Emit the function body of `region`. */
+export function emitRegion(region: Region, layout: CoreLayout): Bytes {
+  const e = new Emitter(layout);
+  const xregs = layout.xregs;
   const blocks = region.blocks;
   const entry = blocks[0]!.start;
   const used = new Set<number>();
@@ -361,8 +441,8 @@ export function emitRegion(region: Region, xregs: number, tlbIndexMask: number):
         used.add(write);
         written.add(write);
       }
-      if (insn.kind === 'load') loads = true;
-      if (insn.kind === 'store') stores = true;
+      if (insn.kind === 'load' || (insn.kind === 'fp' && insn.fast?.op === 'load')) loads = true;
+      if (insn.kind === 'store' || (insn.kind === 'fp' && insn.fast?.op === 'store')) stores = true;
     }
   }
 
@@ -482,23 +562,244 @@ function emitBlock(
         break;
       case 'fence':
         break;
-      case 'fp':
+      case 'fp': {
         // The helper works on the register file: write back what it reads,
         // read back what it writes.
-        if (insn.intRead !== 0)
-          e.i32(0)
-            .reg(insn.intRead)
-            .mem(Op.i64Store, e.xregs + 8 * insn.intRead);
-        e.i32(insn.inst | 0)
-          .i32(insn.raw | 0)
-          .call(F_FP);
-        e.begin(Op.if).exit(off, k).end();
-        if (insn.intWrite !== 0)
-          e.i32(0)
-            .mem(Op.i64Load, e.xregs + 8 * insn.intWrite)
-            .set(insn.intWrite + 1);
+        const helper = (): void => {
+          const xregs = e.layout.xregs;
+          if (insn.intRead !== 0)
+            e.i32(0)
+              .reg(insn.intRead)
+              .mem(Op.i64Store, xregs + 8 * insn.intRead);
+          e.i32(insn.inst | 0)
+            .i32(insn.raw | 0)
+            .i32(insn.intWrite)
+            .call(F_FP);
+          e.begin(Op.if).exit(off, k).end();
+          if (insn.intWrite !== 0)
+            e.i32(0)
+              .mem(Op.i64Load, xregs + 8 * insn.intWrite)
+              .set(insn.intWrite + 1);
+        };
+        if (!insn.fast || !emitFpFast(e, insn.fast)) {
+          helper();
+          break;
+        }
+        // emitFpFast left its condition's `if` open with the inline path in it.
+        e.op(Op.else);
+        helper();
+        e.end();
         break;
+      }
     }
   });
   if (block.next >= 0) jump(block.next, block.insns.length);
+}
+
+/**
+ * The inline path of an F/D instruction: its condition, then an open `if`
+ * holding the path (the caller adds the helper as the `else`). Returns false,
+ * emitting nothing, if the instruction always needs the helper (a static
+ * rounding mode other than RNE). The paths are the interpreter's results by
+ * construction: loads, stores, moves and sign injection are bit copies;
+ * arithmetic uses the host only where src/cpu/fpu.ts's hostBinary and
+ * hostSqrt64 would (round to nearest even, inexact already raised, normal
+ * or zero operands, a result that raises no flag); everything else,
+ * including FS not Dirty (off: the helper traps; Initial or Clean: it
+ * marks the state Dirty), goes to the helper.
+ */
+function emitFpFast(e: Emitter, f: FpFast): boolean {
+  switch (f.op) {
+    case 'load':
+      e.tlbProbe(f.rs1, f.imm, L_LT, f.size).fsDirty().op(Op.i32And).begin(Op.if);
+      e.i32(0).hostAddress();
+      // FLW NaN-boxes the single in the upper 32 bits of ones (spec §21.2).
+      if (f.size === 8) e.mem(Op.i64Load, 0);
+      else
+        e.mem(Op.i64Load32U, 0)
+          .i64(-(2 ** 32))
+          .op(Op.i64Or);
+      e.mem(Op.i64Store, e.layout.fregs + 8 * f.rd);
+      return true;
+    case 'store':
+      e.tlbProbe(f.rs1, f.imm, L_ST, f.size).fsDirty().op(Op.i32And).begin(Op.if);
+      e.hostAddress()
+        .freg(f.rs2, Op.i64Load)
+        .mem(f.size === 8 ? Op.i64Store : Op.i64Store32, 0);
+      return true;
+    case 'sgnj': {
+      e.fsDirty().begin(Op.if);
+      e.i32(0).freg(f.rs1, Op.i64Load).i64(MAGNITUDE).op(Op.i64And);
+      e.freg(f.rs2, Op.i64Load);
+      if (f.mode === 1) e.i64(-1).op(Op.i64Xor);
+      e.i64(SIGN_BIT).op(Op.i64And);
+      if (f.mode === 2) {
+        // rs1 ^ (rs2 & sign): put rs1's sign back before the xor.
+        e.freg(f.rs1, Op.i64Load).i64(SIGN_BIT).op(Op.i64And).op(Op.i64Xor);
+      }
+      e.op(Op.i64Or).mem(Op.i64Store, e.layout.fregs + 8 * f.rd);
+      return true;
+    }
+    case 'fma':
+      if (f.rm !== 0 && f.rm !== 7) return false;
+      emitFma(e, f);
+      return true;
+    case 'eq':
+    case 'lt':
+    case 'le': {
+      // Without a NaN a comparison raises no flag.
+      e.freg(f.rs1).set(L_FA).freg(f.rs2).set(L_FB);
+      e.fsDirty().get(L_FA).get(L_FA).op(Op.f64Eq).op(Op.i32And);
+      e.get(L_FB).get(L_FB).op(Op.f64Eq).op(Op.i32And).begin(Op.if);
+      if (f.rd !== 0) {
+        const cmp = { eq: Op.f64Eq, lt: Op.f64Lt, le: Op.f64Le }[f.op];
+        e.get(L_FA)
+          .get(L_FB)
+          .op(cmp)
+          .op(Op.i64ExtendI32U)
+          .set(f.rd + 1);
+      }
+      return true;
+    }
+    case 'fflags': {
+      // csrrw/csrrs/csrrc (and immediate forms) on fflags, as csrInstruction does.
+      const kind = f.f3 & 3;
+      const src = (): Emitter => (f.f3 >= 5 ? e.i64(f.rs1) : e.reg(f.rs1));
+      e.fsDirty().begin(Op.if);
+      e.i32(0).mem(Op.i32Load, e.layout.fflags).op(Op.i64ExtendI32U).set(L_BITS);
+      if (kind === 1 || f.rs1 !== 0) {
+        e.i32(0);
+        if (kind === 1) src();
+        else if (kind === 2) {
+          e.get(L_BITS);
+          src().op(Op.i64Or);
+        } else {
+          e.get(L_BITS);
+          src().i64(-1).op(Op.i64Xor).op(Op.i64And);
+        }
+        e.op(Op.i32WrapI64).i32(0x1f).op(Op.i32And).mem(Op.i32Store, e.layout.fflags);
+      }
+      if (f.rd !== 0) e.get(L_BITS).set(f.rd + 1);
+      return true;
+    }
+    case 'mvxd':
+      e.fsDirty().begin(Op.if);
+      if (f.rd !== 0) e.freg(f.rs1, Op.i64Load).set(f.rd + 1);
+      return true;
+    case 'mvdx':
+      e.fsDirty().begin(Op.if);
+      e.i32(0)
+        .reg(f.rs1)
+        .mem(Op.i64Store, e.layout.fregs + 8 * f.rd);
+      return true;
+    case 'sqrt':
+      if (f.rm !== 0 && f.rm !== 7) return false;
+      e.freg(f.rs1).set(L_FA);
+      // A positive normal or a zero: the root is normal (or the same zero) and exact or inexact only.
+      e.fsDirty().hostRoundingOk(f.rm).op(Op.i32And);
+      e.get(L_FA).f64(F64_MIN_NORMAL).op(Op.f64Ge).get(L_FA).f64(F64_MAX).op(Op.f64Le);
+      e.op(Op.i32And).get(L_FA).f64(0).op(Op.f64Eq).op(Op.i32Or).op(Op.i32And);
+      e.begin(Op.if);
+      e.i32(0)
+        .get(L_FA)
+        .op(Op.f64Sqrt)
+        .mem(Op.f64Store, e.layout.fregs + 8 * f.rd);
+      return true;
+    default: {
+      if (f.rm !== 0 && f.rm !== 7) return false;
+      const op = { add: Op.f64Add, sub: Op.f64Sub, mul: Op.f64Mul, div: Op.f64Div }[f.op];
+      e.freg(f.rs1).set(L_FA).freg(f.rs2).set(L_FB);
+      e.get(L_FA).get(L_FB).op(op).set(L_FR);
+      e.fsDirty().hostRoundingOk(f.rm).op(Op.i32And);
+      e.normalOrZero(L_FA).op(Op.i32And).normalOrZero(L_FB).op(Op.i32And);
+      // A zero sum is exact; a zero product or quotient is exact only from a zero operand.
+      e.resultOk(L_FR, () => {
+        if (f.op === 'add' || f.op === 'sub') e.i32(1);
+        else {
+          e.get(L_FA).f64(0).op(Op.f64Eq);
+          if (f.op === 'mul') e.get(L_FB).f64(0).op(Op.f64Eq).op(Op.i32Or);
+        }
+      });
+      e.op(Op.i32And).begin(Op.if);
+      e.i32(0)
+        .get(L_FR)
+        .mem(Op.f64Store, e.layout.fregs + 8 * f.rd);
+      return true;
+    }
+  }
+}
+
+/**
+ * FMADD.D and its negated forms inline: src/cpu/fpu.ts's hostFma64 in wasm
+ * (the exact product by Dekker's splitting, TwoSum, the low parts added
+ * with rounding to odd, one rounding to nearest even), taken under its
+ * conditions: FS Dirty, RNE with inexact already raised, and either a zero
+ * factor with all three operands normal or zero (the product is exact), or
+ * the factors in fmaRange, the addend in it or a zero, and a result that
+ * raises no flag.
+ * Leaves the `if` open, as emitFpFast's other paths.
+ */
+function emitFma(e: Emitter, f: Extract<FpFast, { op: 'fma' }>): void {
+  const [xh, xl, yh, yl, uh, ul, th, tl, v, ve] = Array.from({ length: 10 }, (_, i) => L_FT + i);
+  const t = L_FR; // scratch until the result goes there
+  e.freg(f.rs1);
+  if (f.negProduct) e.op(Op.f64Neg);
+  e.set(L_FA).freg(f.rs2).set(L_FB).freg(f.rs3);
+  if (f.negAddend) e.op(Op.f64Neg);
+  e.set(L_FC);
+  const sub = (a: number, b: number): Emitter => e.get(a).get(b).op(Op.f64Sub);
+  // Split x and y into high and low halves: xh + xl == x, yh + yl == y.
+  for (const [x, h, l] of [
+    [L_FA, xh, xl],
+    [L_FB, yh, yl],
+  ] as const) {
+    e.f64(SPLIT).get(x).op(Op.f64Mul).set(t);
+    e.get(t);
+    sub(t, x).op(Op.f64Sub).set(h!);
+    sub(x, h!).set(l!);
+  }
+  // uh + ul == x·y exactly.
+  e.get(L_FA).get(L_FB).op(Op.f64Mul).set(uh);
+  e.get(xh).get(yh).op(Op.f64Mul).get(uh).op(Op.f64Sub);
+  e.get(xh).get(yl).op(Op.f64Mul).op(Op.f64Add);
+  e.get(xl).get(yh).op(Op.f64Mul).op(Op.f64Add);
+  e.get(xl).get(yl).op(Op.f64Mul).op(Op.f64Add).set(ul);
+  // th + tl == z + uh exactly (TwoSum).
+  e.get(L_FC).get(uh).op(Op.f64Add).set(th);
+  sub(th, L_FC).set(t);
+  e.get(L_FC);
+  sub(th, t).op(Op.f64Sub);
+  sub(uh, t).op(Op.f64Add).set(tl);
+  // v = tl + ul, ve its rounding error.
+  e.get(tl).get(ul).op(Op.f64Add).set(v);
+  sub(v, tl).set(t);
+  e.get(tl);
+  sub(v, t).op(Op.f64Sub);
+  sub(ul, t).op(Op.f64Add).set(ve);
+  // Round v to odd: if inexact and even, step towards the exact sum.
+  e.get(v).op(Op.i64ReinterpretF64).set(L_BITS);
+  e.get(ve).f64(0).op(Op.f64Ne).get(L_BITS).i64(1).op(Op.i64And).op(Op.i64Eqz).op(Op.i32And);
+  e.begin(Op.if);
+  e.get(L_BITS).i64(1).i64(-1);
+  e.get(L_BITS).get(ve).op(Op.i64ReinterpretF64).op(Op.i64Xor).i64(63).op(Op.i64ShrU).op(Op.i64Eqz);
+  e.op(Op.select).op(Op.i64Add).op(Op.f64ReinterpretI64).set(v);
+  e.end();
+  e.get(th).get(v).op(Op.f64Add).set(L_FR);
+  // A zero factor: the product is an exact zero and the sum needs no emulation.
+  e.get(L_FA).f64(0).op(Op.f64Eq).get(L_FB).f64(0).op(Op.f64Eq).op(Op.i32Or);
+  e.normalOrZero(L_FA).op(Op.i32And).normalOrZero(L_FB).op(Op.i32And);
+  e.normalOrZero(L_FC).op(Op.i32And).set(L_ZERO);
+  e.get(L_FC).get(L_FA).get(L_FB).op(Op.f64Mul).op(Op.f64Add);
+  e.get(L_FR).get(L_ZERO).op(Op.select).set(L_FR);
+  // The conditions.
+  e.fsDirty().hostRoundingOk(f.rm).op(Op.i32And);
+  e.fmaRange(L_FA).fmaRange(L_FB).op(Op.i32And);
+  e.fmaRange(L_FC).get(L_FC).f64(0).op(Op.f64Eq).op(Op.i32Or).op(Op.i32And);
+  // A zero result is exact (see hostFma64).
+  e.resultOk(L_FR, () => e.i32(1)).op(Op.i32And);
+  e.get(L_ZERO).op(Op.i32Or).op(Op.i32And);
+  e.begin(Op.if);
+  e.i32(0)
+    .get(L_FR)
+    .mem(Op.f64Store, e.layout.fregs + 8 * f.rd);
 }

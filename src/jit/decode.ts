@@ -4,7 +4,8 @@
  * through the exported decodeInsn, the same decoder the interpreter uses);
  * this picks the operands of the instructions the translator handles
  * (RV64I, M, F, D, Zicond and the bit manipulation extensions but Zbc,
- * orc.b and rev8; unprivileged spec chapters 2, 4, 12, 13, 20, 21, 28).
+ * orc.b and rev8, and the Zicsr instructions on fflags, frm and fcsr;
+ * unprivileged spec chapters 2, 4, 7, 12, 13, 20, 21, 28).
  * Anything else, and every illegal encoding, decodes to undefined so the
  * block ends before it and the interpreter handles it.
  */
@@ -79,11 +80,50 @@ export type Insn =
   | { kind: 'jalr'; rd: number; rs1: number; imm: number }
   | { kind: 'fence' }
   /**
-   * An F/D instruction, executed by the core's helper (`inst` expanded,
+   * An F/D instruction, or a CSR instruction on fflags, frm or fcsr, executed by the core's helper (`inst` expanded,
    * `raw` as fetched, for the illegal-instruction trap value); `intRead` and
    * `intWrite` are the integer registers it reads and writes (0: none).
    */
-  | { kind: 'fp'; inst: number; raw: number; intRead: number; intWrite: number };
+  | {
+      kind: 'fp';
+      inst: number;
+      raw: number;
+      intRead: number;
+      intWrite: number;
+      /** What translated code may do itself when the FP state allows (codegen.ts). */
+      fast?: FpFast;
+    };
+
+/**
+ * The F/D instructions translated code runs inline while mstatus.FS is
+ * Dirty (and, for arithmetic, the conditions of the host's arithmetic in
+ * src/cpu/fpu.ts hold); otherwise the helper runs them. Operands are
+ * register numbers; `rm` is the instruction's rounding-mode field.
+ */
+export type FpFast =
+  | { op: 'load'; size: 4 | 8; rd: number; rs1: number; imm: number }
+  | { op: 'store'; size: 4 | 8; rs1: number; rs2: number; imm: number }
+  | { op: 'add' | 'sub' | 'mul' | 'div'; rd: number; rs1: number; rs2: number; rm: number }
+  | { op: 'sqrt'; rd: number; rs1: number; rm: number }
+  /** FSGNJ.D (0), FSGNJN.D (1), FSGNJX.D (2). */
+  | { op: 'sgnj'; mode: number; rd: number; rs1: number; rs2: number }
+  /** FMADD.D and its negated forms: ±(rs1·rs2) ± rs3. */
+  | {
+      op: 'fma';
+      rd: number;
+      rs1: number;
+      rs2: number;
+      rs3: number;
+      rm: number;
+      negProduct: boolean;
+      negAddend: boolean;
+    }
+  /** FEQ.D, FLT.D, FLE.D into integer register rd. */
+  | { op: 'eq' | 'lt' | 'le'; rd: number; rs1: number; rs2: number }
+  | { op: 'mvxd'; rd: number; rs1: number }
+  | { op: 'mvdx'; rd: number; rs1: number }
+  /** A CSR instruction on fflags (funct3 `f3`; rs1 a register or, f3 ≥ 5, the immediate). */
+  | { op: 'fflags'; f3: number; rd: number; rs1: number };
 
 const immI = (i: number): number => i >> 20;
 const immS = (i: number): number => ((i >> 25) << 5) | ((i >>> 7) & 0x1f);
@@ -276,6 +316,26 @@ export function decode(op: number, inst: number, raw: number = inst): Insn | und
       return { kind: 'alui', op: ALU_IMM[name]!, rd, rs1, imm: rs2 };
     case 'RORIW':
       return { kind: 'alui', op: 'rorw', rd, rs1, imm: rs2 };
+    case 'CSRRW':
+    case 'CSRRS':
+    case 'CSRRC':
+    case 'CSRRWI':
+    case 'CSRRSI':
+    case 'CSRRCI': {
+      // fflags, frm and fcsr are FP state: the FP helper runs them (C code
+      // saves and restores fflags around quiet comparisons, e.g. libm's
+      // sqrt, inside hot loops). Other CSRs end the block.
+      const csr = inst >>> 20;
+      if (csr < 1 || csr > 3) return undefined;
+      return {
+        kind: 'fp',
+        inst,
+        raw,
+        intRead: f3 < 4 ? rs1 : 0,
+        intWrite: rd,
+        ...(csr === 1 ? { fast: { op: 'fflags' as const, f3, rd, rs1 } } : {}),
+      };
+    }
     case 'FENCE':
     case 'FENCE_I':
       // FENCE orders nothing on one hart; FENCE.I needs nothing either, as
@@ -295,13 +355,72 @@ export function decode(op: number, inst: number, raw: number = inst): Insn | und
   const code = MULDIV[name];
   if (code !== undefined) return { kind: 'muldiv', code, rd, rs1, rs2 };
   if (insn.extension === 'F' || insn.extension === 'D') {
+    const fast = fpFast(name, inst, rd, rs1, rs2, f3);
     return {
       kind: 'fp',
       inst,
       raw,
       intRead: FP_READS_X.has(name) ? rs1 : 0,
       intWrite: FP_WRITES_X.has(name) ? rd : 0,
+      ...(fast ? { fast } : {}),
     };
   }
   return undefined;
+}
+
+const FP_ARITH: Partial<Record<string, 'add' | 'sub' | 'mul' | 'div'>> = {
+  FADD_D: 'add',
+  FSUB_D: 'sub',
+  FMUL_D: 'mul',
+  FDIV_D: 'div',
+};
+
+function fpFast(
+  name: string,
+  inst: number,
+  rd: number,
+  rs1: number,
+  rs2: number,
+  f3: number,
+): FpFast | undefined {
+  switch (name) {
+    case 'FLW':
+    case 'FLD':
+      return { op: 'load', size: name === 'FLD' ? 8 : 4, rd, rs1, imm: immI(inst) };
+    case 'FSW':
+    case 'FSD':
+      return { op: 'store', size: name === 'FSD' ? 8 : 4, rs1, rs2, imm: immS(inst) };
+    case 'FSQRT_D':
+      return { op: 'sqrt', rd, rs1, rm: f3 };
+    case 'FSGNJ_D':
+    case 'FSGNJN_D':
+    case 'FSGNJX_D':
+      return { op: 'sgnj', mode: f3, rd, rs1, rs2 };
+    case 'FMADD_D':
+    case 'FMSUB_D':
+    case 'FNMSUB_D':
+    case 'FNMADD_D':
+      return {
+        op: 'fma',
+        rd,
+        rs1,
+        rs2,
+        rs3: inst >>> 27,
+        rm: f3,
+        negProduct: name.startsWith('FN'),
+        negAddend: name === 'FMSUB_D' || name === 'FNMADD_D',
+      };
+    case 'FEQ_D':
+      return { op: 'eq', rd, rs1, rs2 };
+    case 'FLT_D':
+      return { op: 'lt', rd, rs1, rs2 };
+    case 'FLE_D':
+      return { op: 'le', rd, rs1, rs2 };
+    case 'FMV_X_D':
+      return { op: 'mvxd', rd, rs1 };
+    case 'FMV_D_X':
+      return { op: 'mvdx', rd, rs1 };
+  }
+  const arith = FP_ARITH[name];
+  return arith ? { op: arith, rd, rs1, rs2, rm: f3 } : undefined;
 }

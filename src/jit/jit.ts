@@ -10,7 +10,7 @@
  * asynchronously and installed when ready (if its pages are unchanged).
  */
 import { formRegion } from './block.js';
-import { emitRegion, LOCALS } from './codegen.js';
+import { emitRegion, LOCALS, type CoreLayout } from './codegen.js';
 import { encodeModule, I32, I64, type FuncBody, type Import } from './wasm-encoder.js';
 
 /** What the JIT needs from the core instance (src/cpu/index.ts exports). */
@@ -39,6 +39,10 @@ export interface JitCore {
   expandRvc(c: number): number;
   decodeInsn(inst: number): number;
   xregs(): number;
+  fregs(): number;
+  mstatusAddr(): number;
+  fflagsAddr(): number;
+  frmAddr(): number;
   tlbIndexMask(): number;
 }
 
@@ -121,7 +125,7 @@ const TYPES = [
   { params: [I64, I32], results: [I64] }, // jitLoad(va, info)
   { params: [I64, I64, I32], results: [I32] }, // jitStore(va, value, info)
   { params: [I32, I64, I64], results: [I64] }, // jitMulDiv(op, a, b)
-  { params: [I32, I32], results: [I32] }, // jitFp(inst, raw)
+  { params: [I32, I32, I32], results: [I32] }, // jitFp(inst, raw, xrd)
 ];
 
 /** A live module: its table slots [base, base + count) and estimated cost. */
@@ -150,8 +154,7 @@ export class Jit {
   };
   private readonly core: JitCore;
   private readonly imports: WebAssembly.Imports;
-  private readonly xregs: number;
-  private readonly tlbIndexMask: number;
+  private readonly layout: CoreLayout;
   private readonly budget: number;
   /** Live modules, oldest first; their slots follow each other around the ring. */
   private readonly resident: Resident[] = [];
@@ -168,8 +171,14 @@ export class Jit {
 
   constructor(core: JitCore, opts: JitOptions = {}) {
     this.core = core;
-    this.xregs = core.xregs();
-    this.tlbIndexMask = core.tlbIndexMask();
+    this.layout = {
+      xregs: core.xregs(),
+      fregs: core.fregs(),
+      mstatus: core.mstatusAddr(),
+      fflags: core.fflagsAddr(),
+      frm: core.frmAddr(),
+      tlbIndexMask: core.tlbIndexMask(),
+    };
     this.budget = opts.cacheBytes ?? DEFAULT_JIT_CACHE_MIB * 2 ** 20;
     if (!(this.budget > 0) || !Number.isFinite(this.budget)) {
       throw new RangeError(
@@ -243,7 +252,7 @@ export class Jit {
       funcs.push({
         type: BLOCK_TYPE,
         locals: LOCALS,
-        code: emitRegion(region, this.xregs, this.tlbIndexMask),
+        code: emitRegion(region, this.layout),
       });
     }
     if (funcs.length === 0) return;

@@ -1330,3 +1330,50 @@ test('fpu: the host shortcut gives the softfloat result whenever it is taken', (
   }
   assert.ok(taken > 50000, `the shortcut was taken only ${taken} times`);
 });
+
+test('fpu: the emulated fused multiply-add gives the softfloat result whenever it is taken', () => {
+  // hostFma64 (src/cpu/fpu.ts) emulates a binary64 fused multiply-add with
+  // plain operations and rounding to odd. Whenever it says it may be used,
+  // its result must be f64_fma's bit for bit, and f64_fma must raise no
+  // flag but NX. Significands with few or many set bits put exact products
+  // on and next to halfway points; addends near the product's magnitude and
+  // near its negation make cancellations; zero factors and addends check
+  // the signs of zero sums.
+  const ex = loadFpu();
+  const g = new Gen(2718);
+  const mm = new Mismatches();
+  const view = new DataView(new ArrayBuffer(8));
+  const toNum = (x: bigint): number => (view.setBigUint64(0, x), view.getFloat64(0));
+  const toBits = (x: number): bigint => (view.setFloat64(0, x), view.getBigUint64(0));
+  const sign = (): bigint => (g.rnd() < 0.5 ? 1n << 63n : 0n);
+  const make = (e: number): bigint => (BigInt(e) << 52n) | g.pattern(52) | sign();
+  let taken = 0;
+  for (let i = 0; i < 300_000; i++) {
+    const ea = g.int(1023 - 490, 1023 + 490);
+    const eb = g.int(1023 - 490, 1023 + 490);
+    // Now and then a zero factor (an exact zero product).
+    const a = g.rnd() < 0.03 ? sign() : make(ea);
+    const b = g.rnd() < 0.03 ? sign() : make(eb);
+    const shape = g.rnd();
+    let c: bigint;
+    if (shape < 0.1) c = sign();
+    else if (shape < 0.45) c = make(Math.min(2046, Math.max(1, ea + eb - 1023 + g.int(-60, 60))));
+    else if (shape < 0.7) {
+      // Next to -(a·b) rounded: the result is (nearly) the product's rounding error.
+      const p = toBits(-(toNum(a) * toNum(b)));
+      c = BigInt.asUintN(64, p + BigInt(g.int(-3, 3)));
+    } else c = make(g.int(1023 - 490, 1023 + 490));
+    const r = ex.hostFma64!(a, b, c);
+    if (Number(ex.hostUsable!()) === 0) continue;
+    taken++;
+    const soft = callF(ex, 'f64_fma', F64, [a, b, c], RNE);
+    mm.check(
+      `hostFma64 ${hex(F64, a)} ${hex(F64, b)} ${hex(F64, c)}`,
+      { bits: BigInt.asUintN(64, BigInt(r)), flags: soft.flags & ~NX },
+      { bits: soft.bits, flags: 0 },
+      64,
+    );
+  }
+  mm.assertNone();
+  assert.ok(taken > 200_000, `the shortcut was taken only ${taken} times`);
+});

@@ -330,3 +330,140 @@ export const FP_LOOP = FRAME(
 fpdata: .dword 0
 `,
 );
+
+/**
+ * Double-precision arithmetic on pseudo-random operands, for translated
+ * code's inline paths (src/jit/codegen.ts) against the interpreter: mostly
+ * normal numbers with sparse significands (exact products on and next to
+ * halfway points), now and then a zero, any exponent at all (subnormals,
+ * infinities, NaNs, the edges of the fused multiply-add's range), addends
+ * next to the negated product (cancellation) and far below the product
+ * (where the emulated fused multiply-add's rounding to odd matters). fflags keeps inexact
+ * raised most of the time, so the host shortcuts apply, and is cleared in
+ * one iteration of sixteen, so the slow paths run too. Every result and
+ * the flags go into a checksum (s2) that must match the interpreter's.
+ */
+export const FP_RANDOM = FRAME(`
+  .macro RAND reg            # xorshift64 on s0
+  slli t0, s0, 13
+  xor s0, s0, t0
+  srli t0, s0, 7
+  xor s0, s0, t0
+  slli t0, s0, 17
+  xor s0, s0, t0
+  mv \\reg, s0
+  .endm
+  .macro OPERAND freg, sparse=0
+  RAND t1
+  RAND t2
+  and t1, t1, t2             # a sparse significand
+  .if \\sparse
+  RAND t2
+  and t1, t1, t2
+  RAND t2
+  and t1, t1, t2
+  .endif
+  li t3, 0x000fffffffffffff
+  and t1, t1, t3
+  RAND t2
+  andi t4, t2, 15            # exponent 2^-8 .. 2^7
+  addi t4, t4, 1015
+  andi t6, t2, 0x300
+  bnez t6, 2f
+  srli t4, t2, 20            # one in four: any exponent
+  andi t4, t4, 0x7ff
+2:
+  slli t4, t4, 52
+  or t1, t1, t4
+  srli t5, t2, 40            # the sign
+  slli t5, t5, 63
+  or t1, t1, t5
+  srli t6, t2, 10            # one in 32: a zero
+  andi t6, t6, 31
+  bnez t6, 3f
+  mv t1, t5
+3:
+  fmv.d.x \\freg, t1
+  .endm
+  .macro CHECK freg          # s2 = rotl(s2, 5) ^ bits
+  fmv.x.d t1, \\freg
+  slli t2, s2, 5
+  srli t3, s2, 59
+  or s2, t2, t3
+  xor s2, s2, t1
+  .endm
+
+  li t0, 0x6000              # mstatus.FS = dirty: FP on
+  csrs mstatus, t0
+  li s0, 0x9E3779B97F4A7C15
+  li s1, 20000
+  li s2, 0
+  csrsi fflags, 1
+1:
+  OPERAND fa1, 1
+  OPERAND fa2
+  OPERAND fa3
+  andi t6, s0, 0x300         # one in four: c 2^-54 .. 2^-85 of a * b (double rounding)
+  bnez t6, 6f
+  fmul.d fa3, fa1, fa2
+  fmv.x.d t1, fa3
+  srli t2, s0, 50
+  andi t2, t2, 31
+  addi t2, t2, 54
+  slli t2, t2, 52
+  sub t1, t1, t2
+  RAND t3
+  srli t3, t3, 20
+  xor t1, t1, t3
+  fmv.d.x fa3, t1
+  j 4f
+6:
+  andi t6, s0, 3             # one in four: c next to -(a * b)
+  bnez t6, 4f
+  fmul.d fa3, fa1, fa2
+  fneg.d fa3, fa3
+  fmv.x.d t1, fa3
+  andi t2, s0, 0x70
+  srli t2, t2, 4
+  addi t2, t2, -3
+  add t1, t1, t2
+  fmv.d.x fa3, t1
+4:
+  fadd.d ft0, fa1, fa2
+  CHECK ft0
+  fsub.d ft0, fa1, fa3
+  CHECK ft0
+  fmul.d ft0, fa1, fa2
+  CHECK ft0
+  fdiv.d ft0, fa1, fa2
+  CHECK ft0
+  fsqrt.d ft0, fa1
+  CHECK ft0
+  fmadd.d ft0, fa1, fa2, fa3
+  CHECK ft0
+  fmsub.d ft0, fa1, fa2, fa3
+  CHECK ft0
+  fnmadd.d ft0, fa1, fa2, fa3
+  CHECK ft0
+  fnmsub.d ft0, fa2, fa3, fa1
+  CHECK ft0
+  fsgnjx.d ft0, fa1, fa2
+  CHECK ft0
+  fsgnjn.d ft0, fa3, fa1
+  CHECK ft0
+  feq.d t1, fa1, fa2
+  add s2, s2, t1
+  flt.d t1, fa1, fa3
+  add s2, s2, t1
+  fle.d t1, fa3, fa2
+  add s2, s2, t1
+  frflags t1
+  add s2, s2, t1
+  andi t6, s0, 0xf0          # one in sixteen: flags cleared
+  bnez t6, 5f
+  csrw fflags, zero
+5:
+  addi s1, s1, -1
+  bnez s1, 1b
+  j pass
+`);

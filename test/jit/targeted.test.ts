@@ -17,6 +17,7 @@ import {
   ENDLESS_LOOP,
   RUNTIME_CODE,
   FP_LOOP,
+  FP_RANDOM,
 } from './programs.js';
 
 const toolchainError = await toolchainProblem();
@@ -56,6 +57,12 @@ test('the same with translations evicted all the time (a one-byte budget)', asyn
 
 test('F and D instructions run translated, integer registers in and out', async () => {
   await sameAsInterpreter(FP_LOOP);
+});
+
+test('double-precision arithmetic on random operands gives the results and flags of the interpreter', async () => {
+  // The inline FP paths and their conditions (codegen.ts): a checksum of
+  // every result and of fflags, compared register for register.
+  await sameAsInterpreter(FP_RANDOM);
 });
 
 test('a load or store fault in mid-block is precise', async () => {
