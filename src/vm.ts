@@ -11,7 +11,7 @@
 import { open, stat } from 'node:fs/promises';
 import { BootError, Machine, type MachineExit } from './machine/machine.js';
 import { GdbStub, type GdbStubOptions } from './debug/gdb-stub.js';
-import { GuestProfile } from './debug/profile.js';
+import { GuestProfile, type JitSummary } from './debug/profile.js';
 import type { InputEvent } from './debug/replay.js';
 import { RecordingBackend, ReplayBackend } from './debug/net-replay.js';
 import type { GsoInfo } from './net/link.js';
@@ -917,6 +917,18 @@ export class Vm {
 
   /** With VmOptions.profile: the guest pcs sampled so far; `report(vmlinuxSymbols)` summarises them. */
   profile: GuestProfile | undefined;
+
+  /** The JIT's counters since the guest last booted (undefined with `jit: false`). */
+  jitCounters(): JitSummary | undefined {
+    const jit = this.machine.hart.jit;
+    if (!jit) return undefined;
+    return {
+      instructions: Number(this.machine.hart.x.getInstret()),
+      translated: Number(jit.instructions),
+      blocks: jit.stats.blocks,
+      evictedBlocks: jit.stats.evictedBlocks,
+    };
+  }
 
   /**
    * A GDB remote stub for this VM (src/debug/gdb-stub.ts): give it a

@@ -34,7 +34,7 @@ import {
 } from './config.js';
 import { defaultImageLocation, ensureDefaultImage } from '../backends/image/index.js';
 import { isElf, parseElf, type ElfFile } from '../machine/elf.js';
-import type { GuestProfile } from '../debug/profile.js';
+import type { GuestProfile, JitSummary } from '../debug/profile.js';
 import {
   InputLogError,
   frameLine,
@@ -211,7 +211,11 @@ async function cmdRun(argv: string[]): Promise<number> {
  * from vmlinux=, else from kernel= when it is an ELF, else from the
  * default image's vmlinux. Written whole (a temporary file renamed).
  */
-async function writeProfile(cfg: VmConfig, profile: GuestProfile): Promise<void> {
+async function writeProfile(
+  cfg: VmConfig,
+  profile: GuestProfile,
+  jit: JitSummary | undefined,
+): Promise<void> {
   const target = cfg.profile!;
   let symbolsFrom = target.vmlinux;
   if (symbolsFrom === undefined && cfg.kernel === undefined) {
@@ -232,7 +236,7 @@ async function writeProfile(cfg: VmConfig, profile: GuestProfile): Promise<void>
   }
   const tmp = `${target.path}.tmp-${process.pid}`;
   try {
-    writeFileSync(tmp, profile.report(symbols) + note);
+    writeFileSync(tmp, profile.report(symbols, jit) + note);
     renameSync(tmp, target.path);
     process.stderr.write(
       `colinux: profile (${profile.samples} samples) written to ${target.path}\n`,
@@ -296,7 +300,7 @@ async function hostVm(host: VmHost, vm: Vm, cfg: VmConfig): Promise<number> {
   }
   await host.close(exit);
   await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
-  if (cfg.profile && vm.profile) await writeProfile(cfg, vm.profile);
+  if (cfg.profile && vm.profile) await writeProfile(cfg, vm.profile, vm.jitCounters());
 
   // Stopped because of a signal (the guest shut down, or was stopped hard): 128 + signal.
   if (terminal.signal && exit.reason !== 'panic') {

@@ -14,6 +14,16 @@ export const DEFAULT_SAMPLE_INTERVAL = 10_007;
 const TOP = 60;
 const PRIV = ['user', 'supervisor', '?', 'machine'];
 
+/** The JIT's counters for a profile report (Vm.jitCounters()). */
+export interface JitSummary {
+  /** Guest instructions retired since the machine started, and by translated code. */
+  instructions: number;
+  translated: number;
+  /** Regions translated, and dropped to stay within the cache budget. */
+  blocks: number;
+  evictedBlocks: number;
+}
+
 export class GuestProfile {
   /** Samples per pc (kernel and firmware); user mode per privilege only. */
   private readonly byPc = new Map<bigint, number>();
@@ -34,8 +44,11 @@ export class GuestProfile {
     return this.total;
   }
 
-  /** The report: where the samples fell, by privilege and by function (with `symbols`). */
-  report(symbols?: ElfFile['symbols']): string {
+  /**
+   * The report: where the samples fell, by privilege and by function (with
+   * `symbols`), and, given the JIT's counters, how much ran translated.
+   */
+  report(symbols?: ElfFile['symbols'], jit?: JitSummary): string {
     const pct = (n: number): string => ((100 * n) / Math.max(1, this.total)).toFixed(1).padStart(5);
     const lines = [
       `colinux guest profile: ${this.total} samples, one every ${this.interval} instructions (${(this.total * this.interval).toLocaleString('en-US')} instructions)`,
@@ -47,6 +60,14 @@ export class GuestProfile {
         .map(([n, p]) => `  ${pct(n)} %  ${String(n).padStart(7)}  ${PRIV[p]}`),
       '',
     ];
+    if (jit) {
+      const share = (100 * jit.translated) / Math.max(1, jit.instructions);
+      lines.push(
+        `translated code: ${share.toFixed(1)} % of the ${jit.instructions.toLocaleString('en-US')} instructions since the last boot ` +
+          `(${jit.blocks} regions translated, ${jit.evictedBlocks} evicted)`,
+        '',
+      );
+    }
     const sorted = symbols ? sortedSymbols(symbols) : undefined;
     const byFunction = new Map<string, number>();
     for (const [pc, n] of this.byPc) {

@@ -26,6 +26,18 @@ test('GuestProfile attributes kernel pcs to the symbol at or below them; user sa
   assert.match(r, /^\s+80\.0 %\s+8\s+supervisor$/m);
   assert.match(r, /^\s+60\.0 %\s+6\s+memset$/m);
   assert.match(r, /^\s+20\.0 %\s+2\s+schedule$/m);
+  // With the JIT's counters: the translated share.
+  const withJit = p.report(symbols, {
+    instructions: 1000,
+    translated: 250,
+    blocks: 3,
+    evictedBlocks: 1,
+  });
+  assert.match(
+    withJit,
+    /^translated code: 25\.0 % of the 1,000 instructions .*\(3 regions translated, 1 evicted\)$/m,
+  );
+  assert.doesNotMatch(r, /translated code/);
   // Below every symbol: shown as an address.
   const q = new GuestProfile(1);
   q.add(0x1000n, 3);
@@ -50,6 +62,11 @@ test('colinux run profile=FILE writes where a boot went, by kernel function of t
     assert.ok(samples > 1000, text);
     assert.match(text, /^\s+[\d.]+ %\s+\d+\s+supervisor$/m);
     assert.match(text, /^symbols: .*vmlinux$/m);
+    // The JIT is on by default: its share is reported.
+    assert.match(
+      text,
+      /^translated code: [\d.]+ % of the [\d,]+ instructions since the last boot/m,
+    );
     // The top entries are kernel functions by name, not bare addresses.
     const top = [...text.matchAll(/^\s+[\d.]+ %\s+\d+\s+(\S+)$/gm)].map((m) => m[1]!).slice(2, 12);
     assert.ok(top.filter((n) => /^[A-Za-z_][\w.]*$/.test(n)).length >= 8, text);
