@@ -23,6 +23,7 @@ import * as F from './fpu';
 import { execFp } from './fp';
 import { decode, Op } from '../../build/decoder';
 import * as C from './csr';
+import { bitmanip } from './bitmanip';
 
 export let jitOn: bool = false;
 // The host enabled the JIT; jitOn is that unless a debugger paused it.
@@ -281,9 +282,16 @@ export function jitFp(inst: u32, raw: u32, xrd: u32): i32 {
 }
 
 // MULH (1), MULHSU (2), MULHU (3), DIV (4), DIVU (5), REM (6), REMU (7);
-// +8: the W forms DIVW .. REMUW.
+// +8: the W forms DIVW .. REMUW; then the bit manipulation instructions
+// translated code leaves to the interpreter's executor: CLMUL (16),
+// CLMULH (17), CLMULR (18), ORC.B (19), REV8 (20).
 export function jitMulDiv(op: u32, a: u64, b: u64): u64 {
   switch (op) {
+    case 16: return bitmanip(Op.CLMUL, a, b, 0);
+    case 17: return bitmanip(Op.CLMULH, a, b, 0);
+    case 18: return bitmanip(Op.CLMULR, a, b, 0);
+    case 19: return bitmanip(Op.ORC_B, a, 0, 0);
+    case 20: return bitmanip(Op.REV8, a, 0, 0);
     case 1: { mul128(a, b); let r = F.wHi; if (<i64>a < 0) r -= b; if (<i64>b < 0) r -= a; return r; }
     case 2: { mul128(a, b); let r = F.wHi; if (<i64>a < 0) r -= b; return r; }
     case 3: { mul128(a, b); return F.wHi; }

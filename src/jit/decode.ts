@@ -3,8 +3,8 @@
  * core's decoder of the one instruction table (src/isa/instructions.ts,
  * through the exported decodeInsn, the same decoder the interpreter uses);
  * this picks the operands of the instructions the translator handles
- * (RV64I, M, F, D, Zicond and the bit manipulation extensions but Zbc,
- * orc.b and rev8, and the Zicsr instructions on fflags, frm and fcsr;
+ * (RV64I, M, F, D, Zicond, the bit manipulation extensions, and the Zicsr
+ * instructions on fflags, frm and fcsr;
  * unprivileged spec chapters 2, 4, 7, 12, 13, 20, 21, 28).
  * Anything else, and every illegal encoding, decodes to undefined so the
  * block ends before it and the interpreter handles it.
@@ -71,7 +71,7 @@ export type Insn =
   | { kind: 'auipc'; rd: number; imm: number }
   | { kind: 'alu'; op: AluOp; rd: number; rs1: number; rs2: number }
   | { kind: 'alui'; op: AluOp; rd: number; rs1: number; imm: number }
-  /** MULH..REMUW, done by the core's helper; `code` is its operation number. */
+  /** MULH..REMUW, Zbc, orc.b and rev8, done by the core's helper; `code` is its operation number. */
   | { kind: 'muldiv'; code: number; rd: number; rs1: number; rs2: number }
   | { kind: 'load'; f3: number; rd: number; rs1: number; imm: number }
   | { kind: 'store'; f3: number; rs1: number; rs2: number; imm: number }
@@ -215,7 +215,11 @@ const ALU_IMM: Partial<Record<string, AluOp>> = {
   SRLIW: 'srlw',
   SRAIW: 'sraw',
 };
-/** The core's jitMulDiv operation numbers: funct3 for OP, 8 + funct3 for OP-32. */
+/**
+ * The core's jitMulDiv operation numbers: funct3 for OP, 8 + funct3 for
+ * OP-32, then Zbc's carry-less products, orc.b and rev8 (unary: the helper
+ * ignores the second operand).
+ */
 const MULDIV: Partial<Record<string, number>> = {
   MULH: 1,
   MULHSU: 2,
@@ -228,6 +232,11 @@ const MULDIV: Partial<Record<string, number>> = {
   DIVUW: 13,
   REMW: 14,
   REMUW: 15,
+  CLMUL: 16,
+  CLMULH: 17,
+  CLMULR: 18,
+  ORC_B: 19,
+  REV8: 20,
 };
 
 /** F and D instructions that write an integer register (rd) or read one (rs1). */
@@ -353,7 +362,8 @@ export function decode(op: number, inst: number, raw: number = inst): Insn | und
   const alui = ALU_IMM[name];
   if (alui) return { kind: 'alui', op: alui, rd, rs1, imm: immI(inst) };
   const code = MULDIV[name];
-  if (code !== undefined) return { kind: 'muldiv', code, rd, rs1, rs2 };
+  // orc.b and rev8 have one operand (their rs2 field is part of the opcode).
+  if (code !== undefined) return { kind: 'muldiv', code, rd, rs1, rs2: code >= 19 ? 0 : rs2 };
   if (insn.extension === 'F' || insn.extension === 'D') {
     const fast = fpFast(name, inst, rd, rs1, rs2, f3);
     return {
