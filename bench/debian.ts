@@ -108,7 +108,10 @@ async function main(): Promise<number> {
     const rss = median(rs.map((r) => mib(r.peakRssBytes)));
     lines.push(
       `  jit=${jit ? 'on ' : 'off'}  wall ${(wall / 60).toFixed(1)} min   peak RSS ${rss.toFixed(0)} MiB ` +
-        `(guest RAM + ${(rss - STAGE2_MEM_MIB).toFixed(0)} MiB)`,
+        rss >
+        STAGE2_MEM_MIB
+        ? `(guest RAM + ${(rss - STAGE2_MEM_MIB).toFixed(0)} MiB)`
+        : `(${(STAGE2_MEM_MIB - rss).toFixed(0)} MiB below guest RAM)`,
     );
   }
   process.stdout.write(lines.join('\n') + '\n');
