@@ -32,6 +32,9 @@ export { ImageBuildError } from './proc.js';
 /** Bump when the builder's output changes for the same recipe files. */
 export const BUILDER_VERSION = `default-image/3 ${LINUX_SOURCE_PACKAGE} busybox-static/${RISCV_SUITE}/${RISCV_ARCH}`;
 
+/** Bump when the kernel build's output changes for the same fragment and source package. */
+const KERNEL_BUILDER_VERSION = `default-kernel/3 ${LINUX_SOURCE_PACKAGE}`;
+
 export interface DefaultImage {
   /** Path of the kernel (RISC-V Linux `Image` format). */
   kernel: string;
@@ -68,7 +71,12 @@ function recipe(): { fragment: string; init: ReturnType<typeof listRecipeDir>; k
   const dir = defaultRecipeDir();
   const fragment = readFileSync(join(dir, 'kernel.config'), 'utf8');
   const init = listRecipeDir(join(dir, 'init'));
-  const key = recipeKey(BUILDER_VERSION, { 'kernel.config': fragment }, { init });
+  // The image holds the kernel: a new kernel build is a new image.
+  const key = recipeKey(
+    `${BUILDER_VERSION} ${KERNEL_BUILDER_VERSION}`,
+    { 'kernel.config': fragment },
+    { init },
+  );
   return { fragment, init, key };
 }
 
@@ -129,9 +137,6 @@ export async function ensureDefaultImage(opts: EnsureImageOptions = {}): Promise
     },
   );
 }
-
-/** Bump when the kernel build's output changes for the same fragment and source package. */
-const KERNEL_BUILDER_VERSION = `default-kernel/2 ${LINUX_SOURCE_PACKAGE}`;
 
 interface CachedKernel {
   image: string;
