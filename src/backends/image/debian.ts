@@ -326,7 +326,7 @@ async function build(
  * stanzas of the packages it downloaded. The second stage reads that index
  * whole many times over (debootstrap's resolve_deps runs grep and perl on
  * it for every pre-dependency): trixie's riscv64 index is 54 MB, and
- * reading it was about a third of the second stage's guest instructions.
+ * reading it was two thirds of the second stage's guest instructions.
  * The first stage already resolved the package set with the full index, and
  * the second only installs downloaded packages (debootstrap's debfor), so
  * what it installs does not change; the index is deleted at the end anyway.
