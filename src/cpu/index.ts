@@ -13,7 +13,7 @@ import { pmpReset, pmpStateValid, pmpChanged } from './pmp';
 export { addMmioRange } from './mmu';
 export {
   jitEnable, jitQueue, jitInstructions, jitCallCount, jitQueued, jitClearQueue, jitMarkCode, jitInstall, jitReject, jitFlush, jitDropSlots,
-  jitLoad, jitStore, jitMulDiv, jitFp, jitPc, jitStatus,
+  jitLoad, jitStore, jitMulDiv, jitFp, jitFma, jitPc, jitStatus,
 } from './jit';
 export { loadTable, storeTable, tlbIndexMask } from './mmu';
 import { codePagesInit, codePagesBytes, codeWrittenRange } from './codepages';

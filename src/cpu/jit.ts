@@ -281,17 +281,23 @@ export function jitFp(inst: u32, raw: u32, xrd: u32): i32 {
   return jitStatus;
 }
 
+/**
+ * a·b + c on binary64 bit patterns for translated code, where the host's
+ * arithmetic gives it (fpu.ts hostFma64; the caller checked FS, the rounding
+ * mode and the inexact flag); all ones otherwise, a NaN that hostFma64
+ * never returns, and the caller's helper does the instruction.
+ */
+export function jitFma(a: u64, b: u64, c: u64): u64 {
+  const r = F.hostFma64(a, b, c);
+  return F.hostOk ? r : 0xffff_ffff_ffff_ffff;
+}
+
 // MULH (1), MULHSU (2), MULHU (3), DIV (4), DIVU (5), REM (6), REMU (7);
 // +8: the W forms DIVW .. REMUW; then the bit manipulation instructions
 // translated code leaves to the interpreter's executor: CLMUL (16),
 // CLMULH (17), CLMULR (18), ORC.B (19), REV8 (20).
 export function jitMulDiv(op: u32, a: u64, b: u64): u64 {
   switch (op) {
-    case 16: return bitmanip(Op.CLMUL, a, b, 0);
-    case 17: return bitmanip(Op.CLMULH, a, b, 0);
-    case 18: return bitmanip(Op.CLMULR, a, b, 0);
-    case 19: return bitmanip(Op.ORC_B, a, 0, 0);
-    case 20: return bitmanip(Op.REV8, a, 0, 0);
     case 1: { mul128(a, b); let r = F.wHi; if (<i64>a < 0) r -= b; if (<i64>b < 0) r -= a; return r; }
     case 2: { mul128(a, b); let r = F.wHi; if (<i64>a < 0) r -= b; return r; }
     case 3: { mul128(a, b); return F.wHi; }
@@ -327,6 +333,11 @@ export function jitMulDiv(op: u32, a: u64, b: u64): u64 {
       if (y == 0) return <u64><i64><i32>x;
       return <u64><i64><i32>(x % y);
     }
+    case 16: return bitmanip(Op.CLMUL, a, b, 0);
+    case 17: return bitmanip(Op.CLMULH, a, b, 0);
+    case 18: return bitmanip(Op.CLMULR, a, b, 0);
+    case 19: return bitmanip(Op.ORC_B, a, 0, 0);
+    case 20: return bitmanip(Op.REV8, a, 0, 0);
   }
   return 0;
 }

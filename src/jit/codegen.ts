@@ -37,6 +37,7 @@ export const F_LOAD = 0;
 export const F_STORE = 1;
 export const F_MULDIV = 2;
 export const F_FP = 3;
+export const F_FMA = 4;
 export const G_LOAD_TABLE = 0;
 export const G_STORE_TABLE = 1;
 export const G_PC = 2;
@@ -45,8 +46,8 @@ export const G_STATUS = 3;
 // Locals: parameters vpc and n; x1..x31 in locals 2..32 (register r in r + 1);
 // then the access's virtual address, the next pc and an FP instruction's
 // scratch bits (i64), the TLB entry, the two TLB table bases, the packed
-// exit, the current block and an FP condition (i32), and an FP
-// instruction's operands, result and intermediate values (f64).
+// exit and the current block (i32), and an FP instruction's operands and
+// result (f64).
 const L_VPC = 0;
 const L_N = 1;
 const L_VA = 33;
@@ -57,18 +58,14 @@ const L_LT = 37;
 const L_ST = 38;
 const L_EXIT = 39;
 const L_BLOCK = 40;
-const L_ZERO = 41;
-const L_FA = 42;
-const L_FB = 43;
-const L_FC = 44;
-const L_FR = 45;
-/** L_FT + 0 … L_FT + 9: the fused multiply-add's intermediate values. */
-const L_FT = 46;
+const L_FA = 41;
+const L_FB = 42;
+const L_FR = 43;
 /** Local declarations after the two parameters. */
 export const LOCALS: Array<[number, number]> = [
   [34, I64],
-  [6, I32],
-  [14, F64],
+  [5, I32],
+  [3, F64],
 ];
 
 // mstatus.FS (privileged spec §3.1.6.6): Dirty is 3.
@@ -76,10 +73,6 @@ const MSTATUS_FS = 0x6000;
 // binary64's smallest normal and largest finite magnitudes.
 const F64_MIN_NORMAL = 2.2250738585072014e-308;
 const F64_MAX = Number.MAX_VALUE;
-// The fused multiply-add's operand range (src/cpu/fpu.ts, fmaRange): [2^-480, 2^481).
-const FMA_MIN = 2 ** -480;
-const FMA_LIMIT = 2 ** 481;
-const SPLIT = 2 ** 27 + 1;
 const SIGN_BIT = -(2n ** 63n);
 const MAGNITUDE = 2n ** 63n - 1n;
 
@@ -156,6 +149,11 @@ class Emitter {
   }
   set(l: number): this {
     this.c.u8(Op.localSet);
+    this.c.uleb(l);
+    return this;
+  }
+  tee(l: number): this {
+    this.c.u8(Op.localTee);
     this.c.uleb(l);
     return this;
   }
@@ -404,11 +402,6 @@ class Emitter {
     this.get(l).op(Op.f64Abs).f64(F64_MAX).op(Op.f64Le).op(Op.i32And);
     return this.get(l).f64(0).op(Op.f64Eq).op(Op.i32Or);
   }
-  /** i32: local `l` is in the fused multiply-add's operand range. */
-  fmaRange(l: number): this {
-    this.get(l).op(Op.f64Abs).f64(FMA_MIN).op(Op.f64Ge);
-    return this.get(l).op(Op.f64Abs).f64(FMA_LIMIT).op(Op.f64Lt).op(Op.i32And);
-  }
   /**
    * i32: result `l` needs no flag: finite and above the smallest normal
    * (which a tiny result may have been rounded up to), or a zero the
@@ -640,10 +633,26 @@ function emitFpFast(e: Emitter, f: FpFast): boolean {
       e.op(Op.i64Or).mem(Op.i64Store, e.layout.fregs + 8 * f.rd);
       return true;
     }
-    case 'fma':
+    case 'fma': {
+      // The core's hostFma64 (src/cpu/fpu.ts, through jitFma), under the
+      // host-arithmetic conditions; it answers all ones (a NaN it never
+      // gives as a result) where it cannot, and the helper runs it instead.
       if (f.rm !== 0 && f.rm !== 7) return false;
-      emitFma(e, f);
+      const operand = (r: number, negate: boolean): void => {
+        e.freg(r, Op.i64Load);
+        if (negate) e.i64(SIGN_BIT).op(Op.i64Xor);
+      };
+      e.fsDirty().hostRoundingOk(f.rm).op(Op.i32And).begin(Op.if, I64);
+      operand(f.rs1, f.negProduct);
+      operand(f.rs2, false);
+      operand(f.rs3, f.negAddend);
+      e.call(F_FMA).op(Op.else).i64(-1).end();
+      e.tee(L_BITS).i64(-1).op(Op.i64Ne).begin(Op.if);
+      e.i32(0)
+        .get(L_BITS)
+        .mem(Op.i64Store, e.layout.fregs + 8 * f.rd);
       return true;
+    }
     case 'eq':
     case 'lt':
     case 'le': {
@@ -727,79 +736,4 @@ function emitFpFast(e: Emitter, f: FpFast): boolean {
       return true;
     }
   }
-}
-
-/**
- * FMADD.D and its negated forms inline: src/cpu/fpu.ts's hostFma64 in wasm
- * (the exact product by Dekker's splitting, TwoSum, the low parts added
- * with rounding to odd, one rounding to nearest even), taken under its
- * conditions: FS Dirty, RNE with inexact already raised, and either a zero
- * factor with all three operands normal or zero (the product is exact), or
- * the factors in fmaRange, the addend in it or a zero, and a result that
- * raises no flag.
- * Leaves the `if` open, as emitFpFast's other paths.
- */
-function emitFma(e: Emitter, f: Extract<FpFast, { op: 'fma' }>): void {
-  const [xh, xl, yh, yl, uh, ul, th, tl, v, ve] = Array.from({ length: 10 }, (_, i) => L_FT + i);
-  const t = L_FR; // scratch until the result goes there
-  e.freg(f.rs1);
-  if (f.negProduct) e.op(Op.f64Neg);
-  e.set(L_FA).freg(f.rs2).set(L_FB).freg(f.rs3);
-  if (f.negAddend) e.op(Op.f64Neg);
-  e.set(L_FC);
-  const sub = (a: number, b: number): Emitter => e.get(a).get(b).op(Op.f64Sub);
-  // Split x and y into high and low halves: xh + xl == x, yh + yl == y.
-  for (const [x, h, l] of [
-    [L_FA, xh, xl],
-    [L_FB, yh, yl],
-  ] as const) {
-    e.f64(SPLIT).get(x).op(Op.f64Mul).set(t);
-    e.get(t);
-    sub(t, x).op(Op.f64Sub).set(h!);
-    sub(x, h!).set(l!);
-  }
-  // uh + ul == x·y exactly.
-  e.get(L_FA).get(L_FB).op(Op.f64Mul).set(uh);
-  e.get(xh).get(yh).op(Op.f64Mul).get(uh).op(Op.f64Sub);
-  e.get(xh).get(yl).op(Op.f64Mul).op(Op.f64Add);
-  e.get(xl).get(yh).op(Op.f64Mul).op(Op.f64Add);
-  e.get(xl).get(yl).op(Op.f64Mul).op(Op.f64Add).set(ul);
-  // th + tl == z + uh exactly (TwoSum).
-  e.get(L_FC).get(uh).op(Op.f64Add).set(th);
-  sub(th, L_FC).set(t);
-  e.get(L_FC);
-  sub(th, t).op(Op.f64Sub);
-  sub(uh, t).op(Op.f64Add).set(tl);
-  // v = tl + ul, ve its rounding error.
-  e.get(tl).get(ul).op(Op.f64Add).set(v);
-  sub(v, tl).set(t);
-  e.get(tl);
-  sub(v, t).op(Op.f64Sub);
-  sub(ul, t).op(Op.f64Add).set(ve);
-  // Round v to odd: if inexact and even, step towards the exact sum.
-  e.get(v).op(Op.i64ReinterpretF64).set(L_BITS);
-  e.get(ve).f64(0).op(Op.f64Ne).get(L_BITS).i64(1).op(Op.i64And).op(Op.i64Eqz).op(Op.i32And);
-  e.begin(Op.if);
-  e.get(L_BITS).i64(1).i64(-1);
-  e.get(L_BITS).get(ve).op(Op.i64ReinterpretF64).op(Op.i64Xor).i64(63).op(Op.i64ShrU).op(Op.i64Eqz);
-  e.op(Op.select).op(Op.i64Add).op(Op.f64ReinterpretI64).set(v);
-  e.end();
-  e.get(th).get(v).op(Op.f64Add).set(L_FR);
-  // A zero factor: the product is an exact zero and the sum needs no emulation.
-  e.get(L_FA).f64(0).op(Op.f64Eq).get(L_FB).f64(0).op(Op.f64Eq).op(Op.i32Or);
-  e.normalOrZero(L_FA).op(Op.i32And).normalOrZero(L_FB).op(Op.i32And);
-  e.normalOrZero(L_FC).op(Op.i32And).set(L_ZERO);
-  e.get(L_FC).get(L_FA).get(L_FB).op(Op.f64Mul).op(Op.f64Add);
-  e.get(L_FR).get(L_ZERO).op(Op.select).set(L_FR);
-  // The conditions.
-  e.fsDirty().hostRoundingOk(f.rm).op(Op.i32And);
-  e.fmaRange(L_FA).fmaRange(L_FB).op(Op.i32And);
-  e.fmaRange(L_FC).get(L_FC).f64(0).op(Op.f64Eq).op(Op.i32Or).op(Op.i32And);
-  // A zero result is exact (see hostFma64).
-  e.resultOk(L_FR, () => e.i32(1)).op(Op.i32And);
-  e.get(L_ZERO).op(Op.i32Or).op(Op.i32And);
-  e.begin(Op.if);
-  e.i32(0)
-    .get(L_FR)
-    .mem(Op.f64Store, e.layout.fregs + 8 * f.rd);
 }

@@ -25,6 +25,7 @@ export interface JitCore {
   jitStore: (...args: never[]) => unknown;
   jitMulDiv: (...args: never[]) => unknown;
   jitFp: (...args: never[]) => unknown;
+  jitFma: (...args: never[]) => unknown;
   jitEnable(on: number, threshold: number, eager: number): void;
   jitQueue(): number;
   jitInstructions(): bigint;
@@ -114,6 +115,7 @@ const IMPORTS: Import[] = [
   { module: 'env', name: 'jitStore', kind: 'func', type: 2 },
   { module: 'env', name: 'jitMulDiv', kind: 'func', type: 3 },
   { module: 'env', name: 'jitFp', kind: 'func', type: 4 },
+  { module: 'env', name: 'jitFma', kind: 'func', type: 5 },
   { module: 'env', name: 'memory', kind: 'memory' },
   { module: 'env', name: 'loadTable', kind: 'global', valType: I32, mutable: true },
   { module: 'env', name: 'storeTable', kind: 'global', valType: I32, mutable: true },
@@ -126,6 +128,7 @@ const TYPES = [
   { params: [I64, I64, I32], results: [I32] }, // jitStore(va, value, info)
   { params: [I32, I64, I64], results: [I64] }, // jitMulDiv(op, a, b)
   { params: [I32, I32, I32], results: [I32] }, // jitFp(inst, raw, xrd)
+  { params: [I64, I64, I64], results: [I64] }, // jitFma(a, b, c)
 ];
 
 /** A live module: its table slots [base, base + count) and estimated cost. */
@@ -200,6 +203,7 @@ export class Jit {
         jitStore: core.jitStore,
         jitMulDiv: core.jitMulDiv,
         jitFp: core.jitFp,
+        jitFma: core.jitFma,
       },
     };
     core.jitEnable(1, opts.threshold ?? DEFAULT_JIT_THRESHOLD, opts.eager ? 1 : 0);
