@@ -274,7 +274,8 @@ export function csrWritable(addr: u32): bool {
 }
 
 /** A trigger changed: pages it may match must leave the fetch page and the TLB; translated code waits. */
-function triggersRearmed(): void {
+export function triggersRearmed(): void {
+  D.triggersChanged();
   M.flushAll();
   selectTables();
   J.jitPause(D.anyArmed());

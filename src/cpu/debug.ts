@@ -241,7 +241,6 @@ export function tdata1Write(v: u64): void {
   const t = legalTdata1(v);
   if (hart.tselect == 0) hart.tdata1a = t;
   else hart.tdata1b = t;
-  triggersChanged();
 }
 
 export function tdata2Write(v: u64): void {

@@ -246,10 +246,7 @@ export function hartStateLoaded(): bool {
   hart.exitRequest = 0;
   pmpChanged();
   M.invalidateFetch();
-  D.triggersChanged();
-  M.flushAll();
-  M.selectTables();
-  J.jitPause(D.anyArmed());
+  C.triggersRearmed();
   jitFlushEntries();
   C.updateTimers(C.currentTime());
   hart.attention = true;
@@ -320,4 +317,5 @@ export function debugTranslate(va: u64): u64 {
 
 export { traceEnable, traceBuffer, traceClear } from './trace';
 export function traceEntries(): u32 { return T.traceCount; }
+export function traceEntryBytes(): u32 { return T.TRACE_ENTRY_BYTES; }
 export function traceLost(): u32 { return T.traceDropped; }

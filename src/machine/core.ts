@@ -89,6 +89,7 @@ interface CoreExports extends JitCore {
   traceBuffer(): number;
   traceClear(): void;
   traceEntries(): number;
+  traceEntryBytes(): number;
   traceLost(): number;
 }
 

@@ -203,8 +203,6 @@ const SLICE_MS = 10;
 /** virtio device IDs (virtio 1.2 §5) for the trace. */
 const VIRTIO_NAMES: Record<number, string> = { 1: 'net', 2: 'block', 9: '9p' };
 const NO_DEADLINE = 0xffff_ffff_ffff_ffffn;
-/** Bytes of an entry of the core's trap trace (src/cpu/trace.ts TRACE_ENTRY_BYTES). */
-const TRACE_ENTRY_BYTES = 40;
 const PANIC_GRACE_MS = 1500;
 
 function yieldToHost(): Promise<void> {
@@ -652,9 +650,10 @@ export class Machine {
     const tracer = this.opts.tracer!;
     const count = x.traceEntries();
     if (count > 0) {
-      const view = new DataView(x.memory.buffer, x.traceBuffer(), count * TRACE_ENTRY_BYTES);
+      const size = x.traceEntryBytes();
+      const view = new DataView(x.memory.buffer, x.traceBuffer(), count * size);
       for (let i = 0; i < count; i++) {
-        const e = i * TRACE_ENTRY_BYTES;
+        const e = i * size;
         tracer.trap(
           view.getBigUint64(e, true),
           view.getBigUint64(e + 8, true),
