@@ -378,7 +378,7 @@ export const SETTINGS: readonly SettingSpec[] = [
     placeholder: 'on|off|<seed>',
     example: 'deterministic=on',
     description:
-      'guest time follows the instruction count (a 100 MIPS virtual CPU), idle time is skipped, randomness comes from the seed (on = 0), and disk and shared-folder requests complete before the guest runs on: the same VM with the same input prints the same bytes every run; no network card (eth0= is not allowed)',
+      'guest time follows the instruction count (a 100 MIPS virtual CPU), idle time is skipped, randomness comes from the seed (on = 0), and disk and shared-folder requests complete before the guest runs on: the same VM with the same input prints the same bytes every run; network cards only with record= or replay=, which log their frames',
     defaultText: 'off',
   },
   {

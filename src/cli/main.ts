@@ -14,7 +14,15 @@
  * 130/143 stopped by SIGINT/SIGTERM (the guest is asked to shut down first);
  * 4 no VM of that name (console, stop, kill); 5 stop had to stop the VM hard.
  */
-import { openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { Vm, DEFAULT_KERNEL_ARGS, SnapshotError, type ResumeCheck } from '../vm.js';
 import { snapshotKey, snapshotKeyPath } from './snapshot-key.js';
 import { formatSerialEndpoint } from './serial-spec.js';
@@ -132,13 +140,23 @@ async function cmdRun(argv: string[]): Promise<number> {
     }
     cfg.deterministicSeed = replayLog.seed;
   }
+  // The files record= and tracefile= create go again if the VM never runs.
+  const created: Array<[number, string]> = [];
+  const dropCreated = (): void => {
+    for (const [fd, path] of created) {
+      closeSync(fd);
+      rmSync(path, { force: true });
+    }
+  };
   let recordFd: number | undefined;
   if (cfg.record !== undefined) {
     try {
       // Typed input may be secret: the log is the user's only.
       recordFd = openSync(cfg.record, 'w', 0o600);
+      created.push([recordFd, cfg.record]);
       writeSync(recordFd, logHeader(cfg.deterministicSeed ?? 0));
     } catch (e) {
+      dropCreated();
       return fail(`record=${cfg.record}: cannot write it: ${(e as Error).message}`);
     }
   }
@@ -146,12 +164,17 @@ async function cmdRun(argv: string[]): Promise<number> {
   if (cfg.trace && cfg.traceFile !== undefined) {
     try {
       traceFd = openSync(cfg.traceFile, 'w', 0o600);
+      created.push([traceFd, cfg.traceFile]);
     } catch (e) {
+      dropCreated();
       return fail(`tracefile=${cfg.traceFile}: cannot write it: ${(e as Error).message}`);
     }
   }
   const host = await openVmHost(cfg, version());
-  if (typeof host === 'number') return host;
+  if (typeof host === 'number') {
+    dropCreated();
+    return host;
+  }
 
   let vm: Vm;
   try {
@@ -198,6 +221,7 @@ async function cmdRun(argv: string[]): Promise<number> {
     });
   } catch (e) {
     await host.close(undefined);
+    dropCreated();
     if (e instanceof BootError || e instanceof DiskError || e instanceof NetError)
       return fail(e.message);
     const msg = (e as Error).message;

@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -173,4 +173,30 @@ test('bad uses of deterministic mode and input logs name the problem', () =>
     assert.match(r4.stderr, /record= and replay= together/);
     const r5 = await runCli(['run', 'deterministic=maybe', '--cmd', 'true']);
     assert.match(r5.stderr, /deterministic=maybe: use on, off or a seed/);
+  }));
+
+test('record= and tracefile= leave no file behind when the VM cannot be made', () =>
+  withDir(async (dir) => {
+    const junk = join(dir, 'junk.bin');
+    writeFileSync(junk, new Uint8Array(100).fill(7));
+    const log = join(dir, 'run.log');
+    const trace = join(dir, 'run.trace');
+    const r = await runCli(
+      [
+        'run',
+        '--log',
+        'none',
+        `kernel=${junk}`,
+        `record=${log}`,
+        'trace=all',
+        `tracefile=${trace}`,
+        '--cmd',
+        'true',
+      ],
+      { input: '', killAfterMs: 60_000 },
+    );
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /not a RISC-V Linux kernel/);
+    assert.equal(existsSync(log), false, 'record= file left behind');
+    assert.equal(existsSync(trace), false, 'tracefile= file left behind');
   }));
